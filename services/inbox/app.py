@@ -1,0 +1,65 @@
+"""The inbox service's app: routers, token verification and the outbox relay to routing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from services.inbox.auth import router as auth_router
+from services.inbox.auth.service import DatabaseVerifier
+from services.inbox.models import OutboxEvent, ProcessedEvent
+from services.inbox.settings import InboxSettings
+from shared.clients.peers import peer_client
+from shared.clients.routing import RoutingClient
+from shared.consumer import events_router
+from shared.contracts.events import EventEnvelope
+from shared.outbox import relay_from_settings
+from shared.web import ServiceContext, create_service_app
+from shared.workers import Workers
+
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+
+def create_app(
+    settings: InboxSettings, *, peers: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    """Build the inbox app; ``peers`` gives in-process transports to the other services."""
+    transports = peers if peers is not None else {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI, context: ServiceContext) -> AsyncIterator[None]:
+        context.verifier = DatabaseVerifier(
+            context.require_sessions(), ttl=settings.token_cache_seconds
+        )
+        routing = peer_client(RoutingClient, settings, transports)
+
+        async def deliver(envelope: EventEnvelope) -> None:
+            await routing.deliver_event(envelope)
+
+        relay = relay_from_settings(
+            context.require_sessions(), OutboxEvent, deliver, source="inbox", settings=settings
+        )
+        context.extras.update(relay=relay, routing=routing)
+        workers = Workers()
+        if settings.run_workers:
+            workers.start("inbox.outbox", relay.run, relay.stop)
+        try:
+            yield
+        finally:
+            await workers.stop()
+            await routing.aclose()
+
+    return create_service_app(
+        name="inbox",
+        title="Inbox service",
+        description="Contacts, conversations and messages; the gateways' inbound webhooks and "
+        "the agents' conversation API.",
+        settings=settings,
+        routers=[auth_router.router, events_router("/inbox/v1", ProcessedEvent, {})],
+        locale_dirs=[LOCALE_DIR],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,58 @@
+"""Dependencies of the inbox's routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
+
+from services.inbox.settings import InboxSettings
+from shared.auth import Principal, Role, verify_signature
+from shared.errors import Forbidden, InvalidSignature, Unauthorized
+from shared.web import (
+    SessionDep,
+    bearer_scheme,
+    principal_for_token,
+    require_roles,
+    service_context,
+)
+
+__all__ = ["AdminDep", "GatewayDep", "ServiceDep", "SessionDep", "SettingsDep"]
+
+
+def get_settings(request: Request) -> InboxSettings:
+    settings = service_context(request).settings
+    assert isinstance(settings, InboxSettings)
+    return settings
+
+
+SettingsDep = Annotated[InboxSettings, Depends(get_settings)]
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+
+
+async def gateway_principal(
+    request: Request,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Principal:
+    """A gateway: by ``X-Signature`` over the raw body, or by a gateway (or admin) token."""
+    signature = request.headers.get("x-signature")
+    if signature is not None:
+        secrets = {
+            name: value.get_secret_value() for name, value in settings.gateway_secrets.items()
+        }
+        gateway = verify_signature(signature, await request.body(), secrets)
+        if gateway is None:
+            raise InvalidSignature()
+        return Principal(role=Role.GATEWAY, name=gateway)
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized()
+    principal = await principal_for_token(request, credentials.credentials)
+    if principal.role not in (Role.GATEWAY, Role.ADMIN):
+        raise Forbidden(role=principal.role.value)
+    return principal
+
+
+GatewayDep = Annotated[Principal, Depends(gateway_principal)]

@@ -1,0 +1,17 @@
+"""Routing settings (environment variables prefixed ``ROUTING_``)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import CommonSettings
+
+
+class RoutingSettings(CommonSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore")
+    service_name: ClassVar[str] = "routing"
+
+    token_cache_seconds: float = Field(default=10.0, ge=0, le=3600)

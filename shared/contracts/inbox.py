@@ -1,0 +1,21 @@
+"""Wire models other services exchange with the inbox."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+
+class TokenIntrospectRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class TokenIntrospection(BaseModel):
+    """Whether a token is valid now and, if so, whose it is (RFC 7662 in spirit)."""
+
+    active: bool
+    role: str | None = None
+    name: str | None = None
+    token_id: UUID | None = None
+    agent_id: UUID | None = None

@@ -1,0 +1,77 @@
+"""Language negotiation and lookup of the English and French texts people read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+SUPPORTED_LOCALES = ("en", "fr")
+SHARED_LOCALE_DIR = Path(__file__).parent / "locales"
+
+
+def negotiate_locale(accept_language: str | None, default: str = "en") -> str:
+    """Return the supported language the client prefers most (RFC 9110 quality values)."""
+    if not accept_language:
+        return default
+    ranked: list[tuple[float, int, str]] = []
+    for position, item in enumerate(accept_language.split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        language = tag.strip().split("-")[0].split("_")[0].lower()
+        if language == "*":
+            language = default
+        if language in SUPPORTED_LOCALES and quality > 0:
+            ranked.append((-quality, position, language))
+    return sorted(ranked)[0][2] if ranked else default
+
+
+@lru_cache(maxsize=32)
+def _read_catalog(path: Path) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle)
+
+
+class Translator:
+    """Looks up French texts in the gettext catalogs of the given folders (English is the key)."""
+
+    def __init__(self, locale_dirs: Iterable[Path]) -> None:
+        self._messages: dict[str, dict[str, str]] = {"fr": {}}
+        for folder in locale_dirs:
+            for locale in self._messages:
+                po = folder / locale / "LC_MESSAGES" / "messages.po"
+                if po.exists():
+                    catalog = _read_catalog(po)
+                    self._messages[locale].update(
+                        {
+                            str(message.id): str(message.string)
+                            for message in catalog
+                            if message.id and message.string and not message.fuzzy
+                        }
+                    )
+
+    def gettext(self, message: str, locale: str) -> str:
+        """Return the message in the locale, or the English text when it has no translation."""
+        return self._messages.get(locale, {}).get(message, message)
+
+    def has(self, message: str, locale: str) -> bool:
+        """Whether the catalog of the locale translates this message."""
+        return locale == "en" or message in self._messages.get(locale, {})
+
+    def format(self, message: str, locale: str, params: Mapping[str, object]) -> str:
+        """Translate, then fill ``{name}`` placeholders."""
+        text = self.gettext(message, locale)
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text

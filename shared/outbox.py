@@ -1,0 +1,280 @@
+"""The transactional outbox: events written with the change, delivered later with retries.
+
+A service's model module declares its tables from the mixins here. ``emit()`` adds the
+event row to the caller's transaction, so an event exists if and only if its change was
+committed. A ``Relay`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several relays never take the same row), delivers outside any transaction,
+then marks each row delivered or schedules a retry with exponential backoff. Delivery is
+at least once; consumers make it exactly once with ``record_processed()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text, event, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+
+from shared.contracts.events import Event, EventEnvelope
+from shared.db import JsonDocument, UTCDateTime, session_scope, utc_now
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+_EMITTED = "outbox_emitted"
+
+
+class OutboxEventMixin:
+    """Columns of a service's ``<service>_outbox_event`` table."""
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    type: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        name = cls.__tablename__  # type: ignore[attr-defined]
+        return (Index(f"ix_{name}_due", "delivered_at", "available_at"),)
+
+
+class ProcessedEventMixin:
+    """Columns of a consumer's ``<service>_processed_event`` table (dedupe by event id)."""
+
+    event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+def emit(session: AsyncSession, model: type[OutboxEventMixin], payload: Event) -> OutboxEventMixin:
+    """Add the event to the session's transaction; it is delivered only if that commits."""
+    row = model(
+        id=uuid.uuid4(),
+        type=payload.event_type,
+        payload=payload.model_dump(mode="json"),
+        occurred_at=utc_now(),
+        available_at=utc_now(),
+        attempts=0,
+    )
+    session.add(row)
+    session.info[_EMITTED] = True
+    return row
+
+
+def wake_on_commit(
+    sessions: async_sessionmaker[AsyncSession], callback: Callable[[], None]
+) -> None:
+    """Call ``callback`` after each commit of these sessions that emitted an event."""
+    sync_class = sessions.kw.get("sync_session_class", Session)
+
+    def _after_commit(session: Session) -> None:
+        if session.info.pop(_EMITTED, False):
+            callback()
+
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(_EMITTED, None)
+
+    event.listen(sync_class, "after_commit", _after_commit)
+    event.listen(sync_class, "after_soft_rollback", lambda s, _t: _after_rollback(s))
+
+
+async def record_processed(
+    session: AsyncSession, model: type[ProcessedEventMixin], envelope: EventEnvelope
+) -> bool:
+    """Record the event as processed in the caller's transaction; False if it already was."""
+    table = model.__table__  # type: ignore[attr-defined]
+    values = {"event_id": envelope.id, "type": envelope.type, "processed_at": utc_now()}
+    dialect = session.bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
+    result = await session.execute(stmt)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+Deliver = Callable[[EventEnvelope], Awaitable[None]]
+
+
+class Relay:
+    """Delivers a service's outbox rows; run several at once safely on PostgreSQL."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        model: type[OutboxEventMixin],
+        deliver: Deliver,
+        *,
+        source: str,
+        batch_size: int = 50,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+        max_backoff_seconds: float = 300.0,
+        concurrency: int = 8,
+    ) -> None:
+        self._sessions = sessions
+        self._model = model
+        self._deliver = deliver
+        self._source = source
+        self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._poll_seconds = poll_seconds
+        self._max_backoff = max_backoff_seconds
+        self._limit = asyncio.Semaphore(concurrency)
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Ask the relay to look for due events now rather than at its next poll."""
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        """Let ``run()`` finish after the batch under way."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Deliver until stopped; a failing database only delays delivery."""
+        while not self._stopping:
+            try:
+                delivered = await self.run_once()
+            except Exception as exc:  # the loop must outlive database outages
+                log.warning("outbox.relay_failed", source=self._source, error=repr(exc))
+                delivered = 0
+            if delivered < self._batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+                self._wakeup.clear()
+
+    async def run_once(self) -> int:
+        """Claim one batch of due events, deliver them and record the outcome; returns the count."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._attempt(envelope) for envelope, _ in claimed))
+        await self._record(claimed, outcomes)
+        return len(claimed)
+
+    async def _claim(self) -> list[tuple[EventEnvelope, int]]:
+        model = self._model
+        now = utc_now()
+        async with session_scope(self._sessions) as session:
+            due = (
+                select(model.id)
+                .where(
+                    model.delivered_at.is_(None),
+                    model.available_at <= now,
+                    or_(model.locked_until.is_(None), model.locked_until < now),
+                )
+                .order_by(model.available_at)
+                .limit(self._batch_size)
+            )
+            if session.bind.dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)
+            stmt = (
+                update(model)
+                .where(model.id.in_(due.scalar_subquery()))
+                .values(locked_until=now + self._lease, attempts=model.attempts + 1)
+                .returning(model.id, model.type, model.occurred_at, model.payload, model.attempts)
+                .execution_options(synchronize_session=False)
+            )
+            rows = (await session.execute(stmt)).all()
+        claimed = [
+            (
+                EventEnvelope(
+                    id=row.id,
+                    type=row.type,
+                    source=self._source,
+                    occurred_at=row.occurred_at,
+                    payload=row.payload,
+                ),
+                row.attempts,
+            )
+            for row in rows
+        ]
+        claimed.sort(key=lambda item: item[0].occurred_at)
+        return claimed
+
+    async def _attempt(self, envelope: EventEnvelope) -> str | None:
+        async with self._limit:
+            try:
+                await self._deliver(envelope)
+            except Exception as exc:  # any failure is retried later; the reason is kept
+                log.warning(
+                    "outbox.delivery_failed",
+                    source=self._source,
+                    event_id=str(envelope.id),
+                    event_type=envelope.type,
+                    error=repr(exc),
+                )
+                return repr(exc)[:2000]
+            return None
+
+    async def _record(
+        self, claimed: Sequence[tuple[EventEnvelope, int]], outcomes: Sequence[str | None]
+    ) -> None:
+        model = self._model
+        now = utc_now()
+        delivered = [env.id for (env, _), error in zip(claimed, outcomes, strict=True) if not error]
+        async with session_scope(self._sessions) as session:
+            if delivered:
+                await session.execute(
+                    update(model)
+                    .where(model.id.in_(delivered))
+                    .values(delivered_at=now, locked_until=None, last_error=None)
+                    .execution_options(synchronize_session=False)
+                )
+            for (envelope, attempts), error in zip(claimed, outcomes, strict=True):
+                if error:
+                    await session.execute(
+                        update(model)
+                        .where(model.id == envelope.id)
+                        .values(
+                            available_at=now + timedelta(seconds=self.backoff(attempts)),
+                            locked_until=None,
+                            last_error=error,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+        for envelope, _ in claimed:
+            if envelope.id in delivered:
+                log.info("outbox.delivered", source=self._source, event_id=str(envelope.id))
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try after ``attempts`` failures: doubling, capped, jittered."""
+        base: float = min(self._max_backoff, 0.5 * 2 ** max(0, attempts - 1))
+        return float(base * random.uniform(0.8, 1.2))
+
+
+def relay_from_settings(
+    sessions: async_sessionmaker[AsyncSession],
+    model: type[OutboxEventMixin],
+    deliver: Deliver,
+    *,
+    source: str,
+    settings: Any,
+) -> Relay:
+    """A relay tuned by the service's ``outbox_*`` settings, woken by each emitting commit."""
+    relay = Relay(
+        sessions,
+        model,
+        deliver,
+        source=source,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        poll_seconds=settings.outbox_poll_seconds,
+        max_backoff_seconds=settings.outbox_max_backoff_seconds,
+    )
+    wake_on_commit(sessions, relay.wake)
+    return relay

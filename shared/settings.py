@@ -1,0 +1,116 @@
+"""Settings common to every service, read from the environment once and passed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/inbox.db"
+
+#: Fields that may also be set once for all services without a prefix (e.g. ``DATABASE_URL``).
+UNPREFIXED_FIELDS = frozenset(
+    {
+        "database_url",
+        "data_dir",
+        "log_level",
+        "log_json",
+        "default_locale",
+        "service_token",
+        "inbox_url",
+        "routing_url",
+        "translation_url",
+    }
+)
+
+
+class _UnprefixedSource(EnvSettingsSource):
+    """Reads the shared fields from unprefixed variables, below the service's own prefix."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name not in UNPREFIXED_FIELDS:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+
+class CommonSettings(BaseSettings):
+    """What every service needs: its database, peers, data directory, logging and locale."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+    service_name: ClassVar[str] = "common"
+
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://…",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    data_dir: Path = Field(default=Path("var"), description="Where files (attachments, mail) go.")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+    default_locale: Literal["en", "fr"] = "en"
+    service_token: SecretStr | None = Field(
+        default=None,
+        description="Shared secret the services present to each other; required when a peer "
+        "service is reached over the network.",
+    )
+    inbox_url: str | None = Field(default=None, description="Base URL of the inbox service.")
+    routing_url: str | None = Field(default=None, description="Base URL of the routing service.")
+    translation_url: str | None = Field(
+        default=None, description="Base URL of the translation service."
+    )
+    peer_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    run_workers: bool = Field(
+        default=True, description="Run background work (outbox relay, loops) in this process."
+    )
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_batch_size: int = Field(default=50, ge=1, le=1000)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    outbox_max_backoff_seconds: float = Field(default=300.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (got "
+                f"{value.split('://', 1)[0]}://…)"
+            )
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _UnprefixedSource(settings_cls, env_prefix=""),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite."""
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        """Every environment variable name this settings class reads."""
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        names = {f"{prefix}{name}".upper() for name in cls.model_fields}
+        names |= {name.upper() for name in cls.model_fields if name in UNPREFIXED_FIELDS}
+        return names

@@ -1,0 +1,299 @@
+"""The service app factory: error handlers, request ids, health, auth and the request session."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import Principal, Role, TokenVerifier, same_secret
+from shared.db import create_engine, create_sessionmaker, ping
+from shared.errors import (
+    AppError,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    RouteNotFound,
+    Unauthorized,
+    Unavailable,
+)
+from shared.errors import Forbidden as ForbiddenError
+from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
+from shared.logging import get_logger, request_id_var
+from shared.problems import PROBLEM_MEDIA_TYPE, invalid_input, render_problem
+from shared.schemas import problem_responses
+from shared.settings import CommonSettings
+
+log = get_logger(__name__)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class InvalidToken(Unauthorized):
+    code = "auth.invalid_token"
+    title = "Invalid token"
+    detail_template = "The API token is unknown or has been revoked."
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds: settings, database, texts and its credential check."""
+
+    name: str
+    settings: CommonSettings
+    translator: Translator
+    engine: AsyncEngine | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    verifier: TokenVerifier | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def require_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The sessionmaker, which exists once the app has started."""
+        if self.sessions is None:
+            raise DatabaseUnavailable(retry_after=5)
+        return self.sessions
+
+
+def service_context(request: Request) -> ServiceContext:
+    """The context of the service that serves this request."""
+    context: ServiceContext = request.app.state.context
+    return context
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (the caller's ``X-Request-ID`` when sane) and echoes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next(
+            (v.decode() for k, v in scope["headers"] if k == b"x-request-id"),
+            "",
+        )
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+def problem_response(request: Request, error: AppError) -> JSONResponse:
+    """Render an error as problem+json in the language the request asks for."""
+    context = service_context(request)
+    locale = negotiate_locale(
+        request.headers.get("accept-language"), context.settings.default_locale
+    )
+    body = render_problem(
+        error,
+        locale=locale,
+        translator=context.translator,
+        instance=request.url.path,
+        request_id=request_id_var.get(),
+    )
+    headers = {"Content-Language": locale, "Vary": "Accept-Language", **error.headers}
+    return JSONResponse(
+        body, status_code=error.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return problem_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(request, invalid_input(exc.errors()))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 404:
+            return problem_response(request, RouteNotFound())
+        if exc.status_code == 405:
+            return problem_response(request, MethodNotAllowed())
+        error = AppError(str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+        return problem_response(request, error)
+
+    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not _is_connection_problem(exc):
+            raise exc
+        log.warning("database.unavailable", error=type(exc).__name__)
+        return problem_response(request, DatabaseUnavailable(retry_after=5))
+
+    async def on_io_error(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("io.unavailable", error=type(exc).__name__)
+        return problem_response(request, Unavailable(retry_after=5))
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(kind, on_database_down)
+    app.add_exception_handler(OSError, on_io_error)
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+Lifespan = Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: CommonSettings,
+    routers: Sequence[APIRouter],
+    locale_dirs: Sequence[Path] = (),
+    lifespan: Lifespan | None = None,
+) -> FastAPI:
+    """A service's FastAPI app; the engine and background work start in its lifespan.
+
+    The service's own ``lifespan`` runs once the engine exists and sets ``context.verifier``.
+    """
+    context = ServiceContext(
+        name=name,
+        settings=settings,
+        translator=Translator([SHARED_LOCALE_DIR, *locale_dirs]),
+    )
+
+    @asynccontextmanager
+    async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        context.sessions = create_sessionmaker(context.engine)
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app, context):
+                    yield
+        finally:
+            await context.engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=app_lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.context = context
+    app.add_middleware(RequestIdMiddleware)
+    _install_error_handlers(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def health_router() -> APIRouter:
+    """``/healthz`` (the process is alive) and ``/readyz`` (its database answers)."""
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: the database answers",
+        responses=problem_responses(503),
+    )
+    async def readyz(request: Request) -> dict[str, str]:
+        context = service_context(request)
+        if context.engine is None:
+            raise DatabaseUnavailable(retry_after=5)
+        try:
+            await asyncio.wait_for(ping(context.engine), timeout=3)
+        except (OSError, DBAPIError, PoolTimeout, TimeoutError) as exc:
+            log.warning("readiness.failed", error=type(exc).__name__)
+            raise DatabaseUnavailable(retry_after=5) from exc
+        return {"status": "ready"}
+
+    return router
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed before the response is sent, or rolled back."""
+    sessions = service_context(request).require_sessions()
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer …`")
+
+
+async def authenticate(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Principal:
+    """The caller behind the bearer token; 401 when there is none or it is not valid."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized()
+    return await principal_for_token(request, credentials.credentials)
+
+
+async def principal_for_token(request: Request, token: str) -> Principal:
+    """Resolve a presented token: the services' shared secret, else an API token."""
+    context = service_context(request)
+    service_token = context.settings.service_token
+    if service_token is not None and same_secret(token, service_token.get_secret_value()):
+        return Principal(role=Role.SERVICE, name="service")
+    if context.verifier is None:
+        raise InvalidToken()
+    principal = await context.verifier.verify(token)
+    if principal is None:
+        raise InvalidToken()
+    return principal
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only these roles: 401 without credentials, 403 with the wrong one."""
+    allowed = frozenset(roles)
+
+    async def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        if principal.role not in allowed:
+            raise ForbiddenError(role=principal.role.value)
+        return principal
+
+    return dependency
