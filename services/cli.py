@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 
 import uvicorn
+from starlette.types import ASGIApp
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -25,7 +26,11 @@ from shared.errors import AppError
 from shared.logging import configure_logging
 from shared.settings import UNPREFIXED_FIELDS, CommonSettings
 
-SETTINGS = {"inbox": InboxSettings, "routing": RoutingSettings, "translation": TranslationSettings}
+SETTINGS: dict[str, type[CommonSettings]] = {
+    "inbox": InboxSettings,
+    "routing": RoutingSettings,
+    "translation": TranslationSettings,
+}
 DEFAULT_PORTS = {"all": 8000, "inbox": 8001, "routing": 8002, "translation": 8003}
 PEERS = {"inbox": ("routing",), "routing": ("inbox",), "translation": ("inbox",)}
 
@@ -117,7 +122,7 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
     )
 
 
-def _service_app(service: str, settings: CommonSettings) -> object:
+def _service_app(service: str, settings: CommonSettings) -> ASGIApp:
     if service == "inbox":
         from services.inbox.app import create_app as create_inbox
 
@@ -237,3 +242,7 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ Titles and detail templates are English; the French texts live in the gettext ca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class AppError(Exception):
         *,
         errors: list[FieldError] | None = None,
         headers: dict[str, str] | None = None,
-        **params: object,
+        **params: Any,
     ) -> None:
         self.detail = detail
         self.errors = errors or []
@@ -68,7 +68,7 @@ class Unauthorized(AppError):
     title = "Authentication required"
     detail_template = "Send a valid API token as 'Authorization: Bearer <token>'."
 
-    def __init__(self, detail: str | None = None, **params: object) -> None:
+    def __init__(self, detail: str | None = None, **params: Any) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **params)
 
 
@@ -113,9 +113,7 @@ class Unavailable(AppError):
     title = "Temporarily unavailable"
     detail_template = "A service this request needs is unavailable; retry in {retry_after} seconds."
 
-    def __init__(
-        self, detail: str | None = None, *, retry_after: int = 5, **params: object
-    ) -> None:
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **params: Any) -> None:
         super().__init__(
             detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **params
         )

@@ -16,7 +16,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Index, Integer, String, Text, event, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -61,7 +61,7 @@ class ProcessedEventMixin:
 
 def emit(session: AsyncSession, model: type[OutboxEventMixin], payload: Event) -> OutboxEventMixin:
     """Add the event to the session's transaction; it is delivered only if that commits."""
-    row = model(
+    row: OutboxEventMixin = cast(Any, model)(
         id=uuid.uuid4(),
         type=payload.event_type,
         payload=payload.model_dump(mode="json"),
@@ -97,7 +97,7 @@ async def record_processed(
     """Record the event as processed in the caller's transaction; False if it already was."""
     table = model.__table__  # type: ignore[attr-defined]
     values = {"event_id": envelope.id, "type": envelope.type, "processed_at": utc_now()}
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
     result = await session.execute(stmt)
@@ -180,7 +180,7 @@ class Relay:
                 .order_by(model.available_at)
                 .limit(self._batch_size)
             )
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             stmt = (
                 update(model)

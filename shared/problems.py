@@ -58,6 +58,7 @@ VALIDATION_REASONS: dict[str, str] = {
     "assertion_error": "This value is not valid.",
 }
 GENERIC_REASON = "This value is not valid."
+EMPTY_REASON = "Must not be empty."
 
 
 def field_errors_from_pydantic(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
@@ -70,11 +71,14 @@ def field_errors_from_pydantic(errors: Sequence[Mapping[str, Any]]) -> list[Fiel
         kind = str(error.get("type", "value_error"))
         context = error.get("ctx") or {}
         params = tuple((str(k), v) for k, v in context.items() if k != "error")
+        reason = VALIDATION_REASONS.get(kind, GENERIC_REASON)
+        if kind in {"string_too_short", "too_short"} and context.get("min_length") == 1:
+            reason = EMPTY_REASON
         result.append(
             FieldError(
                 field=".".join(location) or "body",
                 code=kind,
-                reason=VALIDATION_REASONS.get(kind, GENERIC_REASON),
+                reason=reason,
                 params=params,
             )
         )

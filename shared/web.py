@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -147,7 +148,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problem_response(request, DatabaseUnavailable(retry_after=5))
 
     async def on_io_error(request: Request, exc: Exception) -> JSONResponse:
+        # Peers and SMTP wrap their socket errors; a bare one here comes from the database driver.
         log.warning("io.unavailable", error=type(exc).__name__)
+        if isinstance(exc, ConnectionError | socket.gaierror | TimeoutError):
+            return problem_response(request, DatabaseUnavailable(retry_after=5))
         return problem_response(request, Unavailable(retry_after=5))
 
     app.add_exception_handler(AppError, on_app_error)

@@ -1,0 +1,1 @@
+"""Queues, their routing rules and business hours."""

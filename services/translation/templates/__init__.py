@@ -1,0 +1,1 @@
+"""Bilingual approved scripts and auto-acknowledgements: syntax, rendering, twin rules and seeds."""

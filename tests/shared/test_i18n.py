@@ -1,0 +1,44 @@
+"""Every text a person reads through the API exists in French, with French typography."""
+
+from __future__ import annotations
+
+import re
+
+import services.all_in_one  # noqa: F401  (imports every service's errors)
+from services.inbox.app import LOCALE_DIR as INBOX_LOCALES
+from services.routing.app import LOCALE_DIR as ROUTING_LOCALES
+from services.translation.app import LOCALE_DIR as TRANSLATION_LOCALES
+from shared.errors import error_classes
+from shared.i18n import SHARED_LOCALE_DIR, Translator
+from shared.problems import EMPTY_REASON, GENERIC_REASON, VALIDATION_REASONS
+
+TRANSLATOR = Translator([SHARED_LOCALE_DIR, INBOX_LOCALES, ROUTING_LOCALES, TRANSLATION_LOCALES])
+SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \u00a0][;:!?]|«[ \u00a0]|[ \u00a0]»")
+
+
+def english_texts() -> set[str]:
+    texts = {GENERIC_REASON, EMPTY_REASON, *VALIDATION_REASONS.values()}
+    for cls in error_classes():
+        texts |= {cls.title, cls.detail_template}
+    return texts
+
+
+def test_every_error_and_validation_text_has_a_french_translation() -> None:
+    missing = sorted(text for text in english_texts() if not TRANSLATOR.has(text, "fr"))
+
+    assert missing == []
+
+
+def test_french_texts_use_narrow_no_break_spaces() -> None:
+    french = [TRANSLATOR.gettext(text, "fr") for text in english_texts()]
+    wrong = [text for text in french if SPACE_BEFORE_PUNCTUATION.search(text)]
+
+    assert wrong == []
+    assert any("\u202f;" in text for text in french)
+
+
+def test_placeholders_survive_translation() -> None:
+    for text in english_texts():
+        placeholders = set(re.findall(r"\{(\w+)\}", text))
+        translated = set(re.findall(r"\{(\w+)\}", TRANSLATOR.gettext(text, "fr")))
+        assert placeholders == translated, text

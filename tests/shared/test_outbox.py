@@ -1,0 +1,170 @@
+"""The outbox: events exist only if their transaction committed, and are applied exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import func, select
+
+from services.inbox.app import create_app
+from services.inbox.models import OutboxEvent
+from services.inbox.settings import InboxSettings
+from services.routing.models import ProcessedEvent
+from shared.contracts.events import Event, EventEnvelope
+from shared.db import create_engine, create_sessionmaker, session_scope
+from shared.outbox import Relay, emit
+from tests.support.apps import Running, settings_for
+
+
+class Pinged(Event):
+    event_type: ClassVar[str] = "test.pinged"
+    n: int
+
+
+class FlakyConsumer:
+    """Fails the first ``failures`` deliveries of each event, then records it."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.attempts: Counter[uuid.UUID] = Counter()
+        self.applied: Counter[uuid.UUID] = Counter()
+
+    async def __call__(self, envelope: EventEnvelope) -> None:
+        self.attempts[envelope.id] += 1
+        if self.attempts[envelope.id] <= self.failures:
+            raise ConnectionError("consumer down")
+        self.applied[envelope.id] += 1
+
+
+async def _emit(app: Running, count: int = 1) -> list[uuid.UUID]:
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        rows = [emit(session, OutboxEvent, Pinged(n=n)) for n in range(count)]
+    return [row.id for row in rows]
+
+
+async def test_an_event_in_a_rolled_back_transaction_is_never_delivered(app: Running) -> None:
+    sessions = app.context("inbox").require_sessions()
+    consumer = FlakyConsumer()
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox")
+
+    async def failing_change() -> None:
+        async with session_scope(sessions) as session:
+            emit(session, OutboxEvent, Pinged(n=1))
+            await session.flush()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+
+    assert await relay.run_once() == 0
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+    assert consumer.attempts == Counter()
+
+
+async def test_a_committed_event_survives_two_consumer_failures_and_applies_once(
+    app: Running,
+) -> None:
+    sessions = app.context("inbox").require_sessions()
+    consumer = FlakyConsumer(failures=2)
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", max_backoff_seconds=0)
+    [event_id] = await _emit(app)
+
+    rounds = [await relay.run_once() for _ in range(4)]
+
+    assert rounds == [1, 1, 1, 0]
+    assert consumer.attempts[event_id] == 3
+    assert consumer.applied[event_id] == 1
+    async with sessions() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert row.delivered_at is not None
+    assert row.attempts == 3
+    assert row.last_error is None
+
+
+async def test_a_failed_delivery_waits_for_its_backoff(app: Running) -> None:
+    sessions = app.context("inbox").require_sessions()
+    consumer = FlakyConsumer(failures=1)
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", max_backoff_seconds=60)
+    [event_id] = await _emit(app)
+
+    first, second = await relay.run_once(), await relay.run_once()
+
+    assert (first, second) == (1, 0)
+    async with sessions() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert row.delivered_at is None
+    assert row.available_at > row.occurred_at
+    assert "consumer down" in (row.last_error or "")
+
+
+async def test_two_relays_at_once_deliver_each_event_exactly_once(
+    app: Running, db_url: str
+) -> None:
+    event_ids = await _emit(app, count=120)
+    consumer = FlakyConsumer()
+    engines = [create_engine(db_url, pool_size=2) for _ in range(2)]
+    relays = [
+        Relay(create_sessionmaker(engine), OutboxEvent, consumer, source="inbox", batch_size=7)
+        for engine in engines
+    ]
+
+    async def drain(relay: Relay) -> int:
+        total = 0
+        while delivered := await relay.run_once():
+            total += delivered
+        return total
+
+    try:
+        totals = await asyncio.gather(*(drain(relay) for relay in relays))
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+    assert sum(totals) == 120
+    assert set(consumer.applied) == set(event_ids)
+    assert max(consumer.attempts.values()) == 1
+
+
+async def test_routing_applies_a_redelivered_event_once(app: Running) -> None:
+    [event_id] = await _emit(app)
+    relay = app.relay("inbox")
+
+    assert await relay.run_once() == 1
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        row = await session.get(OutboxEvent, event_id)
+        assert row is not None
+        row.delivered_at = None  # as if the relay died before recording the delivery
+    assert await relay.run_once() == 1
+
+    async with app.context("routing").require_sessions()() as session:
+        processed = (await session.scalars(select(ProcessedEvent))).all()
+    assert [(p.event_id, p.type) for p in processed] == [(event_id, "test.pinged")]
+
+
+async def test_delivery_to_a_peer_that_is_down_is_retried_not_lost(
+    db_url: str, tmp_path: Path
+) -> None:
+    settings = InboxSettings(**settings_for(db_url, tmp_path, routing_url="http://127.0.0.1:9"))
+    inbox = create_app(settings)
+    async with inbox.router.lifespan_context(inbox):
+        context = inbox.state.context
+        async with session_scope(context.require_sessions()) as session:
+            event_id = emit(session, OutboxEvent, Pinged(n=1)).id
+        relay = context.extras["relay"]
+
+        assert await relay.run_once() == 1
+        async with context.require_sessions()() as session:
+            row = await session.get(OutboxEvent, event_id)
+
+    assert row is not None
+    assert row.delivered_at is None
+    assert row.attempts == 1
+    assert "PeerUnavailable" in (row.last_error or "")

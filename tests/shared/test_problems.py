@@ -1,0 +1,73 @@
+"""Errors are RFC 9457 problem documents with a stable code, in English or French."""
+
+from __future__ import annotations
+
+from shared.auth import Role
+from shared.i18n import negotiate_locale
+from tests.support.apps import Running
+
+
+async def test_unknown_route_is_a_problem_document(app: Running) -> None:
+    answer = await app.client.get("/inbox/v1/nothing-here", headers={"X-Request-ID": "req-42"})
+
+    assert answer.status_code == 404
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["x-request-id"] == "req-42"
+    assert answer.json() == {
+        "type": "urn:problem:route.not_found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "There is no endpoint at this address.",
+        "instance": "/inbox/v1/nothing-here",
+        "code": "route.not_found",
+        "request_id": "req-42",
+    }
+
+
+async def test_validation_errors_name_each_field_with_a_french_reason(app: Running) -> None:
+    admin = await app.token(Role.ADMIN)
+
+    answer = await app.client.post(
+        "/inbox/v1/tokens",
+        json={"role": "gateway", "name": "", "colour": "blue"},
+        headers={"Authorization": f"Bearer {admin}", "Accept-Language": "fr"},
+    )
+
+    problem = answer.json()
+    fields = {item["field"]: item for item in problem["errors"]}
+    assert answer.status_code == 422
+    assert problem["code"] == "request.invalid"
+    assert fields["name"]["code"] == "string_too_short"
+    assert fields["name"]["reason"] == "Ne doit pas être vide."
+    assert fields["colour"]["reason"] == "Ce champ n’est pas autorisé."
+
+
+async def test_malformed_json_is_422_not_500(app: Running) -> None:
+    admin = await app.token(Role.ADMIN)
+
+    answer = await app.client.post(
+        "/inbox/v1/tokens",
+        content=b"{not json",
+        headers={"Authorization": f"Bearer {admin}", "Content-Type": "application/json"},
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["code"] == "json_invalid"
+
+
+async def test_wrong_method_is_405_problem(app: Running) -> None:
+    answer = await app.client.put("/inbox/v1/tokens")
+
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "route.method_not_allowed"
+
+
+def test_language_negotiation_follows_quality_values() -> None:
+    assert negotiate_locale("fr-CA,fr;q=0.9,en;q=0.8") == "fr"
+    assert negotiate_locale("en-US,fr;q=0.5") == "en"
+    assert negotiate_locale("de-DE,fr;q=0.3,en;q=0.2") == "fr"
+    assert negotiate_locale("de-DE") == "en"
+    assert negotiate_locale("de-DE", default="fr") == "fr"
+    assert negotiate_locale("fr;q=0,en") == "en"
+    assert negotiate_locale("fr;q=bogus,en") == "en"
+    assert negotiate_locale(None) == "en"

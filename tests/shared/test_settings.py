@@ -1,0 +1,51 @@
+"""Settings: a prefix per service, shared names as a fallback, bad values refused."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.inbox.settings import InboxSettings
+from services.routing.settings import RoutingSettings
+
+
+def test_service_prefix_wins_over_the_shared_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://db/shared")
+    monkeypatch.setenv("ROUTING_DATABASE_URL", "postgresql+asyncpg://db/routing")
+    monkeypatch.setenv("INBOX_SERVICE_TOKEN", "s3cret")
+
+    inbox, routing = InboxSettings(), RoutingSettings()
+
+    assert inbox.database_url == "postgresql+asyncpg://db/shared"
+    assert routing.database_url == "postgresql+asyncpg://db/routing"
+    assert inbox.service_token is not None
+    assert inbox.service_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(inbox)
+
+
+def test_only_shared_fields_fall_back_to_unprefixed_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKEN_CACHE_SECONDS", "99")
+
+    assert InboxSettings().token_cache_seconds == 10.0
+    assert "TOKEN_CACHE_SECONDS" not in InboxSettings.env_names()
+    assert {"INBOX_DATABASE_URL", "DATABASE_URL", "INBOX_GATEWAY_SECRETS"} <= (
+        InboxSettings.env_names()
+    )
+
+
+def test_unknown_database_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INBOX_DATABASE_URL", "mysql://db/inbox")
+
+    with pytest.raises(ValidationError, match="sqlite\\+aiosqlite"):
+        InboxSettings()
+
+
+def test_gateway_secrets_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INBOX_GATEWAY_SECRETS", '{"postfix": "a", "sendgrid": "b"}')
+
+    secrets = InboxSettings().gateway_secrets
+
+    assert {name: value.get_secret_value() for name, value in secrets.items()} == {
+        "postfix": "a",
+        "sendgrid": "b",
+    }
