@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Sequence
 
 import uvicorn
-from starlette.types import ASGIApp
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from starlette.types import ASGIApp
 
 from services import migrate
 from services.inbox.auth import service as token_service
