@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from contextvars import ContextVar
+from typing import TextIO
 
 import structlog
 
@@ -20,7 +21,9 @@ def _add_request_id(
     return event_dict
 
 
-def configure_logging(level: str = "info", *, json: bool = True) -> None:
+def configure_logging(
+    level: str = "info", *, json: bool = True, stream: TextIO | None = None
+) -> None:
     """Route structlog and the standard library's logs to stderr, as JSON lines or for humans."""
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
@@ -42,7 +45,7 @@ def configure_logging(level: str = "info", *, json: bool = True) -> None:
         foreign_pre_chain=shared_processors,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -12,18 +13,17 @@ from shared.logging import configure_logging, get_logger, request_id_var
 
 
 @pytest.fixture
-def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    del capsys  # requested first, so the handler writes to the captured stderr
+def log_stream() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
-    configure_logging("info", json=True)
-    yield
+    stream = io.StringIO()
+    configure_logging("info", json=True, stream=stream)
+    yield stream
     root.handlers[:] = handlers
     root.setLevel(level)
 
 
-@pytest.mark.usefixtures("json_logging")
-def test_events_are_json_with_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+def test_events_are_json_with_the_request_id(log_stream: io.StringIO) -> None:
     token = request_id_var.set("req-7")
     try:
         get_logger("tests.logging").info("outbox.delivered", event_id="e-1", attempts=2)
@@ -31,7 +31,7 @@ def test_events_are_json_with_the_request_id(capsys: pytest.CaptureFixture[str])
         request_id_var.reset(token)
     get_logger("tests.logging").debug("hidden.below.level")
 
-    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
+    lines = [json.loads(line) for line in log_stream.getvalue().splitlines()]
 
     assert len(lines) == 1
     assert lines[0]["event"] == "outbox.delivered"
