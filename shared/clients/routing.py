@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from shared.clients.base import ServiceClient
 from shared.contracts.events import EventAck, EventEnvelope
+from shared.contracts.routing import Availability, AvailabilityQuery
 
 
 class RoutingClient(ServiceClient):
@@ -15,4 +16,10 @@ class RoutingClient(ServiceClient):
         """Hand an outbox event to routing; routing applies it at most once."""
         return await self.call(
             "POST", "/routing/v1/events", EventAck, json=envelope.model_dump(mode="json")
+        )
+
+    async def availability(self, query: AvailabilityQuery) -> Availability:
+        """Whether a contact would be queued now or meet a closed queue (calls ask this)."""
+        return await self.call(
+            "POST", "/routing/v1/availability", Availability, json=query.model_dump(mode="json")
         )

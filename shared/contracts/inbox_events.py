@@ -1,0 +1,55 @@
+"""Events the inbox emits (through its outbox) for other services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from shared.contracts.events import Event
+from shared.schemas import Language
+
+Channel = Literal["phone", "email", "fax"]
+
+
+class ConversationNeedsAgent(Event):
+    """A conversation waits for an agent: routing makes (or updates) its task."""
+
+    event_type: ClassVar[str] = "conversation.needs_agent"
+
+    conversation_id: UUID
+    message_id: UUID | None = None
+    contact_id: UUID
+    channel: Channel
+    language: Language
+    language_confidence: float = Field(ge=0, le=1)
+    priority: int = 0
+    skills: dict[str, int] = Field(default_factory=dict, description="Skill → minimum level.")
+    attributes: dict[str, str] = Field(
+        default_factory=dict, description="Contact and contact attributes rules may match on."
+    )
+    arrived_at: datetime
+    preferred_agent_id: UUID | None = Field(
+        default=None, description="The agent who last handled this conversation (sticky routing)."
+    )
+
+
+class ConversationResolved(Event):
+    """An agent or the customer ended the conversation: routing completes its task."""
+
+    event_type: ClassVar[str] = "conversation.resolved"
+
+    conversation_id: UUID
+    resolved_by_agent_id: UUID | None = None
+    resolved_at: datetime
+
+
+class ConversationCanceled(Event):
+    """The conversation no longer needs an agent (e.g. an abandoned call)."""
+
+    event_type: ClassVar[str] = "conversation.canceled"
+
+    conversation_id: UUID
+    reason: str

@@ -1,0 +1,28 @@
+"""Wire models of routing's API that other services call synchronously."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from shared.schemas import Language
+
+
+class AvailabilityQuery(BaseModel):
+    """Asked by the inbox when a call rings: would this contact be queued now?"""
+
+    channel: Literal["phone", "email", "fax"]
+    language: Language
+    skills: dict[str, int] = Field(default_factory=dict)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Availability(BaseModel):
+    """What the telephony gateway should do: queue the caller, or play the closed message."""
+
+    action: Literal["queued", "closed"]
+    queue_id: UUID | None = None
+    queue_name: str | None = None
+    reason: str | None = Field(default=None, examples=["outside_hours", "holiday", "no_queue"])
