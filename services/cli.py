@@ -32,7 +32,7 @@ SETTINGS: dict[str, type[CommonSettings]] = {
     "translation": TranslationSettings,
 }
 DEFAULT_PORTS = {"all": 8000, "inbox": 8001, "routing": 8002, "translation": 8003}
-PEERS = {"inbox": ("routing",), "routing": ("inbox",), "translation": ("inbox",)}
+PEERS = {"inbox": ("routing", "translation"), "routing": ("inbox",), "translation": ("inbox",)}
 
 
 class StartupError(Exception):

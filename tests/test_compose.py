@@ -36,6 +36,7 @@ def test_peers_are_wired_to_the_right_ports() -> None:
     services = compose()["services"]
 
     assert services["inbox"]["environment"]["INBOX_ROUTING_URL"].endswith(":8002")
+    assert services["inbox"]["environment"]["INBOX_TRANSLATION_URL"].endswith(":8003")
     assert services["routing"]["environment"]["ROUTING_INBOX_URL"].endswith(":8001")
     assert services["translation"]["environment"]["TRANSLATION_INBOX_URL"].endswith(":8001")
     for name in SETTINGS:

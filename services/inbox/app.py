@@ -11,10 +11,16 @@ from fastapi import FastAPI
 
 from services.inbox.auth import router as auth_router
 from services.inbox.auth.service import DatabaseVerifier
+from services.inbox.blobs import BlobStore
+from services.inbox.contacts import router as contacts_router
+from services.inbox.conversations import router as conversations_router
+from services.inbox.events import HANDLERS
+from services.inbox.ingest import router as ingest_router
 from services.inbox.models import OutboxEvent, ProcessedEvent
 from services.inbox.settings import InboxSettings
 from shared.clients.peers import peer_client
 from shared.clients.routing import RoutingClient
+from shared.clients.translation import TranslationClient
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.outbox import relay_from_settings
@@ -36,6 +42,7 @@ def create_app(
             context.require_sessions(), ttl=settings.token_cache_seconds
         )
         routing = peer_client(RoutingClient, settings, transports)
+        translation = peer_client(TranslationClient, settings, transports)
 
         async def deliver(envelope: EventEnvelope) -> None:
             await routing.deliver_event(envelope)
@@ -43,7 +50,12 @@ def create_app(
         relay = relay_from_settings(
             context.require_sessions(), OutboxEvent, deliver, source="inbox", settings=settings
         )
-        context.extras.update(relay=relay, routing=routing)
+        context.extras.update(
+            relay=relay,
+            routing=routing,
+            translation=translation,
+            blobs=BlobStore(settings.data_dir / "blobs"),
+        )
         workers = Workers()
         if settings.run_workers:
             workers.start("inbox.outbox", relay.run, relay.stop)
@@ -52,6 +64,7 @@ def create_app(
         finally:
             await workers.stop()
             await routing.aclose()
+            await translation.aclose()
 
     return create_service_app(
         name="inbox",
@@ -59,7 +72,13 @@ def create_app(
         description="Contacts, conversations and messages; the gateways' inbound webhooks and "
         "the agents' conversation API.",
         settings=settings,
-        routers=[auth_router.router, events_router("/inbox/v1", ProcessedEvent, {})],
+        routers=[
+            auth_router.router,
+            ingest_router.router,
+            conversations_router.router,
+            contacts_router.router,
+            events_router("/inbox/v1", ProcessedEvent, HANDLERS),
+        ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
     )

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
+from services.inbox.blobs import BlobStore
 from services.inbox.settings import InboxSettings
 from shared.auth import Principal, Role, verify_signature
+from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, Unauthorized
 from shared.web import (
     SessionDep,
@@ -18,7 +20,16 @@ from shared.web import (
     service_context,
 )
 
-__all__ = ["AdminDep", "GatewayDep", "ServiceDep", "SessionDep", "SettingsDep"]
+__all__ = [
+    "AdminDep",
+    "BlobsDep",
+    "GatewayDep",
+    "ReaderDep",
+    "ServiceDep",
+    "SessionDep",
+    "SettingsDep",
+    "TranslationDep",
+]
 
 
 def get_settings(request: Request) -> InboxSettings:
@@ -29,6 +40,25 @@ def get_settings(request: Request) -> InboxSettings:
 
 SettingsDep = Annotated[InboxSettings, Depends(get_settings)]
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+ReaderDep = Annotated[
+    Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))
+]
+
+
+def get_translation(request: Request) -> TranslationClient:
+    client = service_context(request).extras["translation"]
+    assert isinstance(client, TranslationClient)
+    return client
+
+
+def get_blobs(request: Request) -> BlobStore:
+    blobs = service_context(request).extras["blobs"]
+    assert isinstance(blobs, BlobStore)
+    return blobs
+
+
+TranslationDep = Annotated[TranslationClient, Depends(get_translation)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 

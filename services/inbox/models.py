@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shared.db import Base, UTCDateTime, utc_now
+from shared.db import Base, JsonDocument, UTCDateTime, utc_now
 from shared.outbox import OutboxEventMixin, ProcessedEventMixin
 
 
@@ -24,6 +25,138 @@ class ApiToken(Base):
     agent_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Contact(Base):
+    """A customer, known by one or more identities (email addresses, phone and fax numbers)."""
+
+    __tablename__ = "inbox_contact"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    identities: Mapped[list[ContactIdentity]] = relationship(
+        back_populates="contact", lazy="raise", order_by="ContactIdentity.created_at"
+    )
+
+
+class ContactIdentity(Base):
+    """One way to reach a contact: a lower-cased email address or an E.164 number."""
+
+    __tablename__ = "inbox_contact_identity"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_contact.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    contact: Mapped[Contact] = relationship(back_populates="identities", lazy="raise")
+
+
+class Conversation(Base):
+    """A thread of messages with one contact on one channel, and where it stands."""
+
+    __tablename__ = "inbox_conversation"
+    __table_args__ = (
+        Index("ix_inbox_conversation_contact_subject", "contact_id", "normalized_subject"),
+        Index("ix_inbox_conversation_listing", "last_message_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_contact.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    subject: Mapped[str | None] = mapped_column(Text)
+    normalized_subject: Mapped[str | None] = mapped_column(String(500))
+    inbox_address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(3), default="und")
+    language_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    routing_status: Mapped[str] = mapped_column(String(20), default="none")
+    queue_id: Mapped[uuid.UUID | None] = mapped_column()
+    queue_name: Mapped[str | None] = mapped_column(String(200))
+    assignee_agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    last_agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    previous_conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("inbox_conversation.id")
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact: Mapped[Contact] = relationship(lazy="raise")
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation", lazy="raise", order_by="Message.received_at"
+    )
+
+
+class Message(Base):
+    """One email, call, voicemail or fax, inbound or outbound; stored exactly once."""
+
+    __tablename__ = "inbox_message"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("inbox_conversation.id"), index=True
+    )
+    dedupe_key: Mapped[str] = mapped_column(String(700), unique=True)
+    direction: Mapped[str] = mapped_column(String(10), default="inbound")
+    channel: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(12), default="email")
+    status: Mapped[str] = mapped_column(String(12), default="accepted")
+    gateway: Mapped[str | None] = mapped_column(String(100))
+    message_id_header: Mapped[str | None] = mapped_column(String(500), index=True)
+    in_reply_to: Mapped[str | None] = mapped_column(String(500))
+    references: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    subject: Mapped[str | None] = mapped_column(Text)
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(300))
+    to_addresses: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    text: Mapped[str | None] = mapped_column(Text)
+    html: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(3), default="und")
+    language_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    language_evidence: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    auto_reply: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_reply_signals: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    raw_size: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+    conversation: Mapped[Conversation | None] = relationship(
+        back_populates="messages", lazy="raise"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", lazy="raise", order_by="Attachment.position"
+    )
+
+
+class Attachment(Base):
+    """A file of a message, stored content-addressed by its SHA-256 under the data directory."""
+
+    __tablename__ = "inbox_attachment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_message.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_id: Mapped[str | None] = mapped_column(String(500))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    stored: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    message: Mapped[Message] = relationship(back_populates="attachments", lazy="raise")
 
 
 class OutboxEvent(OutboxEventMixin, Base):

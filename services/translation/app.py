@@ -9,12 +9,21 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from services.translation.deps import PROVIDER_EXTRA
+from services.translation.detection import router as detection_router
+from services.translation.mt import router as mt_router
+from services.translation.mt.provider import select_provider
 from services.translation.settings import TranslationSettings
+from services.translation.templates import router as templates_router
+from services.translation.templates.service import seed_templates
 from shared.clients.inbox import InboxClient, IntrospectingVerifier
 from shared.clients.peers import peer_client
+from shared.db import session_scope, utc_now
+from shared.logging import get_logger
 from shared.web import ServiceContext, create_service_app
 
 LOCALE_DIR = Path(__file__).parent / "locales"
+log = get_logger(__name__)
 
 
 def create_app(
@@ -29,9 +38,23 @@ def create_app(
     async def lifespan(app: FastAPI, context: ServiceContext) -> AsyncIterator[None]:
         inbox = peer_client(InboxClient, settings, transports)
         context.verifier = IntrospectingVerifier(inbox, ttl=settings.token_cache_seconds)
+        timeout = settings.mt_timeout_seconds
+        mt_http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)), follow_redirects=False
+        )
+        context.extras[PROVIDER_EXTRA] = select_provider(settings, mt_http)
         try:
+            if settings.seed_templates:
+                # Seeding at start, not in a migration: it adds only seeds never offered before,
+                # so edits and deletions stand, new seeds arrive with new releases, and a
+                # service pointed at an emptied or separate database gets its templates back.
+                async with session_scope(context.require_sessions()) as session:
+                    added = await seed_templates(session, now=utc_now())
+                if added:
+                    log.info("templates.seeded", added=added)
             yield
         finally:
+            await mt_http.aclose()
             await inbox.aclose()
 
     return create_service_app(
@@ -40,7 +63,7 @@ def create_app(
         description="English/French language detection, bilingual templates rendered with "
         "Babel, and machine translation.",
         settings=settings,
-        routers=[],
+        routers=[detection_router.router, templates_router.router, mt_router.router],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
     )

@@ -43,6 +43,7 @@ def test_each_service_runs_alone_and_they_talk_over_http(db_url: str) -> None:
         DATABASE_URL=db_url,
         SERVICE_TOKEN=SERVICE_TOKEN,
         INBOX_ROUTING_URL=f"http://127.0.0.1:{ports['routing']}",
+        INBOX_TRANSLATION_URL=f"http://127.0.0.1:{ports['translation']}",
         ROUTING_INBOX_URL=f"http://127.0.0.1:{ports['inbox']}",
         TRANSLATION_INBOX_URL=f"http://127.0.0.1:{ports['inbox']}",
     )
@@ -120,7 +121,11 @@ def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path: Path) ->
         ),
         "missing secret": (
             ["serve", "inbox"],
-            {"DATABASE_URL": sqlite, "INBOX_ROUTING_URL": "http://127.0.0.1:9"},
+            {
+                "DATABASE_URL": sqlite,
+                "INBOX_ROUTING_URL": "http://127.0.0.1:9",
+                "INBOX_TRANSLATION_URL": "http://127.0.0.1:9",
+            },
             "SERVICE_TOKEN",
         ),
     }

@@ -21,7 +21,12 @@ async def test_health_and_readiness_need_no_token(app: Running) -> None:
 
 async def _standalone_inbox(database_url: str, data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
     settings = InboxSettings(
-        **settings_for(database_url, data_dir, routing_url="http://127.0.0.1:9")
+        **settings_for(
+            database_url,
+            data_dir,
+            routing_url="http://127.0.0.1:9",
+            translation_url="http://127.0.0.1:9",
+        )
     )
     app = create_app(settings)
     async with (

@@ -152,7 +152,11 @@ async def test_routing_applies_a_redelivered_event_once(app: Running) -> None:
 async def test_delivery_to_a_peer_that_is_down_is_retried_not_lost(
     db_url: str, tmp_path: Path
 ) -> None:
-    settings = InboxSettings(**settings_for(db_url, tmp_path, routing_url="http://127.0.0.1:9"))
+    settings = InboxSettings(
+        **settings_for(
+            db_url, tmp_path, routing_url="http://127.0.0.1:9", translation_url="http://127.0.0.1:9"
+        )
+    )
     inbox = create_app(settings)
     async with inbox.router.lifespan_context(inbox):
         context = inbox.state.context

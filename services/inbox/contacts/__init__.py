@@ -1,0 +1,1 @@
+"""Contacts and their identities: email addresses, phone and fax numbers."""

@@ -1,0 +1,1 @@
+"""Conversations: the agents' conversation API and the pure threading rules behind it."""

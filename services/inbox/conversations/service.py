@@ -1,0 +1,228 @@
+"""Conversations: creating, threading lookups, reopening and reading."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.inbox.errors import ConversationNotFound, InvalidCursor
+from services.inbox.models import Conversation, Message
+
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+OPEN_STATUSES = ("open", "pending", "snoozed")
+
+
+def new_reference() -> str:
+    """A short reference customers can quote, e.g. ``C-7K3M9QXA``."""
+    return "C-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+
+
+async def create_conversation(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    channel: str,
+    subject: str | None,
+    normalized_subject: str | None,
+    inbox_address: str | None,
+    language: str,
+    language_confidence: float,
+    now: datetime,
+    status: str = "open",
+    previous_conversation_id: uuid.UUID | None = None,
+) -> Conversation:
+    """A new conversation with a fresh reference."""
+    conversation = Conversation(
+        id=uuid.uuid4(),
+        reference=new_reference(),
+        contact_id=contact_id,
+        channel=channel,
+        status=status,
+        subject=subject,
+        normalized_subject=normalized_subject,
+        inbox_address=inbox_address,
+        language=language,
+        language_confidence=language_confidence,
+        routing_status="none",
+        version=1,
+        created_at=now,
+        updated_at=now,
+        last_message_at=now,
+        resolved_at=now if status in ("resolved", "closed") else None,
+        previous_conversation_id=previous_conversation_id,
+    )
+    session.add(conversation)
+    return conversation
+
+
+async def find_by_message_ids(
+    session: AsyncSession, message_ids: Sequence[str]
+) -> Conversation | None:
+    """The conversation holding a message with one of these Message-IDs (first match wins)."""
+    if not message_ids:
+        return None
+    rows = (
+        await session.execute(
+            select(Message.message_id_header, Message.conversation_id).where(
+                Message.message_id_header.in_(list(message_ids)),
+                Message.conversation_id.is_not(None),
+            )
+        )
+    ).all()
+    found = {row.message_id_header: row.conversation_id for row in rows}
+    for message_id in message_ids:
+        conversation_id = found.get(message_id)
+        if conversation_id is not None:
+            return await session.get(Conversation, conversation_id)
+    return None
+
+
+async def find_by_subject(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    channel: str,
+    normalized_subject: str,
+) -> Conversation | None:
+    """The contact's most recent conversation on this channel with this subject, any status."""
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact_id,
+            Conversation.channel == channel,
+            Conversation.normalized_subject == normalized_subject,
+        )
+        .order_by(Conversation.last_message_at.desc())
+        .limit(1)
+    )
+
+
+async def find_open_for_contact(
+    session: AsyncSession, *, contact_id: uuid.UUID, channel: str
+) -> Conversation | None:
+    """The contact's most recent open conversation on this channel."""
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.contact_id == contact_id,
+            Conversation.channel == channel,
+            Conversation.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Conversation.last_message_at.desc())
+        .limit(1)
+    )
+
+
+def within_reopen_window(conversation: Conversation, *, now: datetime, days: int) -> bool:
+    """Open, or resolved less than ``days`` ago (a reply then reopens it)."""
+    if conversation.status in OPEN_STATUSES:
+        return True
+    resolved_at = conversation.resolved_at or conversation.updated_at
+    return now - resolved_at < timedelta(days=days)
+
+
+def touch(conversation: Conversation, *, now: datetime) -> None:
+    """Record that the conversation changed (a new version for optimistic concurrency)."""
+    conversation.updated_at = now
+    conversation.version += 1
+
+
+def reopen(conversation: Conversation, *, now: datetime) -> bool:
+    """Reopen a resolved or closed conversation; returns whether it was reopened."""
+    if conversation.status in OPEN_STATUSES:
+        if conversation.status != "open":
+            conversation.status = "open"
+            touch(conversation, now=now)
+        return False
+    conversation.status = "open"
+    conversation.resolved_at = None
+    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
+    conversation.assignee_agent_id = None
+    conversation.routing_status = "none"
+    touch(conversation, now=now)
+    return True
+
+
+async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> Conversation:
+    """The conversation with its contact, messages and attachments; raises ConversationNotFound."""
+    conversation = await session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .options(
+            selectinload(Conversation.contact),
+            selectinload(Conversation.messages).selectinload(Message.attachments),
+        )
+    )
+    if conversation is None:
+        raise ConversationNotFound(conversation_id=str(conversation_id))
+    return conversation
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """What a conversation list is restricted to; None means any."""
+
+    status: str | None = None
+    channel: str | None = None
+    language: str | None = None
+    contact_id: uuid.UUID | None = None
+
+
+def encode_cursor(conversation: Conversation) -> str:
+    """An opaque cursor pointing after this conversation in the listing order."""
+    payload = json.dumps([conversation.last_message_at.isoformat(), str(conversation.id)])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidCursor() from exc
+
+
+async def list_conversations(
+    session: AsyncSession, *, filters: ConversationFilter, cursor: str | None, limit: int
+) -> tuple[list[Conversation], str | None]:
+    """One page of conversations, most recently active first, and the next page's cursor."""
+    stmt = select(Conversation).options(
+        selectinload(Conversation.contact)
+    )
+    if filters.status:
+        stmt = stmt.where(Conversation.status == filters.status)
+    if filters.channel:
+        stmt = stmt.where(Conversation.channel == filters.channel)
+    if filters.language:
+        stmt = stmt.where(Conversation.language == filters.language)
+    if filters.contact_id:
+        stmt = stmt.where(Conversation.contact_id == filters.contact_id)
+    if cursor:
+        when, ident = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(
+                Conversation.last_message_at < when,
+                and_(Conversation.last_message_at == when, Conversation.id < ident),
+            )
+        )
+    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    rows = list((await session.scalars(stmt.limit(limit + 1))).all())
+    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def mark_message(conversation: Conversation, *, now: datetime) -> None:
+    """A message arrived on the conversation."""
+    conversation.last_message_at = max(conversation.last_message_at, now)
+    touch(conversation, now=now)

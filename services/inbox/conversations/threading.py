@@ -1,0 +1,68 @@
+"""Threading keys: Message-ID lookups and subject normalization with EN/FR reply prefixes."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Protocol
+
+MAX_THREAD_KEYS = 50
+
+# Reply and forward markers that mail clients put before a subject, in English, French and the
+# other languages our customers' clients are set to (German, Dutch, Nordic, Spanish, Portuguese,
+# Polish, Turkish, Chinese). Single letters (Italian "R:", "I:") are left out: too easy to hit text.
+_REPLY = r"re|ré|rép|rep|réf|ref|aw|sv|antw|vs|res|odp|ynt|回复|回覆|答复|返信"
+_FORWARD = r"fwd?|tr|wg|doorst|rv|enc|pd|vb|ilt|转发|轉寄|転送"
+_COUNTER = r"(?:\s*(?:\[\d+\]|\(\d+\)|\^\d+))?"
+_PREFIX = re.compile(rf"\s*(?:({_FORWARD})|(?:{_REPLY}))\.?{_COUNTER}\s*:", re.IGNORECASE)
+_LEADING_TAG = re.compile(r"\s*\[[^\[\]]*\]")
+_TRAILING_TAG = re.compile(r"(?:\s*\[[^\[\]]*\]|\s*\((?:fwd|fw|tr)\))+\s*$", re.IGNORECASE)
+_SPACE_BEFORE = re.compile(r"\s+([:;!?»,.)])")
+_SPACE_AFTER = re.compile(r"([«(])\s+")
+_EDGE_PUNCTUATION = " \t:;,.-–—_|"
+
+
+class ThreadHeaders(Protocol):
+    """The parsed headers threading needs; ParsedEmail provides them."""
+
+    @property
+    def message_id(self) -> str | None: ...
+
+    @property
+    def in_reply_to(self) -> str | None: ...
+
+    @property
+    def references(self) -> Sequence[str]: ...
+
+
+def _unicode(subject: str) -> str:
+    # NFKC turns no-break and narrow no-break spaces into spaces and full-width colons into ":".
+    return unicodedata.normalize("NFKC", subject)
+
+
+def normalize_subject(subject: str) -> str:
+    """Return the subject reduced for matching: no reply/forward prefixes or [tags], casefolded."""
+    text = _unicode(subject)
+    while (found := _PREFIX.match(text) or _LEADING_TAG.match(text)) is not None:
+        text = text[found.end() :].lstrip(_EDGE_PUNCTUATION)
+    text = _TRAILING_TAG.sub("", text)
+    text = " ".join(text.split())
+    text = _SPACE_AFTER.sub(r"\1", _SPACE_BEFORE.sub(r"\1", text))
+    return text.strip(_EDGE_PUNCTUATION).casefold()
+
+
+def is_forward(subject: str) -> bool:
+    """Return True when the outermost prefix, after any leading [tags], marks a forward."""
+    text = _unicode(subject)
+    while (tag := _LEADING_TAG.match(text)) is not None:
+        text = text[tag.end() :]
+    match = _PREFIX.match(text)
+    return match is not None and match.group(1) is not None
+
+
+def thread_keys(parsed: ThreadHeaders) -> list[str]:
+    """Return Message-IDs to look up: In-Reply-To, then References newest first, no duplicates."""
+    candidates = [parsed.in_reply_to, *reversed(parsed.references)]
+    keys = [key for key in dict.fromkeys(candidates) if key and key != parsed.message_id]
+    return keys[:MAX_THREAD_KEYS]

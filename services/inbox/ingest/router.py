@@ -1,0 +1,177 @@
+"""The gateways' inbound webhooks: 2xx only once the contact is stored."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from services.inbox.deps import BlobsDep, GatewayDep, SessionDep, SettingsDep, TranslationDep
+from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
+from services.inbox.ingest import service
+from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail, parse_email
+from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
+from shared.contracts.translation import DetectHints, DetectRequest
+from shared.db import utc_now
+from shared.problems import invalid_input
+from shared.schemas import problem_responses
+from shared.web import service_context
+
+router = APIRouter(prefix="/inbox/v1/inbound", tags=["inbound"])
+
+EMAIL_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": InboundEmailJson.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["email"],
+                    "properties": {
+                        "email": {"type": "string", "description": "The raw message."},
+                        "to": {"type": "string", "description": "The inbox address."},
+                    },
+                }
+            },
+        },
+    }
+}
+DETECTION_CHARS = 20_000
+
+
+@router.post(
+    "/email",
+    status_code=202,
+    summary="Receive an email from a gateway (raw RFC 5322, JSON or form)",
+    description="Stores the message exactly once and threads it; answers 202 only after the "
+    "commit. A message that cannot be parsed is kept raw and answered `quarantined`. "
+    "Deduplication: Message-ID per inbox address, else the gateway's id, else "
+    "`Idempotency-Key`, else the hash of the raw message.",
+    responses=problem_responses(401, 403, 413, 415, 422, 503),
+    openapi_extra=EMAIL_BODY,
+)
+async def receive_email(
+    request: Request,
+    gateway: GatewayDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    translation: TranslationDep,
+    blobs: BlobsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    to: Annotated[
+        str | None, Query(max_length=320, description="The inbox address it was sent to.")
+    ] = None,
+) -> IngestReceipt:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.max_message_bytes:
+        raise MessageTooLarge(limit=settings.max_message_bytes)
+    raw, gateway_message_id, recipient = await _read_email(request, settings.max_message_bytes)
+    if len(raw) > settings.max_message_bytes:
+        raise MessageTooLarge(limit=settings.max_message_bytes)
+    parsed: ParsedEmail | None = None
+    parse_error: str | None = None
+    try:
+        parsed = parse_email(raw, max_attachment_bytes=settings.max_attachment_bytes)
+    except UnparseableEmail as exc:
+        parse_error = str(exc)
+    raw_sha256 = hashlib.sha256(raw).hexdigest()
+    inbox_address = (to or recipient or _delivered_to(parsed) or "").lower() or None
+    key = service.dedupe_key(
+        parsed=parsed,
+        inbox_address=inbox_address,
+        gateway=gateway.name,
+        gateway_message_id=gateway_message_id,
+        idempotency_key=idempotency_key,
+        raw_sha256=raw_sha256,
+    )
+    async with service_context(request).require_sessions()() as lookup:
+        earlier = await service.find_duplicate(lookup, key)
+    if earlier is not None:
+        return _receipt(earlier)
+    detection = None
+    if parsed is not None:
+        detection = await translation.detect(
+            DetectRequest(
+                text=parsed.text[:DETECTION_CHARS],
+                hints=DetectHints(
+                    content_language=parsed.content_language,
+                    sender_domain=(parsed.from_address or "").rpartition("@")[2] or None,
+                ),
+            )
+        )
+    await blobs.put(raw)
+    digests = tuple(
+        [
+            None if attachment.omitted else await blobs.put(attachment.data)
+            for attachment in (parsed.attachments if parsed else ())
+        ]
+    )
+    result = await service.ingest_email(
+        session,
+        service.InboundEmail(
+            dedupe_key=key,
+            raw_sha256=raw_sha256,
+            raw_size=len(raw),
+            gateway=gateway.name,
+            inbox_address=inbox_address,
+            parsed=parsed,
+            parse_error=parse_error,
+            attachment_digests=digests,
+        ),
+        detection=detection,
+        reopen_days=settings.reopen_days,
+        now=utc_now(),
+    )
+    return _receipt(result)
+
+
+def _receipt(result: service.IngestResult) -> IngestReceipt:
+    return IngestReceipt(
+        message_id=result.message_id,
+        conversation_id=result.conversation_id,
+        contact_id=result.contact_id,
+        duplicate=result.duplicate,
+        status=result.status,
+        language=result.language,
+    )
+
+
+def _delivered_to(parsed: ParsedEmail | None) -> str | None:
+    if parsed is None or not parsed.to:
+        return None
+    return parsed.to[0]
+
+
+async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, str | None]:
+    """The raw message, the gateway's id and the recipient, from any accepted body format."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type in ("message/rfc822", "text/plain", "application/octet-stream"):
+        return await request.body(), None, None
+    if media_type == "application/json":
+        try:
+            body = InboundEmailJson.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise invalid_input(exc.errors()) from exc
+        try:
+            raw = base64.b64decode(body.raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise invalid_input(
+                [{"loc": ("body", "raw"), "type": "value_error", "ctx": {}}]
+            ) from exc
+        return raw, body.gateway_message_id, body.recipient
+    if media_type == "multipart/form-data":
+        async with request.form(max_part_size=limit + 1) as form:
+            field = form.get("email")
+            if field is None:
+                raise invalid_input([{"loc": ("body", "email"), "type": "missing"}])
+            raw = await field.read() if isinstance(field, UploadFile) else field.encode()
+            recipient = form.get("to")
+        return raw, None, recipient if isinstance(recipient, str) else None
+    raise UnsupportedMediaType()

@@ -1,0 +1,273 @@
+"""Storing an inbound email exactly once, threaded into the right conversation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inbox.contacts import service as contacts
+from services.inbox.conversations import service as conversations
+from services.inbox.conversations.threading import is_forward, normalize_subject, thread_keys
+from services.inbox.ingest.mime import ParsedEmail
+from services.inbox.models import Attachment, Conversation, Message, OutboxEvent
+from shared.contracts.inbox_events import ConversationNeedsAgent
+from shared.contracts.translation import DetectResult
+from shared.outbox import emit
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What the gateway is told: where the message went and whether it was seen before."""
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    duplicate: bool
+    status: str
+    language: str
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    """An email as received: its raw form, where it came from, and its parse (if any)."""
+
+    dedupe_key: str
+    raw_sha256: str
+    raw_size: int
+    gateway: str
+    inbox_address: str | None
+    parsed: ParsedEmail | None
+    parse_error: str | None
+    attachment_digests: tuple[str | None, ...] = ()
+
+
+def dedupe_key(
+    *,
+    parsed: ParsedEmail | None,
+    inbox_address: str | None,
+    gateway: str,
+    gateway_message_id: str | None,
+    idempotency_key: str | None,
+    raw_sha256: str,
+) -> str:
+    """Message-ID per inbox address, else the gateway's id, else Idempotency-Key, else the hash."""
+    if parsed is not None and parsed.message_id:
+        return f"mid:{(inbox_address or '').lower()}:{parsed.message_id}"[:700]
+    if gateway_message_id:
+        return f"gw:{gateway}:{gateway_message_id}"[:700]
+    if idempotency_key:
+        return f"idem:{gateway}:{idempotency_key}"[:700]
+    return f"sha:{raw_sha256}"
+
+
+async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None:
+    """The earlier result for this dedupe key, if the message was already stored."""
+    message = await session.scalar(select(Message).where(Message.dedupe_key == key))
+    if message is None:
+        return None
+    contact_id = None
+    if message.conversation_id is not None:
+        conversation = await session.get(Conversation, message.conversation_id)
+        contact_id = conversation.contact_id if conversation else None
+    return IngestResult(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        contact_id=contact_id,
+        duplicate=True,
+        status=message.status,
+        language=message.language,
+    )
+
+
+async def _claim(session: AsyncSession, message: Message) -> bool:
+    """Insert the message row first: a second copy of the same message stops here."""
+    try:
+        async with session.begin_nested():
+            session.add(message)
+    except IntegrityError:
+        return False
+    return True
+
+
+async def ingest_email(
+    session: AsyncSession,
+    email: InboundEmail,
+    *,
+    detection: DetectResult | None,
+    reopen_days: int,
+    now: datetime,
+) -> IngestResult:
+    """Store the email once; thread it; ask routing for an agent when it needs one."""
+    parsed = email.parsed
+    message = Message(
+        id=uuid.uuid4(),
+        dedupe_key=email.dedupe_key,
+        direction="inbound",
+        channel="email",
+        kind="email",
+        status="quarantined" if parsed is None else "accepted",
+        gateway=email.gateway,
+        raw_sha256=email.raw_sha256,
+        raw_size=email.raw_size,
+        received_at=now,
+        references=[],
+        to_addresses=[],
+        language_evidence=[],
+        auto_reply_signals=[],
+        details={"parse_error": email.parse_error} if email.parse_error else {},
+    )
+    if not await _claim(session, message):
+        duplicate = await find_duplicate(session, email.dedupe_key)
+        if duplicate is None:
+            raise RuntimeError("dedupe key conflict without a stored message")
+        return duplicate
+    if parsed is None:
+        await session.flush()
+        return IngestResult(
+            message_id=message.id,
+            conversation_id=None,
+            contact_id=None,
+            duplicate=False,
+            status="quarantined",
+            language="und",
+        )
+
+    language = detection.language if detection else "und"
+    confidence = detection.confidence if detection else 0.0
+    _fill_message(message, parsed, detection)
+    address = parsed.from_address or f"unknown@{email.gateway}.invalid"
+    contact, _ = await contacts.find_or_create(
+        session, kind="email", value=address, display_name=parsed.from_name
+    )
+    if contact.language is None and detection is not None and confidence >= 0.9:
+        contact.language = language
+
+    conversation, reopened, created = await _thread(
+        session,
+        parsed,
+        contact_id=contact.id,
+        email=email,
+        language=language,
+        confidence=confidence,
+        reopen_days=reopen_days,
+        now=now,
+    )
+    message.conversation_id = conversation.id
+    conversations.mark_message(conversation, now=now)
+    if conversation.language == "und" and language != "und":
+        conversation.language, conversation.language_confidence = language, confidence
+    for position, (attachment, digest) in enumerate(
+        zip(parsed.attachments, email.attachment_digests, strict=True)
+    ):
+        session.add(
+            Attachment(
+                id=uuid.uuid4(),
+                message_id=message.id,
+                position=position,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+                sha256=attachment.sha256,
+                content_id=attachment.content_id,
+                inline=attachment.inline,
+                stored=digest is not None,
+            )
+        )
+    if parsed.auto_reply:
+        message.status = "auto_reply"
+        if created:
+            conversation.routing_status = "not_routed"
+    elif created or reopened or conversation.routing_status in ("none", "not_routed"):
+        conversation.routing_status = "needs_agent"
+        emit(
+            session,
+            OutboxEvent,
+            ConversationNeedsAgent(
+                conversation_id=conversation.id,
+                message_id=message.id,
+                contact_id=contact.id,
+                channel="email",
+                language=conversation.language,
+                language_confidence=conversation.language_confidence,
+                arrived_at=now,
+                preferred_agent_id=conversation.last_agent_id,
+                attributes={"inbox_address": email.inbox_address or ""},
+            ),
+        )
+    await session.flush()
+    return IngestResult(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        contact_id=contact.id,
+        duplicate=False,
+        status=message.status,
+        language=language,
+    )
+
+
+def _fill_message(message: Message, parsed: ParsedEmail, detection: DetectResult | None) -> None:
+    message.message_id_header = parsed.message_id
+    message.in_reply_to = parsed.in_reply_to
+    message.references = list(parsed.references)
+    message.subject = parsed.subject
+    message.from_address = parsed.from_address
+    message.from_name = parsed.from_name
+    message.to_addresses = list(parsed.to)
+    message.text = parsed.text
+    message.html = parsed.html
+    message.sent_at = parsed.date
+    message.auto_reply = parsed.auto_reply
+    message.auto_reply_signals = list(parsed.auto_reply_signals)
+    if detection is not None:
+        message.language = detection.language
+        message.language_confidence = detection.confidence
+        message.language_evidence = list(detection.evidence)
+
+
+async def _thread(
+    session: AsyncSession,
+    parsed: ParsedEmail,
+    *,
+    contact_id: uuid.UUID,
+    email: InboundEmail,
+    language: str,
+    confidence: float,
+    reopen_days: int,
+    now: datetime,
+) -> tuple[Conversation, bool, bool]:
+    """The conversation for this email: (conversation, reopened, created)."""
+    normalized = normalize_subject(parsed.subject) or None
+    by_header = await conversations.find_by_message_ids(session, thread_keys(parsed))
+    forwarded_by_other = (
+        by_header is not None and by_header.contact_id != contact_id and is_forward(parsed.subject)
+    )
+    if by_header is not None and not forwarded_by_other:
+        return by_header, conversations.reopen(by_header, now=now), False
+    previous: Conversation | None = None
+    if normalized:
+        candidate = await conversations.find_by_subject(
+            session, contact_id=contact_id, channel="email", normalized_subject=normalized
+        )
+        if candidate is not None:
+            if conversations.within_reopen_window(candidate, now=now, days=reopen_days):
+                return candidate, conversations.reopen(candidate, now=now), False
+            previous = candidate
+    conversation = await conversations.create_conversation(
+        session,
+        contact_id=contact_id,
+        channel="email",
+        subject=parsed.subject or None,
+        normalized_subject=normalized,
+        inbox_address=email.inbox_address,
+        language=language,
+        language_confidence=confidence,
+        status="resolved" if parsed.auto_reply else "open",
+        previous_conversation_id=previous.id if previous else None,
+        now=now,
+    )
+    return conversation, False, True

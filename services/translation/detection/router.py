@@ -1,0 +1,74 @@
+"""HTTP endpoints for English/French language detection."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from services.translation.detection.detector import Detection, Hints, InvalidHintError, detect
+from shared.auth import Principal, Role
+from shared.contracts.translation import DetectHints, DetectRequest, DetectResult, LanguageScores
+from shared.errors import FieldError, InvalidInput
+from shared.schemas import problem_responses
+from shared.web import require_roles
+
+router = APIRouter(prefix="/translation/v1", tags=["detection"])
+DetectorDep = Annotated[
+    Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))
+]
+
+
+class DetectBatchRequest(BaseModel):
+    items: list[DetectRequest] = Field(min_length=1, max_length=1000)
+
+
+class DetectBatchResult(BaseModel):
+    items: list[DetectResult]
+
+
+def _hints(hints: DetectHints | None, position: str) -> Hints | None:
+    if hints is None:
+        return None
+    try:
+        return Hints(**hints.model_dump())
+    except InvalidHintError as exc:
+        raise InvalidInput(
+            errors=[FieldError(field=f"{position}hints", code="value_error", reason=str(exc))]
+        ) from exc
+
+
+def _result(detection: Detection) -> DetectResult:
+    return DetectResult(
+        language=detection.language,
+        confidence=detection.confidence,
+        evidence=detection.evidence,
+        scores=LanguageScores(en=detection.scores["en"], fr=detection.scores["fr"]),
+    )
+
+
+@router.post(
+    "/detect",
+    summary="Detect whether the newly written part of a text is English or French",
+    description="Quoted history, signatures, disclaimers, URLs, addresses and numbers are "
+    "removed first. Short or ambiguous texts fall back on the hints; below the confidence "
+    "threshold the answer is `und`. The same text always gives the same answer.",
+    responses=problem_responses(401, 403, 422),
+)
+async def detect_language(body: DetectRequest, _: DetectorDep) -> DetectResult:
+    return _result(detect(body.text, _hints(body.hints, "")))
+
+
+@router.post(
+    "/detect/batch",
+    summary="Detect the language of up to 1,000 texts at once",
+    responses=problem_responses(401, 403, 422),
+)
+async def detect_languages(body: DetectBatchRequest, _: DetectorDep) -> DetectBatchResult:
+    return DetectBatchResult(
+        items=[
+            _result(detect(item.text, _hints(item.hints, f"items.{index}.")))
+            for index, item in enumerate(body.items)
+        ]
+    )
