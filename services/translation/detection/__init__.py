@@ -1,0 +1,1 @@
+"""English/French language detection of customer messages: cleaning, then the detector."""

@@ -1,0 +1,366 @@
+"""Detects whether a customer's message is English or French, with confidence and evidence.
+
+How a text is scored
+    The text is first cleaned (``cleaning.clean_text``: quoted history, signatures,
+    disclaimers, URLs, addresses and numbers go). Each remaining word adds a log-odds of
+    English against French, the sum of two deterministic naive-Bayes models:
+
+    * langdetect's own English and French character 1-3-gram profiles (the design card's
+      engine), read once from the installed package and scored over *every* n-gram instead of
+      langdetect's random sampling, so there is no seed to keep and the same text gets the same
+      answer in every process; restricting the profiles to en/fr and caching each word's score
+      also makes it about ten times faster than langdetect limited to en/fr;
+    * pyspellchecker's English and French word frequencies, which decide the one- and two-word
+      texts that character n-grams get wrong ("Font options", "Taille maximale"); accentless
+      spellings of French words count as French ("deja", "reussi").
+
+    French typography (« », a space before ``: ; ? !``) adds a little French evidence, and a few
+    loanwords French writes as English does ("OK", "email", "wifi") count for neither. The
+    sum, divided by the square root of the word count (word evidence is correlated), goes
+    through a logistic curve fitted on the dev half of ``bench/langid.py``'s set.
+
+How hints are used
+    Hints are consulted in this fixed order and only the first usable one counts:
+    ``content_language`` (the message's own declaration or the IVR choice), ``line_language``
+    (the dialed line), ``contact_language`` (the customer's known preference),
+    ``accept_language``, ``sender_domain`` (ccTLD: .fr, .qc.ca, .quebec → fr; .uk, .us, .au,
+    .nz, .ie → en), ``phone_region`` (FR, CA-QC → fr; other CA-xx, US, GB, … → en). A hint
+    that names neither language (``de``, ``CA``, ``.com``) is skipped. The hint adds a fixed
+    log-odds, strongest first in that order, so a confident text (above about 88 % for
+    content_language, 69 % for phone_region) still outweighs it; a short or ambiguous text is
+    decided by the hint.
+
+When the answer is ``und``
+    Without a usable hint, when the text's probability for its best language is below
+    ``UND_BELOW`` (empty, numbers only, unknown names, words shared by both languages such as
+    "Date" or "Options").
+
+``evidence`` lists the signals that pushed towards the answer, strongest first: ``"text"``
+and/or ``"hint:<name>"``; it is empty for ``und``. ``scores`` holds the final probabilities of
+English and French, ``confidence`` the larger of the two, and ``removed`` the kinds of
+content cleaning stripped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import langdetect
+from spellchecker import SpellChecker
+
+from services.translation.detection.cleaning import clean_text
+
+Language = Literal["en", "fr", "und"]
+
+UND_BELOW = 0.6
+HINT_ORDER = (
+    "content_language",
+    "line_language",
+    "contact_language",
+    "accept_language",
+    "sender_domain",
+    "phone_region",
+)
+# Log-odds each hint adds; decreasing in HINT_ORDER.
+HINT_WEIGHTS = {
+    "content_language": 2.0,
+    "line_language": 1.8,
+    "contact_language": 1.6,
+    "accept_language": 1.2,
+    "sender_domain": 1.0,
+    "phone_region": 0.8,
+}
+
+_CHAR_SMOOTHING = 5e-6
+_CHAR_WEIGHT = 0.1
+_UNKNOWN_CHAR_WEIGHT = 0.2  # words neither list knows lean on their n-grams more
+_WORD_SMOOTHING = 1e-8
+_WORD_CAP = 8.0
+_ACCENTLESS_WEIGHT = 0.8
+_TYPOGRAPHY_WEIGHT = 1.0
+# p = sigmoid(_SCALE * sum / sqrt(words)): word evidence is correlated, so it grows slower than
+# the word count; fitted on the dev half of the benchmark set.
+_SCALE = 0.85
+_MAX_WORDS = 2000
+_CACHE_LIMIT = 200_000
+
+# Loanwords Canadian French writes exactly as English does: no evidence either way.
+_NEUTRAL = frozenset({"ok", "okay", "email", "e-mail", "web", "internet", "wifi", "pdf", "allo"})
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_FRENCH_TYPOGRAPHY = re.compile(r"[«»]|[ \u00a0\u202f][:;?!](?=\s|$)")
+_TAG = re.compile(r"^[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*$")
+_ACCEPT_ITEM = re.compile(
+    r"^\s*(?P<tag>[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*|\*)"
+    r"(?:\s*;\s*q\s*=\s*(?P<q>0(?:\.\d{0,3})?|1(?:\.0{0,3})?))?\s*$"
+)
+_REGION = re.compile(r"^[A-Za-z]{2}(?:-[A-Za-z0-9]{1,3})?$")
+_DOMAIN = re.compile(r"^(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}\.?$")
+_FRENCH_TLDS = {"fr", "quebec", "re", "gp", "mq", "gf", "yt", "pm", "nc", "pf", "wf", "mc", "bl"}
+_ENGLISH_TLDS = {"uk", "us", "au", "nz", "ie"}
+_FRENCH_COUNTRIES = _FRENCH_TLDS - {"quebec"} | {"mf", "tf"}
+_ENGLISH_COUNTRIES = {"us", "gb", "au", "nz", "ie"}
+_BILINGUAL_PROVINCES = {"nb"}
+
+
+class InvalidHintError(ValueError):
+    """A hint is malformed; `field` names it and `reason` says what was expected."""
+
+    def __init__(self, field_name: str, value: str, reason: str) -> None:
+        super().__init__(f"hints.{field_name}={value!r}: {reason}")
+        self.field = field_name
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    """What is known about the contact besides the text; every field is optional."""
+
+    content_language: str | None = None
+    accept_language: str | None = None
+    contact_language: str | None = None
+    line_language: str | None = None
+    phone_region: str | None = None
+    sender_domain: str | None = None
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is not None and not isinstance(value, str):
+                raise InvalidHintError(item.name, repr(value), "expected a string or None")
+        for name in ("content_language", "contact_language", "line_language"):
+            value = getattr(self, name)
+            if value is not None and not _TAG.match(value):
+                raise InvalidHintError(name, value, "expected a language tag such as 'fr-CA'")
+        if self.accept_language is not None and not all(
+            _ACCEPT_ITEM.match(item) for item in self.accept_language.split(",")
+        ):
+            raise InvalidHintError(
+                "accept_language", self.accept_language, "expected e.g. 'fr-CA,fr;q=0.9,en;q=0.8'"
+            )
+        if self.phone_region is not None and not _REGION.match(self.phone_region):
+            raise InvalidHintError(
+                "phone_region", self.phone_region, "expected a region code such as 'CA-QC' or 'FR'"
+            )
+        if self.sender_domain is not None and not _DOMAIN.match(
+            self.sender_domain.rpartition("@")[2]
+        ):
+            raise InvalidHintError(
+                "sender_domain", self.sender_domain, "expected a domain such as 'exemple.fr'"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """The detected language ("en", "fr" or "und"), how sure, and which signals decided."""
+
+    language: Language
+    confidence: float
+    evidence: list[str]
+    scores: dict[str, float]
+    removed: list[str] = field(default_factory=list)
+
+
+def _tag_language(tag: str) -> str | None:
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    return primary if primary in ("en", "fr") else None
+
+
+def _accept_language(header: str) -> str | None:
+    best: tuple[float, int, str] | None = None
+    for position, item in enumerate(header.split(",")):
+        match = _ACCEPT_ITEM.match(item)
+        language = _tag_language(match["tag"]) if match else None
+        if match is None or language is None:
+            continue
+        weight = float(match["q"]) if match["q"] else 1.0
+        if weight > 0 and (best is None or (weight, -position) > (best[0], best[1])):
+            best = (weight, -position, language)
+    return best[2] if best else None
+
+
+def _domain_language(value: str) -> str | None:
+    domain = value.rpartition("@")[2].rstrip(".").lower()
+    if domain.endswith(".qc.ca"):
+        return "fr"
+    tld = domain.rpartition(".")[2]
+    if tld in _FRENCH_TLDS:
+        return "fr"
+    return "en" if tld in _ENGLISH_TLDS else None
+
+
+def _region_language(value: str) -> str | None:
+    country, _, subdivision = value.lower().partition("-")
+    if country == "ca":
+        if subdivision == "qc":
+            return "fr"
+        return "en" if subdivision and subdivision not in _BILINGUAL_PROVINCES else None
+    if country in _FRENCH_COUNTRIES:
+        return "fr"
+    return "en" if country in _ENGLISH_COUNTRIES else None
+
+
+def hint_language(hints: Hints, name: str) -> str | None:
+    """Return "en" or "fr" for one hint field, or None when it names neither language."""
+    value: str | None = getattr(hints, name)
+    if value is None:
+        return None
+    if name == "accept_language":
+        return _accept_language(value)
+    if name == "sender_domain":
+        return _domain_language(value)
+    if name == "phone_region":
+        return _region_language(value)
+    return _tag_language(value)
+
+
+def _first_hint(hints: Hints) -> tuple[str, float] | None:
+    """Return the first usable hint in HINT_ORDER and its signed log-odds (English > 0)."""
+    for name in HINT_ORDER:
+        language = hint_language(hints, name)
+        if language is not None:
+            return name, HINT_WEIGHTS[name] if language == "en" else -HINT_WEIGHTS[name]
+    return None
+
+
+def _strip_accents(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+@cache
+def _char_model() -> dict[str, float]:
+    """Return the log-odds of English over French for each character n-gram, case-folded."""
+    profiles = Path(langdetect.__file__).parent / "profiles"
+    counts: list[dict[str, float]] = []
+    for language in ("en", "fr"):
+        profile = json.loads((profiles / language).read_text(encoding="utf-8"))
+        totals = profile["n_words"]
+        folded: dict[str, float] = {}
+        for gram, count in profile["freq"].items():
+            if 1 <= len(gram) <= 3:
+                key = gram.lower()
+                folded[key] = folded.get(key, 0.0) + count / totals[len(gram) - 1]
+        counts.append(folded)
+    english, french = counts
+    return {
+        gram: math.log(
+            (english.get(gram, 0.0) + _CHAR_SMOOTHING) / (french.get(gram, 0.0) + _CHAR_SMOOTHING)
+        )
+        for gram in english.keys() | french.keys()
+    }
+
+
+def _word_llr(english: float, french: float) -> float:
+    value = math.log((english + _WORD_SMOOTHING) / (french + _WORD_SMOOTHING))
+    return max(-_WORD_CAP, min(_WORD_CAP, value))
+
+
+@cache
+def _word_model() -> dict[str, float]:
+    """Return the log-odds of English over French for each known word, lower-case."""
+    english = SpellChecker(language="en", distance=1).word_frequency
+    french = SpellChecker(language="fr", distance=1).word_frequency
+    en_counts, fr_counts = english.dictionary, french.dictionary
+    en_total, fr_total = english.total_words, french.total_words
+    model: dict[str, float] = {}
+    accentless: dict[str, int] = {}
+    for word in en_counts.keys() | fr_counts.keys():
+        if len(word) == 1 and word.isascii():
+            continue  # single letters are initials, variables and elisions, not evidence
+        en_share, fr_share = en_counts.get(word, 0) / en_total, fr_counts.get(word, 0) / fr_total
+        model[word] = _word_llr(en_share, fr_share)
+        if not word.isascii() and word in fr_counts:
+            plain = _strip_accents(word)
+            accentless[plain] = accentless.get(plain, 0) + fr_counts[word]
+    for plain, count in accentless.items():
+        if plain not in model and len(plain) > 1:
+            model[plain] = _ACCENTLESS_WEIGHT * _word_llr(0.0, count / fr_total)
+    return model
+
+
+_token_cache: dict[str, float] = {}
+
+
+def _token_score(token: str) -> float:
+    score = _token_cache.get(token)
+    if score is not None:
+        return score
+    if token in _NEUTRAL:
+        return 0.0
+    chars = _char_model()
+    words = _word_model()
+    plain = token.replace("’", "'")
+    char_sum = 0.0
+    for part in plain.split("'"):
+        padded = f" {part} "
+        for size in (1, 2, 3):
+            for start in range(len(padded) - size + 1):
+                char_sum += chars.get(padded[start : start + size], 0.0)
+    word_sum = words.get(plain)
+    if word_sum is None and "'" in plain:
+        parts = [words.get(part) for part in plain.split("'")]
+        if any(part is not None for part in parts):
+            word_sum = sum(part or 0.0 for part in parts)
+    if word_sum is None:
+        score = _UNKNOWN_CHAR_WEIGHT * char_sum
+    else:
+        score = _CHAR_WEIGHT * char_sum + word_sum
+    if len(_token_cache) >= _CACHE_LIMIT:
+        _token_cache.clear()
+    _token_cache[token] = score
+    return score
+
+
+def text_log_odds(text: str) -> tuple[float, int]:
+    """Return the calibrated log-odds of English over French of a cleaned text, and its words."""
+    tokens = _WORD.findall(text.lower())[:_MAX_WORDS]
+    total = sum(_token_score(token) for token in tokens)
+    total -= _TYPOGRAPHY_WEIGHT * min(2, len(_FRENCH_TYPOGRAPHY.findall(text)))
+    return _SCALE * total / math.sqrt(max(1, len(tokens))), len(tokens)
+
+
+def _sigmoid(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, value))))
+
+
+def warm_up() -> None:
+    """Load both models now rather than on the first detection (about one second)."""
+    _char_model()
+    _word_model()
+
+
+def detect(text: str, hints: Hints | None = None) -> Detection:
+    """Return the language of the customer's new text; raise TypeError on a non-str text."""
+    if hints is not None and not isinstance(hints, Hints):
+        raise TypeError(f"hints must be Hints or None, not {type(hints).__name__}")
+    cleaned = clean_text(text)
+    text_odds, words = text_log_odds(cleaned.text)
+    signals = [(text_odds, "text")] if words else []
+    hinted = _first_hint(hints) if hints is not None else None
+    if hinted is not None:
+        signals.append((hinted[1], f"hint:{hinted[0]}"))
+    total = sum(value for value, _ in signals)
+    english = _sigmoid(total)
+    scores = {"en": english, "fr": 1.0 - english}
+    confidence = max(english, 1.0 - english)
+    if hinted is None and confidence < UND_BELOW:
+        return Detection("und", confidence, [], scores, cleaned.removed)
+    if total == 0.0 and hinted is not None:
+        total = hinted[1]  # the text cancels the hint exactly: the hint breaks the tie
+    language: Language = "en" if total > 0 else "fr"
+    sign = 1.0 if language == "en" else -1.0
+    agreeing = sorted((sign * value, name) for value, name in signals if sign * value > 0)
+    evidence = [name for _, name in reversed(agreeing)]
+    return Detection(language, scores[language], evidence, scores, cleaned.removed)
+
+
+def detect_many(texts: Iterable[str], hints: Hints | None = None) -> list[Detection]:
+    """Return one detection per text, in order, with the same hints for all."""
+    return [detect(text, hints) for text in texts]
