@@ -100,6 +100,7 @@ class ParsedEmail:
 class _ParseState:
     content_fields: int = 0
     parsed: dict[tuple[str, str], str] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
 
 
 class _HardenedPolicy(EmailPolicy):
@@ -124,9 +125,14 @@ class _HardenedPolicy(EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> str:
         # The stdlib re-parses a field on every access (several per part); parse each once.
         key = (name.lower(), value)
-        if key not in self.state.parsed:
-            header: str = super().header_fetch_parse(name, value)
-            self.state.parsed[key] = header
+        # Crafted parameters crash the 3.11 parser (IndexError): fall back to the bare value.
+        for candidate in (value, value.split(";")[0], ""):
+            if key in self.state.parsed:
+                break
+            try:
+                self.state.parsed[key] = super().header_fetch_parse(name, candidate)
+            except _STDLIB_HEADER_ERRORS:
+                self.state.refused.append(f"bad-header-field:{name.lower()}")
         return self.state.parsed[key]
 
 
@@ -662,7 +668,8 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     """Parse one raw message; raise UnparseableEmail when it is not a readable mail message."""
     defects: list[str] = []
     raw = _check_shape(raw, defects)
-    parser = BytesParser(policy=_HardenedPolicy(_ParseState()))
+    state = _ParseState()
+    parser = BytesParser(policy=_HardenedPolicy(state))
     try:
         message = parser.parsebytes(raw)
         if not message.keys():
@@ -671,8 +678,12 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         fallbacks = _header_fallbacks(charsets)
         body = _Body(limit=max_attachment_bytes, fallbacks=fallbacks)
         _collect(message, body, 0)
+    except UnparseableEmail:
+        raise
     except RecursionError as exc:
         raise UnparseableEmail("MIME structure nested too deeply") from exc
+    except _STDLIB_ERRORS as exc:  # the stdlib failing where we found no repair: quarantine
+        raise UnparseableEmail(f"the stdlib parser failed: {type(exc).__name__}") from exc
     headers = _Headers(message, fallbacks, defects)
     senders = headers.addresses("from", defects)
     from_name, from_address = senders[0] if senders else ("", "")
@@ -699,7 +710,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         auto_reply=bool(signals),
         auto_reply_signals=tuple(signals),
         charsets=tuple(charsets),
-        defects=tuple(dict.fromkeys(defects + body.defects)),
+        defects=tuple(dict.fromkeys(defects + state.refused + body.defects)),
     )
 
 

@@ -16,7 +16,7 @@ from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
 from services.inbox.ingest import service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail, parse_email
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
-from shared.contracts.translation import DetectHints, DetectRequest
+from shared.contracts.translation import DetectRequest
 from shared.db import utc_now
 from shared.problems import invalid_input
 from shared.schemas import problem_responses
@@ -82,7 +82,7 @@ async def receive_email(
     except UnparseableEmail as exc:
         parse_error = str(exc)
     raw_sha256 = hashlib.sha256(raw).hexdigest()
-    inbox_address = (to or recipient or _delivered_to(parsed) or "").lower() or None
+    inbox_address = (to or recipient or _delivered_to(parsed) or "").lower()[:320] or None
     key = service.dedupe_key(
         parsed=parsed,
         inbox_address=inbox_address,
@@ -98,13 +98,7 @@ async def receive_email(
     detection = None
     if parsed is not None:
         detection = await translation.detect(
-            DetectRequest(
-                text=parsed.text[:DETECTION_CHARS],
-                hints=DetectHints(
-                    content_language=parsed.content_language,
-                    sender_domain=(parsed.from_address or "").rpartition("@")[2] or None,
-                ),
-            )
+            DetectRequest(text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed))
         )
     await blobs.put(raw)
     digests = tuple(

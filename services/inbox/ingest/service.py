@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from services.inbox.conversations.threading import is_forward, normalize_subject
 from services.inbox.ingest.mime import ParsedEmail
 from services.inbox.models import Attachment, Conversation, Message, OutboxEvent
 from shared.contracts.inbox_events import ConversationNeedsAgent
-from shared.contracts.translation import DetectResult
+from shared.contracts.translation import DetectHints, DetectResult
 from shared.outbox import emit
 
 
@@ -44,6 +45,22 @@ class InboundEmail:
     parsed: ParsedEmail | None
     parse_error: str | None
     attachment_digests: tuple[str | None, ...] = ()
+
+
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_DOMAIN = re.compile(
+    r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$"
+)
+
+
+def detection_hints(parsed: ParsedEmail) -> DetectHints:
+    """The hints an email offers, keeping only well-formed values from its untrusted headers."""
+    first_tag = (parsed.content_language or "").split(",")[0].strip()
+    domain = (parsed.from_address or "").rpartition("@")[2].strip().lower()
+    return DetectHints(
+        content_language=first_tag if _LANGUAGE_TAG.match(first_tag) else None,
+        sender_domain=domain if _DOMAIN.match(domain) else None,
+    )
 
 
 def dedupe_key(
@@ -111,7 +128,7 @@ async def ingest_email(
         channel="email",
         kind="email",
         status="quarantined" if parsed is None else "accepted",
-        gateway=email.gateway,
+        gateway=email.gateway[:100],
         raw_sha256=email.raw_sha256,
         raw_size=email.raw_size,
         received_at=now,
@@ -140,9 +157,9 @@ async def ingest_email(
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
     _fill_message(message, parsed, detection)
-    address = parsed.from_address or f"unknown@{email.gateway}.invalid"
+    address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
     contact, _ = await contacts.find_or_create(
-        session, kind="email", value=address, display_name=parsed.from_name
+        session, kind="email", value=address, display_name=clip(parsed.from_name, 300)
     )
     if contact.language is None and detection is not None and confidence >= 0.9:
         contact.language = language
@@ -169,11 +186,11 @@ async def ingest_email(
                 id=uuid.uuid4(),
                 message_id=message.id,
                 position=position,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
+                filename=clip(attachment.filename, 500),
+                content_type=clip(attachment.content_type, 200) or "application/octet-stream",
                 size=attachment.size,
                 sha256=attachment.sha256,
-                content_id=attachment.content_id,
+                content_id=clip(attachment.content_id, 500),
                 inline=attachment.inline,
                 stored=digest is not None,
             )
@@ -210,14 +227,19 @@ async def ingest_email(
     )
 
 
+def clip(value: str | None, limit: int) -> str | None:
+    """The value cut to the column's length (pathological headers must not fail the insert)."""
+    return value[:limit] if value is not None else None
+
+
 def _fill_message(message: Message, parsed: ParsedEmail, detection: DetectResult | None) -> None:
-    message.message_id_header = parsed.message_id
-    message.in_reply_to = parsed.in_reply_to
-    message.references = list(parsed.references)
+    message.message_id_header = clip(parsed.message_id, 500)
+    message.in_reply_to = clip(parsed.in_reply_to, 500)
+    message.references = [reference[:500] for reference in parsed.references[:100]]
     message.subject = parsed.subject
-    message.from_address = parsed.from_address
-    message.from_name = parsed.from_name
-    message.to_addresses = list(parsed.to)
+    message.from_address = clip(parsed.from_address, 320)
+    message.from_name = clip(parsed.from_name, 300)
+    message.to_addresses = [address[:320] for address in parsed.to[:100]]
     message.text = parsed.text
     message.html = parsed.html
     message.sent_at = parsed.date
@@ -241,8 +263,9 @@ async def _thread(
     now: datetime,
 ) -> tuple[Conversation, bool, bool]:
     """The conversation for this email: (conversation, reopened, created)."""
-    normalized = normalize_subject(parsed.subject) or None
-    by_header = await conversations.find_by_message_ids(session, thread_keys(parsed))
+    normalized = clip(normalize_subject(parsed.subject), 500) or None
+    keys = [key[:500] for key in thread_keys(parsed)[:100]]
+    by_header = await conversations.find_by_message_ids(session, keys)
     forwarded_by_other = (
         by_header is not None and by_header.contact_id != contact_id and is_forward(parsed.subject)
     )
