@@ -16,6 +16,7 @@ from services.inbox.contacts import router as contacts_router
 from services.inbox.conversations import router as conversations_router
 from services.inbox.events import HANDLERS
 from services.inbox.ingest import router as ingest_router
+from services.inbox.ingest import telephony
 from services.inbox.models import OutboxEvent, ProcessedEvent
 from services.inbox.settings import InboxSettings
 from shared.clients.peers import peer_client
@@ -75,6 +76,7 @@ def create_app(
         routers=[
             auth_router.router,
             ingest_router.router,
+            telephony.router,
             conversations_router.router,
             contacts_router.router,
             events_router("/inbox/v1", ProcessedEvent, HANDLERS),

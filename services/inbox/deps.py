@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from services.inbox.blobs import BlobStore
 from services.inbox.settings import InboxSettings
 from shared.auth import Principal, Role, verify_signature
+from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, Unauthorized
 from shared.web import (
@@ -25,6 +26,7 @@ __all__ = [
     "BlobsDep",
     "GatewayDep",
     "ReaderDep",
+    "RoutingDep",
     "ServiceDep",
     "SessionDep",
     "SettingsDep",
@@ -51,6 +53,12 @@ def get_translation(request: Request) -> TranslationClient:
     return client
 
 
+def get_routing(request: Request) -> RoutingClient:
+    client = service_context(request).extras["routing"]
+    assert isinstance(client, RoutingClient)
+    return client
+
+
 def get_blobs(request: Request) -> BlobStore:
     blobs = service_context(request).extras["blobs"]
     assert isinstance(blobs, BlobStore)
@@ -59,6 +67,7 @@ def get_blobs(request: Request) -> BlobStore:
 
 TranslationDep = Annotated[TranslationClient, Depends(get_translation)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+RoutingDep = Annotated[RoutingClient, Depends(get_routing)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 

@@ -159,6 +159,21 @@ class Attachment(Base):
     message: Mapped[Message] = relationship(back_populates="attachments", lazy="raise")
 
 
+class CallEvent(Base):
+    """One telephony event as received; a repeated event is recognized and ignored."""
+
+    __tablename__ = "inbox_call_event"
+    __table_args__ = (UniqueConstraint("gateway", "call_id", "event"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    gateway: Mapped[str] = mapped_column(String(100))
+    call_id: Mapped[str] = mapped_column(String(200))
+    event: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_message.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
 class OutboxEvent(OutboxEventMixin, Base):
     __tablename__ = "inbox_outbox_event"
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings
+
+
+class PhoneLineSetting(BaseModel):
+    """One of our phone or fax numbers: its language and the IVR digits that pick one."""
+
+    language: Literal["en", "fr"] | None = None
+    ivr_digits: dict[str, Literal["en", "fr"]] = Field(default_factory=dict)
 
 
 class InboxSettings(CommonSettings):
@@ -26,6 +33,17 @@ class InboxSettings(CommonSettings):
         default=25 * 1024 * 1024,
         ge=0,
         description="Attachments above this size are recorded but their content is not kept.",
+    )
+    default_region: str = Field(
+        default="CA",
+        min_length=2,
+        max_length=2,
+        description="Region for numbers written without a country code (ISO 3166 alpha-2).",
+    )
+    phone_lines: dict[str, PhoneLineSetting] = Field(
+        default_factory=dict,
+        description='Our numbers and their language, as JSON, e.g. {"+15145550100": '
+        '{"language": "fr"}, "+18005550100": {"ivr_digits": {"1": "en", "2": "fr"}}}.',
     )
     reopen_days: int = Field(
         default=7, ge=0, le=365, description="A reply within this many days of resolution reopens."

@@ -197,9 +197,7 @@ async def list_conversations(
     session: AsyncSession, *, filters: ConversationFilter, cursor: str | None, limit: int
 ) -> tuple[list[Conversation], str | None]:
     """One page of conversations, most recently active first, and the next page's cursor."""
-    stmt = select(Conversation).options(
-        selectinload(Conversation.contact)
-    )
+    stmt = select(Conversation).options(selectinload(Conversation.contact))
     if filters.status:
         stmt = stmt.where(Conversation.status == filters.status)
     if filters.channel:

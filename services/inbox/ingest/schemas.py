@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, HttpUrl
 
 from shared.schemas import Language
 
@@ -31,3 +32,56 @@ class IngestReceipt(BaseModel):
     duplicate: bool = Field(description="True when this message had been received before.")
     status: Literal["accepted", "quarantined", "auto_reply"]
     language: Language
+
+
+class CallEventIn(BaseModel):
+    """One telephony event for a call, keyed by the gateway's ``call_id``; any order, any repeat."""
+
+    model_config = {"populate_by_name": True, "extra": "forbid"}
+
+    call_id: str = Field(min_length=1, max_length=200, examples=["CA5f3e9a"])
+    event: Literal["ringing", "answered", "completed", "missed", "abandoned", "voicemail"]
+    from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+15145550123"])
+    to: str | None = Field(default=None, max_length=40, examples=["+15145550100"])
+    occurred_at: datetime | None = None
+    language: Literal["en", "fr"] | None = Field(
+        default=None, description="The caller's IVR choice, when the IVR names it."
+    )
+    ivr_digit: str | None = Field(
+        default=None, max_length=4, description="The IVR digit pressed; the line maps it."
+    )
+    duration_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    recording_url: HttpUrl | None = None
+    transcription: str | None = Field(default=None, max_length=100_000)
+
+
+class CallReceipt(BaseModel):
+    """What the telephony gateway should do with the call, and where it was recorded."""
+
+    call_id: str
+    action: Literal["queued", "closed", "recorded"] = Field(
+        description="`queued`: keep the caller waiting for an agent; `closed`: play the closed "
+        "message; `recorded`: nothing to do for this event."
+    )
+    message_id: UUID
+    conversation_id: UUID
+    contact_id: UUID
+    language: Language
+    language_evidence: list[str] = Field(examples=[["line"]])
+    duplicate: bool
+
+
+class FaxJson(BaseModel):
+    """A received fax as JSON, the document base64-encoded."""
+
+    model_config = {"populate_by_name": True, "extra": "forbid"}
+
+    fax_id: str = Field(min_length=1, max_length=200, examples=["FX-2026-0042"])
+    from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+14185550123"])
+    to: str | None = Field(default=None, max_length=40)
+    pages: int | None = Field(default=None, ge=1, le=10_000)
+    received_at: datetime | None = None
+    ocr_text: str | None = Field(default=None, max_length=1_000_000)
+    document: str = Field(min_length=1, description="The document, base64 (PDF or TIFF).")
+    content_type: str = Field(default="application/pdf", max_length=200)
+    filename: str | None = Field(default=None, max_length=300)

@@ -101,7 +101,7 @@ async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None
     )
 
 
-async def _claim(session: AsyncSession, message: Message) -> bool:
+async def claim_message(session: AsyncSession, message: Message) -> bool:
     """Insert the message row first: a second copy of the same message stops here."""
     try:
         async with session.begin_nested():
@@ -138,7 +138,7 @@ async def ingest_email(
         auto_reply_signals=[],
         details={"parse_error": email.parse_error} if email.parse_error else {},
     )
-    if not await _claim(session, message):
+    if not await claim_message(session, message):
         duplicate = await find_duplicate(session, email.dedupe_key)
         if duplicate is None:
             raise RuntimeError("dedupe key conflict without a stored message")

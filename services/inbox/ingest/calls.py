@@ -1,0 +1,217 @@
+"""Telephony events: one message per call, idempotent, in any order; voice tasks for routing."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inbox.contacts import service as contacts
+from services.inbox.conversations import service as conversations
+from services.inbox.models import CallEvent, Conversation, Message, OutboxEvent
+from shared.contracts.inbox_events import ConversationCanceled, ConversationNeedsAgent
+from shared.outbox import emit
+
+#: How far along a call is; an event never moves a call backwards.
+STAGE = {"ringing": 1, "answered": 2, "completed": 3, "missed": 3, "abandoned": 3, "voicemail": 3}
+ENDED_WITHOUT_AGENT = ("missed", "abandoned")
+
+
+@dataclass(frozen=True)
+class CallInput:
+    """One telephony event, with numbers already in E.164 and the language decided."""
+
+    gateway: str
+    call_id: str
+    event: str
+    caller: str
+    dialed: str | None
+    language: str
+    language_evidence: list[str]
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What the telephony gateway is told."""
+
+    message_id: uuid.UUID
+    conversation_id: uuid.UUID
+    contact_id: uuid.UUID
+    action: str
+    language: str
+    duplicate: bool
+
+
+def call_key(gateway: str, call_id: str) -> str:
+    """The dedupe key of a call's message."""
+    return f"call:{gateway}:{call_id}"[:700]
+
+
+async def find_call(session: AsyncSession, *, gateway: str, call_id: str) -> Message | None:
+    """The message of a call already seen."""
+    return await session.scalar(
+        select(Message).where(Message.dedupe_key == call_key(gateway, call_id))
+    )
+
+
+async def apply_call_event(
+    session: AsyncSession, call: CallInput, *, closed: bool, now: datetime
+) -> CallResult:
+    """Record the event once; the first ``ringing`` of a live call asks routing for an agent."""
+    message, conversation, contact_id = await _call_message(session, call, now=now)
+    try:
+        async with session.begin_nested():
+            session.add(
+                CallEvent(
+                    id=uuid.uuid4(),
+                    gateway=call.gateway,
+                    call_id=call.call_id,
+                    event=call.event,
+                    message_id=message.id,
+                    payload=call.data,
+                    received_at=now,
+                )
+            )
+    except IntegrityError:
+        return _result(message, conversation, contact_id, duplicate=True)
+
+    details = copy.deepcopy(message.details)
+    details.setdefault("events", {})[call.event] = {
+        "at": call.occurred_at.isoformat(),
+        **call.data,
+    }
+    stage = STAGE[call.event]
+    previous_stage = STAGE.get(str(details.get("state")), 0)
+    if stage > previous_stage or (stage == previous_stage == 3 and call.event == "voicemail"):
+        details["state"] = call.event
+    if call.event == "voicemail":
+        message.kind = "voicemail"
+        message.text = str(call.data.get("transcription") or "") or None
+    conversations.mark_message(conversation, now=now)
+
+    if call.event == "ringing" and previous_stage == 0:
+        if closed:
+            details["action"] = "closed"
+            conversation.routing_status = "not_routed"
+        else:
+            details["action"] = "queued"
+            _ask_for_agent(session, conversation, message, contact_id, call, kind="call", now=now)
+    elif call.event in ENDED_WITHOUT_AGENT or call.event == "voicemail":
+        if conversation.routing_status in ("needs_agent", "queued"):
+            emit(
+                session,
+                OutboxEvent,
+                ConversationCanceled(conversation_id=conversation.id, reason=call.event),
+            )
+            conversation.routing_status = "not_routed"
+        if call.event == "voicemail":
+            _ask_for_agent(
+                session, conversation, message, contact_id, call, kind="voicemail", now=now
+            )
+    message.details = dict(details)
+    await session.flush()
+    return _result(message, conversation, contact_id, duplicate=False)
+
+
+def _ask_for_agent(
+    session: AsyncSession,
+    conversation: Conversation,
+    message: Message,
+    contact_id: uuid.UUID,
+    call: CallInput,
+    *,
+    kind: str,
+    now: datetime,
+) -> None:
+    conversation.routing_status = "needs_agent"
+    emit(
+        session,
+        OutboxEvent,
+        ConversationNeedsAgent(
+            conversation_id=conversation.id,
+            message_id=message.id,
+            contact_id=contact_id,
+            channel="phone",
+            language=call.language,
+            language_confidence=1.0 if call.language != "und" else 0.0,
+            arrived_at=now,
+            preferred_agent_id=conversation.last_agent_id,
+            attributes={"message_kind": kind, "dialed": call.dialed or ""},
+        ),
+    )
+
+
+async def _call_message(
+    session: AsyncSession, call: CallInput, *, now: datetime
+) -> tuple[Message, Conversation, uuid.UUID]:
+    existing = await find_call(session, gateway=call.gateway, call_id=call.call_id)
+    if existing is None:
+        contact, _ = await contacts.find_or_create(session, kind="phone", value=call.caller)
+        conversation = await conversations.find_open_for_contact(
+            session, contact_id=contact.id, channel="phone"
+        )
+        if conversation is None:
+            conversation = await conversations.create_conversation(
+                session,
+                contact_id=contact.id,
+                channel="phone",
+                subject=None,
+                normalized_subject=None,
+                inbox_address=call.dialed,
+                language=call.language,
+                language_confidence=1.0 if call.language != "und" else 0.0,
+                now=now,
+            )
+        message = Message(
+            id=uuid.uuid4(),
+            conversation_id=conversation.id,
+            dedupe_key=call_key(call.gateway, call.call_id),
+            direction="inbound",
+            channel="phone",
+            kind="call",
+            status="accepted",
+            gateway=call.gateway,
+            from_address=call.caller,
+            to_addresses=[call.dialed] if call.dialed else [],
+            language=call.language,
+            language_confidence=1.0 if call.language != "und" else 0.0,
+            language_evidence=call.language_evidence,
+            references=[],
+            auto_reply_signals=[],
+            details={},
+            received_at=now,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(message)
+        except IntegrityError:
+            existing = await find_call(session, gateway=call.gateway, call_id=call.call_id)
+            if existing is None:
+                raise
+        else:
+            return message, conversation, contact.id
+    assert existing.conversation_id is not None
+    conversation = await session.get(Conversation, existing.conversation_id)
+    assert conversation is not None
+    return existing, conversation, conversation.contact_id
+
+
+def _result(
+    message: Message, conversation: Conversation, contact_id: uuid.UUID, *, duplicate: bool
+) -> CallResult:
+    return CallResult(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        contact_id=contact_id,
+        action=str(message.details.get("action", "recorded")),
+        language=message.language,
+        duplicate=duplicate,
+    )
