@@ -48,7 +48,7 @@ async def outbox(app: Running) -> list[tuple[str, dict[str, Any]]]:
 
 async def call_message(app: Running) -> Message:
     async with app.context("inbox").require_sessions()() as session:
-        message = await session.scalar(select(Message))
+        message: Message | None = await session.scalar(select(Message))
     assert message is not None
     return message
 
