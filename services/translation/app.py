@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from services.translation.deps import PROVIDER_EXTRA
 from services.translation.detection import router as detection_router
@@ -24,6 +25,24 @@ from shared.web import ServiceContext, create_service_app
 
 LOCALE_DIR = Path(__file__).parent / "locales"
 log = get_logger(__name__)
+
+
+async def _seed(context: ServiceContext) -> None:
+    """Add the approved templates never offered before; a database that is down only logs.
+
+    Seeding at start rather than in a migration: it adds only seeds never offered before, so
+    edits and deletions stand, new seeds arrive with new releases, and a service pointed at its
+    own (or an emptied) database gets its templates without re-running history.
+    """
+    try:
+        async with session_scope(context.require_sessions()) as session:
+            added = await seed_templates(session, now=utc_now())
+    except (OSError, DBAPIError) as error:
+        # start anyway: readiness reports the database, and the next start seeds
+        log.warning("templates.seed_failed", error=type(error).__name__)
+        return
+    if added:
+        log.info("templates.seeded", added=added)
 
 
 def create_app(
@@ -45,13 +64,7 @@ def create_app(
         context.extras[PROVIDER_EXTRA] = select_provider(settings, mt_http)
         try:
             if settings.seed_templates:
-                # Seeding at start, not in a migration: it adds only seeds never offered before,
-                # so edits and deletions stand, new seeds arrive with new releases, and a
-                # service pointed at an emptied or separate database gets its templates back.
-                async with session_scope(context.require_sessions()) as session:
-                    added = await seed_templates(session, now=utc_now())
-                if added:
-                    log.info("templates.seeded", added=added)
+                await _seed(context)
             yield
         finally:
             await mt_http.aclose()

@@ -8,28 +8,29 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.translation.templates.render import (
-    BILINGUAL_SEPARATOR,
+from services.translation.templates.errors import (
     InvalidVariable,
     MissingVariable,
-    Money,
     TemplateSyntaxError,
-    TemplateVersion,
-    TwinProblem,
     UnknownTimeZone,
     UnknownVariable,
     UnsupportedLocale,
+    VersionNotFound,
+)
+from services.translation.templates.render import (
+    BILINGUAL_SEPARATOR,
+    Money,
+    TemplateVersion,
     Variable,
     VariableType,
-    VersionNotFound,
-    apply_french_typography,
-    check_twins,
     choose_version,
     render,
     render_bilingual,
     validate_template,
 )
 from services.translation.templates.seed import SEED_EXAMPLES, SEED_TEMPLATES
+from services.translation.templates.twins import TwinProblem, check_twins
+from services.translation.templates.typography import apply_french_typography
 
 NNBSP = "\u202f"  # narrow no-break space
 NBSP = "\u00a0"  # no-break space

@@ -1,0 +1,1 @@
+"""Machine translation: pluggable providers over HTTP, with results cached in the database."""

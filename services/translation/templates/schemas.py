@@ -1,0 +1,176 @@
+"""Request and response models for bilingual templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field, JsonValue, TypeAdapter
+
+from services.translation.templates.errors import TwinProblemKind
+from services.translation.templates.render import VariableType
+from services.translation.templates.seed import SEED_EXAMPLES, SEED_TEMPLATES
+from shared.schemas import Schema
+
+TemplateLocale = Literal["en", "fr", "en-CA", "fr-CA"]
+_JSON: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+
+
+def _example_variables(key: str, language: str) -> JsonValue:
+    return _JSON.validate_python(SEED_EXAMPLES[key][language])
+
+
+def _example_versions(key: str) -> list[JsonValue]:
+    return [
+        {
+            "locale": version.locale,
+            "subject": version.subject,
+            "body": version.body,
+            "variables": [
+                {"name": v.name, "type": v.type, "currency": v.currency} for v in version.variables
+            ],
+            "single_language": False,
+        }
+        for version in SEED_TEMPLATES
+        if version.key == key
+    ]
+
+
+class VariableSpec(Schema):
+    """A declared variable: every one is required when rendering."""
+
+    name: str = Field(
+        min_length=1, max_length=64, description="snake_case", examples=["customer_name"]
+    )
+    type: VariableType = Field(default="text", examples=["money"])
+    currency: str = Field(
+        default="CAD",
+        min_length=3,
+        max_length=3,
+        description="Money only: the ISO 4217 currency of a bare amount.",
+    )
+
+
+class VersionWrite(Schema):
+    """One language of a template. Placeholders: `{name}`, `{name:type}`, `{name:date:full}`."""
+
+    locale: TemplateLocale
+    subject: str = Field(max_length=1000, examples=["Your request {reference} has been resolved"])
+    body: str = Field(max_length=100_000, examples=["Hello {customer_name},\n\n…"])
+    variables: list[VariableSpec] = Field(default_factory=list, max_length=50)
+    single_language: bool = Field(
+        default=False,
+        description="Deliberately without its other-language twin (en↔fr, en-CA↔fr-CA).",
+    )
+
+
+class TemplateCreate(Schema):
+    """A new template: each language with its twin, unless marked single-language."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "conversation.closing",
+                    "versions": _example_versions("conversation.closing"),
+                }
+            ]
+        }
+    )
+
+    key: str = Field(
+        min_length=1,
+        max_length=100,
+        description="Dotted snake_case.",
+        examples=["billing.reminder"],
+    )
+    versions: list[VersionWrite] = Field(min_length=1, max_length=4)
+
+
+class TemplateUpdate(Schema):
+    """Versions to add or replace, and locales to remove; the others stay as they are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"versions": _example_versions("conversation.closing")},
+                {"remove_locales": ["en-CA", "fr-CA"]},
+            ]
+        }
+    )
+
+    versions: list[VersionWrite] = Field(default_factory=list, max_length=4)
+    remove_locales: list[TemplateLocale] = Field(default_factory=list, max_length=4)
+
+
+class VersionRead(Schema):
+    locale: TemplateLocale
+    subject: str
+    body: str
+    variables: list[VariableSpec]
+    single_language: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TwinProblemRead(Schema):
+    """A twin to review: missing, older than the other language, or declaring other variables."""
+
+    kind: TwinProblemKind
+    locale: str = Field(description="The version concerned (the older one when stale).")
+    twin_locale: str
+    detail: str = Field(description="In the language chosen by Accept-Language.")
+
+
+class TemplateRead(Schema):
+    key: str = Field(examples=["conversation.closing"])
+    versions: list[VersionRead]
+    problems: list[TwinProblemRead] = Field(
+        description="Stale twins to review; empty when every twin is current."
+    )
+
+
+class RenderRequest(Schema):
+    """Values for every declared variable, and the customer's locale (`und`: both languages)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "locale": "fr-CA",
+                    "variables": _JSON.validate_python(
+                        SEED_EXAMPLES["callback.confirmation"]["fr"]
+                    ),
+                    "time_zone": "America/Toronto",
+                },
+                {
+                    "locale": "und",
+                    "variables": _example_variables("conversation.closing", "en"),
+                },
+            ]
+        }
+    )
+
+    locale: str = Field(
+        min_length=1,
+        max_length=35,
+        description="en, fr, en-CA, fr-CA…; `und` renders both languages in one message.",
+    )
+    variables: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description='Money: a number or {"amount": "12.50", "currency": "CAD"}; dates '
+        "YYYY-MM-DD; datetimes ISO 8601 with an offset; durations in seconds.",
+    )
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="IANA zone for datetimes, e.g. America/Toronto."
+    )
+    first: Literal["fr", "en"] | None = Field(
+        default=None, description="With `und`: which language comes first (default: configured)."
+    )
+
+
+class RenderedRead(Schema):
+    key: str = Field(examples=["callback.confirmation"])
+    locale: str = Field(description="The formatting locale, or `und` for both languages.")
+    subject: str
+    body: str

@@ -1,0 +1,307 @@
+"""Templates: the twin rules on every write, listing, rendering, and seeding the approved set."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.translation.errors import (
+    LocaleRepeated,
+    NoVersionLeft,
+    TemplateExists,
+    TemplateNotFound,
+    TemplateVersionNotFound,
+    TwinMissing,
+    TwinVariablesDiffer,
+    template_problem,
+)
+from services.translation.models import Template, TemplateSeed, insert_new
+from services.translation.templates.errors import TemplateError
+from services.translation.templates.render import (
+    DEFAULT_CURRENCY,
+    TEMPLATE_LOCALES,
+    RenderedMessage,
+    TemplateVersion,
+    Variable,
+    choose_version,
+    language_of,
+    render,
+    render_bilingual,
+    validate_key,
+    validate_template,
+)
+from services.translation.templates.schemas import VersionWrite
+from services.translation.templates.seed import SEED_TEMPLATES
+from services.translation.templates.twins import TwinProblem, check_twins
+
+_ORDER = {locale: i for i, locale in enumerate(TEMPLATE_LOCALES)}
+
+
+@dataclass(frozen=True)
+class TemplateRecord:
+    """A template as stored: its versions in locale order and the twins to review."""
+
+    key: str
+    versions: list[Template]
+    problems: list[TwinProblem]
+
+
+def _variables(raw: Iterable[Mapping[str, Any]]) -> tuple[Variable, ...]:
+    return tuple(
+        Variable(v["name"], v.get("type", "text"), v.get("currency", DEFAULT_CURRENCY)) for v in raw
+    )
+
+
+def _pure(row: Template) -> TemplateVersion:
+    return TemplateVersion(
+        row.key,
+        row.locale,
+        row.subject,
+        row.body,
+        _variables(row.variables),
+        row.single_language,
+        row.updated_at,
+    )
+
+
+def _record(key: str, rows: Iterable[Template]) -> TemplateRecord:
+    versions = sorted(rows, key=lambda row: _ORDER.get(row.locale, len(_ORDER)))
+    return TemplateRecord(key, versions, check_twins(_pure(row) for row in versions))
+
+
+async def _versions(session: AsyncSession, key: str, *, lock: bool = False) -> list[Template]:
+    stmt = select(Template).where(Template.key == key)
+    rows = list(await session.scalars(stmt.with_for_update() if lock else stmt))
+    if not rows:
+        raise TemplateNotFound(key=key)
+    return rows
+
+
+def _checked(key: str, writes: Sequence[VersionWrite], now: datetime) -> list[TemplateVersion]:
+    """The requested versions, each valid; raises the API error for the first fault found."""
+    try:
+        validate_key(key)
+    except TemplateError as error:
+        raise template_problem(error) from error
+    versions: list[TemplateVersion] = []
+    for index, write in enumerate(writes):
+        variables = tuple(
+            # only money reads a currency: any other type keeps the default, compared equal
+            Variable(v.name, v.type, v.currency.upper() if v.type == "money" else DEFAULT_CURRENCY)
+            for v in write.variables
+        )
+        version = TemplateVersion(
+            key, write.locale, write.subject, write.body, variables, write.single_language, now
+        )
+        try:
+            validate_template(version)
+        except TemplateError as error:
+            raise template_problem(error, at=f"versions.{index}.") from error
+        versions.append(version)
+    return versions
+
+
+def _no_repeats(locales: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for locale in locales:
+        if locale in seen:
+            raise LocaleRepeated(locale=locale)
+        seen.add(locale)
+
+
+def _enforce_twins(versions: Iterable[TemplateVersion]) -> None:
+    """Refuse a lone language not marked single-language, and twins with other variables."""
+    for problem in check_twins(versions):
+        key, locale, twin = problem.key, problem.locale, problem.twin_locale
+        if problem.kind == "missing_twin":
+            raise TwinMissing(key=key, locale=locale, twin=twin)
+        if problem.kind == "variables_differ":
+            raise TwinVariablesDiffer(key=key, locale=locale, twin=twin)
+
+
+def _variables_json(version: TemplateVersion) -> list[dict[str, Any]]:
+    return [
+        {"name": v.name, "type": v.type, "currency": v.currency}
+        if v.type == "money"
+        else {"name": v.name, "type": v.type}
+        for v in version.variables
+    ]
+
+
+def _write(row: Template, version: TemplateVersion, now: datetime) -> None:
+    row.subject, row.body = version.subject, version.body
+    row.variables = _variables_json(version)
+    row.single_language = version.single_language
+    row.updated_at = now
+
+
+def _new_row(version: TemplateVersion, now: datetime) -> Template:
+    row = Template(id=uuid.uuid4(), key=version.key, locale=version.locale, created_at=now)
+    _write(row, version, now)
+    return row
+
+
+async def list_templates(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> tuple[list[TemplateRecord], str | None]:
+    """Templates ordered by key after the cursor ``after``; returns a page and the next cursor."""
+    keys_stmt = select(Template.key).distinct().order_by(Template.key).limit(limit + 1)
+    if after is not None:
+        keys_stmt = keys_stmt.where(Template.key > after)
+    keys = list(await session.scalars(keys_stmt))
+    page, more = keys[:limit], len(keys) > limit
+    rows = await session.scalars(select(Template).where(Template.key.in_(page)))
+    grouped: dict[str, list[Template]] = {key: [] for key in page}
+    for row in rows:
+        grouped[row.key].append(row)
+    records = [_record(key, versions) for key, versions in grouped.items()]
+    return records, page[-1] if more else None
+
+
+async def get_template(session: AsyncSession, key: str) -> TemplateRecord:
+    """The template's versions and twin problems; raises TemplateNotFound."""
+    return _record(key, await _versions(session, key))
+
+
+async def create_template(
+    session: AsyncSession, *, key: str, versions: Sequence[VersionWrite], now: datetime
+) -> TemplateRecord:
+    """Store a new template; raises on a bad version, a missing twin or an existing key."""
+    _no_repeats(write.locale for write in versions)
+    checked = _checked(key, versions, now)
+    _enforce_twins(checked)
+    if await session.scalar(select(Template.id).where(Template.key == key).limit(1)) is not None:
+        raise TemplateExists(key=key)
+    rows = [_new_row(version, now) for version in checked]
+    session.add_all(rows)
+    try:
+        await session.flush()
+    except IntegrityError as error:  # created by a concurrent request since the check above
+        raise TemplateExists(key=key) from error
+    return _record(key, rows)
+
+
+def _same_text(old: TemplateVersion, new: TemplateVersion) -> bool:
+    return (old.subject, old.body, old.variables) == (new.subject, new.body, new.variables)
+
+
+async def update_template(
+    session: AsyncSession,
+    *,
+    key: str,
+    versions: Sequence[VersionWrite],
+    remove_locales: Sequence[str],
+    now: datetime,
+) -> TemplateRecord:
+    """Replace, add and remove versions; an unchanged text keeps its date, so twins stay fresh."""
+    _no_repeats([*(write.locale for write in versions), *remove_locales])
+    rows = {row.locale: row for row in await _versions(session, key, lock=True)}
+    for locale in remove_locales:
+        if locale not in rows:
+            raise TemplateVersionNotFound(key=key, locale=locale)
+    checked = _checked(key, versions, now)
+    state = {locale: _pure(row) for locale, row in rows.items() if locale not in remove_locales}
+    for version in checked:
+        old = state.get(version.locale)
+        if old is not None and _same_text(old, version):
+            # only the single-language mark may differ: the text, so its date, stays
+            version = dataclasses.replace(version, updated_at=old.updated_at)
+        state[version.locale] = version
+    if not state:
+        raise NoVersionLeft(key=key)
+    _enforce_twins(state.values())
+    for locale in remove_locales:
+        await session.delete(rows.pop(locale))
+    for version in checked:
+        row = rows.get(version.locale)
+        stored = state[version.locale]
+        if row is None:
+            rows[version.locale] = row = _new_row(stored, now)
+            session.add(row)
+        else:
+            _write(row, stored, stored.updated_at or now)
+    await session.flush()
+    return _record(key, rows.values())
+
+
+async def delete_template(session: AsyncSession, key: str) -> None:
+    """Delete every version of the template; raises TemplateNotFound."""
+    for row in await _versions(session, key, lock=True):
+        await session.delete(row)
+    await session.flush()
+
+
+async def render_template(
+    session: AsyncSession,
+    *,
+    key: str,
+    locale: str,
+    variables: Mapping[str, object],
+    time_zone: str | None,
+    first: Literal["fr", "en"],
+    default_territory: str | None,
+) -> RenderedMessage:
+    """The template rendered for ``locale``, or both languages for ``und``; raises AppErrors."""
+    versions = [_pure(row) for row in await _versions(session, key)]
+    options: dict[str, Any] = {"time_zone": time_zone, "default_territory": default_territory}
+    try:
+        if locale.strip().lower() != "und":
+            version = choose_version(versions, _regional(locale, default_territory))
+            return render(version, variables, locale=locale, **options)
+        by_language = {
+            language: choose_version(versions, _regional(language, default_territory))
+            for language in ("fr", "en")
+            if any(language_of(v.locale) == language for v in versions)
+        }
+        if len(by_language) == 1:  # a single-language template has only one to give
+            (only,) = by_language.values()
+            return render(only, variables, locale=only.locale, **options)
+        french, english = by_language["fr"], by_language["en"]
+        return render_bilingual(
+            french,
+            english,
+            variables,
+            french_locale=french.locale,
+            english_locale=english.locale,
+            first=first,
+            **options,
+        )
+    except TemplateError as error:
+        raise template_problem(error) from error
+
+
+def _regional(locale: str, territory: str | None) -> str:
+    """A bare language with the configured territory, so ``fr`` prefers a ``fr-CA`` version."""
+    bare = "-" not in locale and "_" not in locale and language_of(locale) in ("en", "fr")
+    return f"{locale}-{territory}" if bare and territory else locale
+
+
+async def seed_templates(
+    session: AsyncSession, *, now: datetime, templates: Iterable[TemplateVersion] = SEED_TEMPLATES
+) -> int:
+    """Add each seeded version never offered before (safe with replicas); returns how many."""
+    added = 0
+    for version in templates:
+        marker = insert_new(session, TemplateSeed).values(
+            key=version.key, locale=version.locale, seeded_at=now
+        )
+        if await session.scalar(marker.returning(TemplateSeed.key)) is None:
+            continue  # offered before: kept, edited or deliberately deleted since
+        row = {"id": uuid.uuid4(), "key": version.key, "locale": version.locale, "created_at": now}
+        values = {**row, "subject": version.subject, "body": version.body,
+                  "variables": _variables_json(version), "single_language": False,
+                  "updated_at": now}  # fmt: skip
+        inserted = await session.scalar(
+            insert_new(session, Template).values(**values).returning(Template.id)
+        )
+        if inserted is not None:
+            added += 1
+    return added
