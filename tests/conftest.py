@@ -18,6 +18,8 @@ from tests.support.database import (
     sqlite_url,
 )
 
+pytest_plugins = ["tests.support.smtp"]
+
 
 def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"

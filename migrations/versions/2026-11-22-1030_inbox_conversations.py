@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("conversation_id", sa.Uuid(), nullable=True),
         sa.Column("dedupe_key", sa.String(length=700), nullable=False),
         sa.Column("direction", sa.String(length=10), nullable=False),
+        sa.Column("author_agent_id", sa.Uuid(), nullable=True),
         sa.Column("channel", sa.String(length=10), nullable=False),
         sa.Column("kind", sa.String(length=12), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),

@@ -18,6 +18,10 @@ from services.inbox.events import HANDLERS
 from services.inbox.ingest import router as ingest_router
 from services.inbox.ingest import telephony
 from services.inbox.models import OutboxEvent, ProcessedEvent
+from services.inbox.outbound import router as outbound_router
+from services.inbox.outbound.events import EmailQueued
+from services.inbox.outbound.service import send_queued_email
+from services.inbox.outbound.smtp import FileTransport, MailTransport, SmtpTransport
 from services.inbox.settings import InboxSettings
 from shared.clients.peers import peer_client
 from shared.clients.routing import RoutingClient
@@ -29,6 +33,20 @@ from shared.web import ServiceContext, create_service_app
 from shared.workers import Workers
 
 LOCALE_DIR = Path(__file__).parent / "locales"
+
+
+def mail_transport(settings: InboxSettings) -> MailTransport:
+    """SMTP when a server is configured; otherwise ``.eml`` files under the data directory."""
+    if not settings.smtp_host:
+        return FileTransport(settings.data_dir / "mail")
+    return SmtpTransport(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        timeout=settings.smtp_timeout_seconds,
+    )
 
 
 def create_app(
@@ -45,8 +63,18 @@ def create_app(
         routing = peer_client(RoutingClient, settings, transports)
         translation = peer_client(TranslationClient, settings, transports)
 
+        blobs = BlobStore(settings.data_dir / "blobs")
+        mail = mail_transport(settings)
+        sessions = context.require_sessions()
+
         async def deliver(envelope: EventEnvelope) -> None:
-            await routing.deliver_event(envelope)
+            if envelope.type == EmailQueued.event_type:
+                queued = EmailQueued.model_validate(envelope.payload)
+                await send_queued_email(
+                    sessions, message_id=queued.message_id, transport=mail, blobs=blobs
+                )
+            else:
+                await routing.deliver_event(envelope)
 
         relay = relay_from_settings(
             context.require_sessions(), OutboxEvent, deliver, source="inbox", settings=settings
@@ -55,7 +83,9 @@ def create_app(
             relay=relay,
             routing=routing,
             translation=translation,
-            blobs=BlobStore(settings.data_dir / "blobs"),
+            blobs=blobs,
+            mail=mail,
+            deliver=deliver,
         )
         workers = Workers()
         if settings.run_workers:
@@ -77,6 +107,7 @@ def create_app(
             auth_router.router,
             ingest_router.router,
             telephony.router,
+            outbound_router.router,
             conversations_router.router,
             contacts_router.router,
             events_router("/inbox/v1", ProcessedEvent, HANDLERS),

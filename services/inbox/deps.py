@@ -31,6 +31,7 @@ __all__ = [
     "SessionDep",
     "SettingsDep",
     "TranslationDep",
+    "WriterDep",
 ]
 
 
@@ -42,6 +43,7 @@ def get_settings(request: Request) -> InboxSettings:
 
 SettingsDep = Annotated[InboxSettings, Depends(get_settings)]
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+WriterDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 ReaderDep = Annotated[
     Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))
 ]

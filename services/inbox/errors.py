@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import InvalidInput, NotFound, PayloadTooLarge
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 
 class TokenNotFound(NotFound):
@@ -43,3 +43,36 @@ class InvalidCursor(InvalidInput):
     code = "request.invalid_cursor"
     title = "Invalid cursor"
     detail_template = "The cursor is not one this API returned."
+
+
+class ConversationClosed(Conflict):
+    code = "conversation.closed"
+    title = "Conversation closed"
+    detail_template = "Conversation {conversation_id} is closed; reopen it first."
+
+
+class NotAnEmailConversation(Conflict):
+    code = "reply.not_email"
+    title = "Not an email conversation"
+    detail_template = "Replies by email need an email conversation, not {channel}."
+
+
+class LanguageConfirmationRequired(Conflict):
+    code = "reply.language_confirmation_required"
+    title = "Language confirmation required"
+    detail_template = (
+        "The reply is in {language} but the customer writes in {conversation_language}; "
+        "send again with confirm_language: true if this is intended."
+    )
+
+
+class NoEmailRecipient(Conflict):
+    code = "reply.no_recipient"
+    title = "No email address"
+    detail_template = "Conversation {conversation_id} has no email address to reply to."
+
+
+class NotYourConversation(Forbidden):
+    code = "conversation.not_assigned_to_you"
+    title = "Not your conversation"
+    detail_template = "Conversation {conversation_id} is not assigned to you."

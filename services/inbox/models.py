@@ -108,6 +108,7 @@ class Message(Base):
     )
     dedupe_key: Mapped[str] = mapped_column(String(700), unique=True)
     direction: Mapped[str] = mapped_column(String(10), default="inbound")
+    author_agent_id: Mapped[uuid.UUID | None] = mapped_column()
     channel: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(12), default="email")
     status: Mapped[str] = mapped_column(String(12), default="accepted")
@@ -135,6 +136,12 @@ class Message(Base):
     conversation: Mapped[Conversation | None] = relationship(
         back_populates="messages", lazy="raise"
     )
+
+    @property
+    def failure_reason(self) -> str | None:
+        """Why an outgoing email was refused for good, as the server said it."""
+        reason = (self.details or {}).get("failure_reason")
+        return str(reason) if reason else None
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", lazy="raise", order_by="Attachment.position"
     )

@@ -45,6 +45,20 @@ class InboxSettings(CommonSettings):
         description='Our numbers and their language, as JSON, e.g. {"+15145550100": '
         '{"language": "fr"}, "+18005550100": {"ivr_digits": {"1": "en", "2": "fr"}}}.',
     )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; without it, sent mail goes to DATA_DIR/mail/*.eml."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    mail_from: str = Field(
+        default="support@localhost",
+        description="From address when a conversation has no inbox address of its own.",
+    )
+    mail_from_name: str | None = Field(default=None, examples=["Service à la clientèle"])
+    mail_domain: str = Field(default="localhost", description="Domain of our Message-IDs.")
     reopen_days: int = Field(
         default=7, ge=0, le=365, description="A reply within this many days of resolution reopens."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
 from services.translation.deps import PROVIDER_EXTRA
+from services.translation.detection import detector
 from services.translation.detection import router as detection_router
 from services.translation.mt import router as mt_router
 from services.translation.mt.provider import select_provider
@@ -63,6 +65,8 @@ def create_app(
         )
         context.extras[PROVIDER_EXTRA] = select_provider(settings, mt_http)
         try:
+            # Load the detection models now, not on the first request (about a second).
+            await asyncio.to_thread(detector.warm_up)
             if settings.seed_templates:
                 await _seed(context)
             yield

@@ -31,7 +31,13 @@ class MessageRead(Schema):
     direction: Literal["inbound", "outbound"]
     channel: Channel
     kind: str = Field(examples=["email", "call", "voicemail", "fax"])
-    status: str = Field(examples=["accepted", "auto_reply", "quarantined"])
+    status: str = Field(
+        examples=["accepted", "auto_reply", "quarantined", "queued", "sent", "failed"]
+    )
+    failure_reason: str | None = Field(
+        default=None, description="For a failed outgoing email: the mail server's answer."
+    )
+    author_agent_id: UUID | None = None
     subject: str | None = Field(examples=["Facture erronée"])
     from_address: str | None
     from_name: str | None

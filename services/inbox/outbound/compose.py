@@ -1,0 +1,92 @@
+"""Builds an outgoing email (threading headers, text and HTML, attachments) as raw bytes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from services.inbox.conversations.threading import normalize_subject
+
+_REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*(\[\d+\])?\s*[:：]\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OutgoingFile:
+    """A file to attach."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """Everything an outgoing email says, before it becomes bytes."""
+
+    sender: str
+    sender_name: str | None
+    recipient: str
+    recipient_name: str | None
+    subject: str
+    text: str
+    html: str | None
+    message_id: str
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    date: datetime | None = None
+    language: str = "en"
+    attachments: Sequence[OutgoingFile] = field(default_factory=tuple)
+
+
+def new_message_id(domain: str) -> str:
+    """A fresh Message-ID for our domain, without angle brackets (as we store them)."""
+    return make_msgid(domain=domain).strip("<>")
+
+
+def reply_subject(subject: str | None, language: str) -> str:
+    """``Re: …`` (English) or ``RE : …`` (French typography), never stacking prefixes."""
+    base = (subject or "").strip()
+    while _REPLY_PREFIX.match(base):
+        base = _REPLY_PREFIX.sub("", base, count=1).strip()
+    if not base:
+        base = normalize_subject(subject or "")
+    return f"RE\u00a0: {base}" if language == "fr" else f"Re: {base}"
+
+
+def compose(email: OutgoingEmail) -> bytes:
+    """The email as RFC 5322 bytes: UTF-8 bodies, encoded-word headers, CRLF line ends."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = Address(display_name=email.sender_name or "", addr_spec=email.sender)
+    message["To"] = Address(display_name=email.recipient_name or "", addr_spec=email.recipient)
+    message["Subject"] = email.subject
+    message["Message-ID"] = f"<{email.message_id}>"
+    if email.date is not None:
+        message["Date"] = format_datetime(email.date)
+    if email.in_reply_to:
+        message["In-Reply-To"] = f"<{email.in_reply_to}>"
+    references = [*email.references]
+    if email.in_reply_to and email.in_reply_to not in references:
+        references.append(email.in_reply_to)
+    if references:
+        message["References"] = " ".join(f"<{ref}>" for ref in references[-20:])
+    message["Auto-Submitted"] = "no"
+    message.set_content(email.text, charset="utf-8", cte="quoted-printable")
+    if email.html:
+        message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    for attachment in email.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        message.add_attachment(
+            attachment.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=attachment.filename,
+        )
+    # set_content() and add_*() move Content-* headers into the parts: add it last.
+    message["Content-Language"] = "fr-CA" if email.language == "fr" else "en-CA"
+    return message.as_bytes()

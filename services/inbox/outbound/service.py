@@ -1,0 +1,207 @@
+"""Replies and their delivery: queued in the same transaction, sent once by the relay."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.inbox.blobs import BlobStore
+from services.inbox.conversations import service as conversations
+from services.inbox.errors import (
+    ConversationClosed,
+    LanguageConfirmationRequired,
+    NoEmailRecipient,
+    NotAnEmailConversation,
+)
+from services.inbox.models import Contact, ContactIdentity, Conversation, Message, OutboxEvent
+from services.inbox.outbound.compose import (
+    OutgoingEmail,
+    compose,
+    new_message_id,
+    reply_subject,
+)
+from services.inbox.outbound.events import EmailQueued
+from services.inbox.outbound.smtp import MailTransport, PermanentFailure
+from shared.db import session_scope, utc_now
+from shared.logging import get_logger
+from shared.outbox import emit
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who our mail comes from and the domain of our Message-IDs."""
+
+    address: str
+    name: str | None
+    domain: str
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    """What an agent wrote."""
+
+    text: str
+    html: str | None
+    language: str | None
+    confirm_language: bool
+    idempotency_key: str | None
+    author_agent_id: uuid.UUID | None
+
+
+async def queue_reply(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    draft: ReplyDraft,
+    sender: Sender,
+    blobs: BlobStore,
+    now: datetime,
+) -> tuple[Message, bool]:
+    """Store the reply with its final bytes and queue it; returns (message, created)."""
+    conversation = await conversations.get_conversation(session, conversation_id)
+    key = _reply_key(conversation.id, draft.idempotency_key)
+    earlier = await session.scalar(select(Message).where(Message.dedupe_key == key))
+    if earlier is not None:
+        return earlier, False
+    if conversation.status == "closed":
+        raise ConversationClosed(conversation_id=str(conversation.id))
+    if conversation.channel != "email":
+        raise NotAnEmailConversation(channel=conversation.channel)
+    language = draft.language or conversation.language
+    if (
+        conversation.language in ("en", "fr")
+        and language != conversation.language
+        and not draft.confirm_language
+    ):
+        raise LanguageConfirmationRequired(
+            language=language, conversation_language=conversation.language
+        )
+    inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
+    last = inbound[-1] if inbound else None
+    recipient = last.from_address if last else await _contact_email(session, conversation)
+    if recipient is None:
+        raise NoEmailRecipient(conversation_id=str(conversation.id))
+    message_id = new_message_id(sender.domain)
+    references = (
+        [*last.references, last.message_id_header] if last and last.message_id_header else []
+    )
+    raw = compose(
+        OutgoingEmail(
+            sender=conversation.inbox_address or sender.address,
+            sender_name=sender.name,
+            recipient=recipient,
+            recipient_name=conversation.contact.display_name,
+            subject=reply_subject(conversation.subject, language if language != "und" else "en"),
+            text=draft.text,
+            html=draft.html,
+            message_id=message_id,
+            in_reply_to=last.message_id_header if last else None,
+            references=[ref for ref in references if ref],
+            date=now,
+            language=language,
+        )
+    )
+    digest = await blobs.put(raw)
+    message = Message(
+        id=uuid.uuid4(),
+        conversation_id=conversation.id,
+        dedupe_key=key,
+        direction="outbound",
+        author_agent_id=draft.author_agent_id,
+        channel="email",
+        kind="email",
+        status="queued",
+        message_id_header=message_id,
+        in_reply_to=last.message_id_header if last else None,
+        references=[ref for ref in references if ref],
+        subject=reply_subject(conversation.subject, language if language != "und" else "en"),
+        from_address=conversation.inbox_address or sender.address,
+        from_name=sender.name,
+        to_addresses=[recipient],
+        text=draft.text,
+        html=draft.html,
+        language=language,
+        language_confidence=1.0,
+        language_evidence=["author"],
+        auto_reply=False,
+        auto_reply_signals=[],
+        raw_sha256=digest,
+        raw_size=len(raw),
+        details={},
+        received_at=now,
+    )
+    session.add(message)
+    conversations.mark_message(conversation, now=now)
+    emit(session, OutboxEvent, EmailQueued(message_id=message.id))
+    await session.flush()
+    return message, True
+
+
+def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:
+    if idempotency_key:
+        return f"out:{conversation_id}:{idempotency_key}"[:700]
+    return f"out:{uuid.uuid4()}"
+
+
+async def _contact_email(session: AsyncSession, conversation: Conversation) -> str | None:
+    return await session.scalar(
+        select(ContactIdentity.value)
+        .join(Contact, Contact.id == ContactIdentity.contact_id)
+        .where(Contact.id == conversation.contact_id, ContactIdentity.kind == "email")
+        .limit(1)
+    )
+
+
+async def send_queued_email(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    message_id: uuid.UUID,
+    transport: MailTransport,
+    blobs: BlobStore,
+) -> None:
+    """Send a queued email once; a permanent refusal marks it failed, a temporary one raises."""
+    async with sessions() as session:
+        message = await session.get(Message, message_id)
+        if message is None or message.status != "queued" or message.raw_sha256 is None:
+            return
+        raw = await blobs.get(message.raw_sha256)
+        sender, recipients = message.from_address or "", list(message.to_addresses)
+    try:
+        answer = await transport.send(raw, sender=sender, recipients=recipients)
+    except PermanentFailure as failure:
+        await _finish(
+            sessions,
+            message_id,
+            status="failed",
+            details={
+                "failure_code": failure.code,
+                "failure_reason": failure.reason,
+            },
+        )
+        log.warning("email.failed", message_id=str(message_id), code=failure.code)
+        return
+    await _finish(sessions, message_id, status="sent", details={"server_answer": answer})
+    log.info("email.sent", message_id=str(message_id))
+
+
+async def _finish(
+    sessions: async_sessionmaker[AsyncSession],
+    message_id: uuid.UUID,
+    *,
+    status: str,
+    details: dict[str, object],
+) -> None:
+    async with session_scope(sessions) as session:
+        message = await session.get(Message, message_id)
+        if message is None:
+            return
+        message.status = status
+        message.details = {**message.details, **details}
+        if status == "sent":
+            message.sent_at = utc_now()

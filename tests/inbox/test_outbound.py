@@ -1,0 +1,283 @@
+"""Replies by email through a real SMTP server: exact headers, exactly once, failures visible."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.inbox.models import Conversation, Message, OutboxEvent
+from shared.auth import Role
+from shared.db import session_scope
+from shared.outbox import Relay
+from tests.inbox.builders import email as build_email
+from tests.inbox.builders import raw_headers
+from tests.support.apps import Running, running_all_in_one
+from tests.support.smtp import SmtpServer
+
+CUSTOMER_ID = "<q1@exemple.ca>"
+
+
+@pytest.fixture
+async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
+    async with running_all_in_one(
+        db_url,
+        tmp_path,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        mail_domain="centre.example",
+        mail_from_name="Service à la clientèle",
+    ) as running:
+        yield running
+
+
+async def start_conversation(app: Running) -> dict[str, Any]:
+    gateway = await app.token(Role.GATEWAY)
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email",
+        content=build_email(message_id=CUSTOMER_ID, to="factures@centre.example"),
+        headers=raw_headers(gateway),
+    )
+    assert answer.status_code == 202
+    receipt: dict[str, Any] = answer.json()
+    return receipt
+
+
+def relay_now(app: Running) -> Relay:
+    """The inbox's relay with no backoff, so a retry is due at once."""
+    context = app.context("inbox")
+    return Relay(
+        context.require_sessions(),
+        OutboxEvent,
+        context.extras["deliver"],
+        source="inbox",
+        max_backoff_seconds=0,
+    )
+
+
+async def drain_mail(app: Running) -> None:
+    relay = relay_now(app)
+    while await relay.run_once():
+        pass
+
+
+async def supervisor(app: Running) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+
+
+async def test_a_french_reply_goes_out_once_with_threading_headers(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    headers = await supervisor(mail_app)
+
+    answer = await mail_app.client.post(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+        json={
+            "text": "Bonjour Marie,\n\nVotre facture a été corrigée. Désolés!",
+            "html": "<p>Corrigée <script>x()</script></p>",
+        },
+        headers=headers,
+    )
+    await drain_mail(mail_app)
+
+    reply = answer.json()
+    assert answer.status_code == 201, answer.text
+    assert reply["status"] == "queued"
+    [sent] = smtp_server.messages
+    parsed = email.message_from_bytes(sent.data, policy=email.policy.default)
+    assert sent.sender == "factures@centre.example"
+    assert sent.recipients == ["marie.tremblay@exemple.ca"]
+    assert parsed["Subject"] == "RE\u00a0: Facture erronée"
+    assert parsed["In-Reply-To"] == CUSTOMER_ID
+    assert CUSTOMER_ID in parsed["References"]
+    assert parsed["Message-ID"] == f"<{reply['message_id_header']}>"
+    assert reply["message_id_header"].endswith("@centre.example")
+    assert parsed["From"].addresses[0].display_name == "Service à la clientèle"
+    assert "=?utf-8?" in sent.data.split(b"\r\n\r\n")[0].decode().lower()
+    body = parsed.get_body(preferencelist=("plain",))
+    html = parsed.get_body(preferencelist=("html",))
+    assert body is not None
+    assert "Votre facture a été corrigée. Désolés!" in body.get_content()
+    assert html is not None
+    assert "<script>" not in html.get_content()
+    conversation = await mail_app.client.get(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}", headers=headers
+    )
+    statuses = [m["status"] for m in conversation.json()["messages"]]
+    assert statuses == ["accepted", "sent"]
+
+
+async def test_a_server_failing_twice_then_accepting_gets_one_copy(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    smtp_server.fail_next("451 4.3.0 Try again later", "421 4.7.0 Too busy")
+
+    await mail_app.client.post(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+        json={"text": "Bonjour, c’est réglé."},
+        headers=await supervisor(mail_app),
+    )
+    await drain_mail(mail_app)
+    await drain_mail(mail_app)
+
+    assert smtp_server.handler.attempts == 3
+    assert len(smtp_server.messages) == 1
+    async with mail_app.context("inbox").require_sessions()() as session:
+        sent = await session.scalar(select(Message).where(Message.direction == "outbound"))
+    assert sent is not None
+    assert sent.status == "sent"
+
+
+async def test_a_permanent_refusal_is_shown_with_the_servers_reason(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    smtp_server.fail_next("550 5.1.1 Mailbox does not exist")
+    headers = await supervisor(mail_app)
+
+    await mail_app.client.post(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+        json={"text": "Bonjour."},
+        headers=headers,
+    )
+    await drain_mail(mail_app)
+
+    conversation = await mail_app.client.get(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}", headers=headers
+    )
+    outbound = conversation.json()["messages"][-1]
+    assert smtp_server.messages == []
+    assert smtp_server.handler.attempts == 1
+    assert outbound["status"] == "failed"
+    assert outbound["failure_reason"] == "5.1.1 Mailbox does not exist"
+
+
+async def test_the_customers_answer_threads_back_into_the_conversation(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    await mail_app.client.post(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+        json={"text": "Bonjour, pouvez-vous confirmer votre adresse?"},
+        headers=await supervisor(mail_app),
+    )
+    await drain_mail(mail_app)
+    ours = email.message_from_bytes(smtp_server.messages[0].data, policy=email.policy.default)
+
+    answer = await mail_app.client.post(
+        "/inbox/v1/inbound/email",
+        content=build_email(
+            subject="Sans rapport",
+            in_reply_to=ours["Message-ID"],
+            body="Oui, c’est le 12 rue des Érables.",
+        ),
+        headers=raw_headers(await mail_app.token(Role.GATEWAY)),
+    )
+
+    assert answer.json()["conversation_id"] == receipt["conversation_id"]
+
+
+async def test_an_idempotency_key_sends_one_email(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    headers = {**await supervisor(mail_app), "Idempotency-Key": "reply-42"}
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+
+    first = await mail_app.client.post(url, json={"text": "Bonjour."}, headers=headers)
+    again = await mail_app.client.post(url, json={"text": "Bonjour."}, headers=headers)
+    await drain_mail(mail_app)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert len(smtp_server.messages) == 1
+
+
+async def test_replying_in_the_other_language_needs_confirmation(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    headers = {**await supervisor(mail_app), "Accept-Language": "fr"}
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+
+    refused = await mail_app.client.post(
+        url, json={"text": "Hello.", "language": "en"}, headers=headers
+    )
+    await drain_mail(mail_app)
+    nothing_sent = list(smtp_server.messages)
+    confirmed = await mail_app.client.post(
+        url, json={"text": "Hello.", "language": "en", "confirm_language": True}, headers=headers
+    )
+    await drain_mail(mail_app)
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "reply.language_confirmation_required"
+    assert nothing_sent == []
+    assert confirmed.status_code == 201
+    parsed = email.message_from_bytes(smtp_server.messages[0].data, policy=email.policy.default)
+    assert parsed["Subject"] == "Re: Facture erronée"
+
+
+async def test_closed_conversations_and_other_agents_cannot_reply(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    owner, stranger = uuid.uuid4(), uuid.uuid4()
+    async with session_scope(mail_app.context("inbox").require_sessions()) as session:
+        conversation = await session.get(Conversation, uuid.UUID(receipt["conversation_id"]))
+        assert conversation is not None
+        conversation.assignee_agent_id = owner
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+
+    as_stranger = await mail_app.client.post(
+        url,
+        json={"text": "Bonjour."},
+        headers={"Authorization": f"Bearer {await mail_app.token(Role.AGENT, agent_id=stranger)}"},
+    )
+    as_owner = await mail_app.client.post(
+        url,
+        json={"text": "Bonjour."},
+        headers={"Authorization": f"Bearer {await mail_app.token(Role.AGENT, agent_id=owner)}"},
+    )
+    async with session_scope(mail_app.context("inbox").require_sessions()) as session:
+        conversation = await session.get(Conversation, uuid.UUID(receipt["conversation_id"]))
+        assert conversation is not None
+        conversation.status = "closed"
+    closed = await mail_app.client.post(
+        url, json={"text": "Bonjour."}, headers=await supervisor(mail_app)
+    )
+    await drain_mail(mail_app)
+
+    assert as_stranger.status_code == 403
+    assert as_owner.status_code == 201
+    assert as_owner.json()["author_agent_id"] == str(owner)
+    assert closed.status_code == 409
+    assert closed.json()["code"] == "conversation.closed"
+    assert len(smtp_server.messages) == 1
+
+
+async def test_without_smtp_mail_is_written_as_eml_files(db_url: str, tmp_path: Path) -> None:
+    async with running_all_in_one(db_url, tmp_path / "data") as app:
+        receipt = await start_conversation(app)
+        answer = await app.client.post(
+            f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+            json={"text": "Bonjour Marie, c’est corrigé."},
+            headers=await supervisor(app),
+        )
+        await drain_mail(app)
+
+    [written] = list((tmp_path / "data" / "mail").glob("*.eml"))
+    parsed = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    assert parsed["Message-ID"] == f"<{answer.json()['message_id_header']}>"
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "c’est corrigé" in body.get_content()

@@ -1,0 +1,71 @@
+"""A real SMTP server on a loopback port (aiosmtpd) that records mail and can be told to fail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.support.processes import free_port
+
+
+@dataclass
+class Received:
+    """One accepted message as the server saw it."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+@dataclass
+class RecordingHandler:
+    """Accepts mail, unless ``replies`` holds answers to give first (e.g. ``451 …``)."""
+
+    messages: list[Received] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.attempts += 1
+        if self.replies:
+            return self.replies.pop(0)
+        self.messages.append(
+            Received(
+                sender=envelope.mail_from,
+                recipients=list(envelope.rcpt_tos),
+                data=bytes(envelope.original_content or envelope.content),
+            )
+        )
+        return "250 2.0.0 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    handler: RecordingHandler
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages
+
+    def fail_next(self, *replies: str) -> None:
+        """Answer the next DATA commands with these replies instead of accepting."""
+        self.handler.replies.extend(replies)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1 for this test."""
+    handler = RecordingHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield SmtpServer(host="127.0.0.1", port=port, handler=handler)
+    finally:
+        controller.stop()
