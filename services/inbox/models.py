@@ -86,6 +86,8 @@ class Conversation(Base):
         ForeignKey("inbox_conversation.id")
     )
     version: Mapped[int] = mapped_column(Integer, default=1)
+    disposition_code: Mapped[str | None] = mapped_column(String(64))
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
@@ -164,6 +166,62 @@ class Attachment(Base):
     stored: Mapped[bool] = mapped_column(Boolean, default=True)
 
     message: Mapped[Message] = relationship(back_populates="attachments", lazy="raise")
+
+
+class Note(Base):
+    """An internal note on a conversation: for agents and supervisors, never sent."""
+
+    __tablename__ = "inbox_note"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inbox_conversation.id"), index=True
+    )
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(3), default="und")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class ConversationTag(Base):
+    """A tag on a conversation (lower-case, e.g. ``billing``)."""
+
+    __tablename__ = "inbox_conversation_tag"
+
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inbox_conversation.id"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Disposition(Base):
+    """A wrap-up code agents choose when they finish, with its English and French labels."""
+
+    __tablename__ = "inbox_disposition"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label_en: Mapped[str] = mapped_column(String(200))
+    label_fr: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class TimelineEntry(Base):
+    """One thing that happened to a conversation: who did what, when."""
+
+    __tablename__ = "inbox_timeline_entry"
+    __table_args__ = (Index("ix_inbox_timeline_entry_conversation", "conversation_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_conversation.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class CallEvent(Base):
