@@ -124,9 +124,11 @@ async def find_open_for_contact(
 
 
 def within_reopen_window(conversation: Conversation, *, now: datetime, days: int) -> bool:
-    """Open, or resolved less than ``days`` ago (a reply then reopens it)."""
+    """Open, or resolved less than ``days`` ago (a reply then reopens it); closed is final."""
     if conversation.status in OPEN_STATUSES:
         return True
+    if conversation.status == "closed":
+        return False
     resolved_at = conversation.resolved_at or conversation.updated_at
     return now - resolved_at < timedelta(days=days)
 

@@ -269,9 +269,11 @@ async def _thread(
     forwarded_by_other = (
         by_header is not None and by_header.contact_id != contact_id and is_forward(parsed.subject)
     )
-    if by_header is not None and not forwarded_by_other:
-        return by_header, conversations.reopen(by_header, now=now), False
     previous: Conversation | None = None
+    if by_header is not None and not forwarded_by_other:
+        if by_header.status != "closed":
+            return by_header, conversations.reopen(by_header, now=now), False
+        previous = by_header
     if normalized:
         candidate = await conversations.find_by_subject(
             session, contact_id=contact_id, channel="email", normalized_subject=normalized
@@ -279,7 +281,7 @@ async def _thread(
         if candidate is not None:
             if conversations.within_reopen_window(candidate, now=now, days=reopen_days):
                 return candidate, conversations.reopen(candidate, now=now), False
-            previous = candidate
+            previous = previous or candidate
     conversation = await conversations.create_conversation(
         session,
         contact_id=contact_id,
