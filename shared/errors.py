@@ -45,6 +45,7 @@ class AppError(Exception):
     ) -> None:
         self.detail = detail
         self.errors = errors or []
+        self.extensions: dict[str, object] = {}
         self.headers = headers or {}
         self.params = params
         super().__init__(detail or self.detail_template.format_map(_Lenient(params)))

@@ -110,6 +110,8 @@ def render_problem(
     }
     if request_id:
         body["request_id"] = request_id
+    for key, value in error.extensions.items():
+        body.setdefault(key, value)
     if error.errors:
         body["errors"] = [
             {

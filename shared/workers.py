@@ -49,3 +49,26 @@ class Workers:
                     await task
         self._tasks.clear()
         self._stops.clear()
+
+
+class Ticker:
+    """Runs a job every ``seconds`` until stopped; a failing run is logged, not fatal."""
+
+    def __init__(self, seconds: float, job: Callable[[], Coroutine[Any, Any, object]]) -> None:
+        self._seconds = seconds
+        self._job = job
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish after the run under way."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Run the job, then wait ``seconds`` (or until stopped), repeatedly."""
+        while not self._stopping.is_set():
+            try:
+                await self._job()
+            except Exception as exc:  # periodic work must outlive a failed run
+                log.warning("ticker.failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=self._seconds)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.auth import router as auth_router
 from services.inbox.auth.service import DatabaseVerifier
@@ -23,16 +25,34 @@ from services.inbox.outbound.events import EmailQueued
 from services.inbox.outbound.service import send_queued_email
 from services.inbox.outbound.smtp import FileTransport, MailTransport, SmtpTransport
 from services.inbox.settings import InboxSettings
+from services.inbox.workspace import router as workspace_router
+from services.inbox.workspace import service as workspace
 from shared.clients.peers import peer_client
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
+from shared.db import session_scope, utc_now
+from shared.logging import get_logger
 from shared.outbox import relay_from_settings
 from shared.web import ServiceContext, create_service_app
-from shared.workers import Workers
+from shared.workers import Ticker, Workers
 
 LOCALE_DIR = Path(__file__).parent / "locales"
+log = get_logger(__name__)
+
+
+async def _seed_dispositions(sessions: async_sessionmaker[AsyncSession]) -> None:
+    try:
+        async with session_scope(sessions) as session:
+            await workspace.seed_dispositions(session, now=utc_now())
+    except (OSError, DBAPIError) as exc:  # the service starts; readiness reports the database
+        log.warning("dispositions.seed_failed", error=type(exc).__name__)
+
+
+async def _wake_snoozed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with session_scope(sessions) as session:
+        await workspace.wake_snoozed(session, now=utc_now())
 
 
 def mail_transport(settings: InboxSettings) -> MailTransport:
@@ -87,9 +107,12 @@ def create_app(
             mail=mail,
             deliver=deliver,
         )
+        await _seed_dispositions(sessions)
         workers = Workers()
         if settings.run_workers:
             workers.start("inbox.outbox", relay.run, relay.stop)
+            snoozes = Ticker(60.0, lambda: _wake_snoozed(sessions))
+            workers.start("inbox.snoozed", snoozes.run, snoozes.stop)
         try:
             yield
         finally:
@@ -108,6 +131,7 @@ def create_app(
             ingest_router.router,
             telephony.router,
             outbound_router.router,
+            workspace_router.router,
             conversations_router.router,
             contacts_router.router,
             events_router("/inbox/v1", ProcessedEvent, HANDLERS),

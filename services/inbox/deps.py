@@ -30,6 +30,7 @@ __all__ = [
     "ServiceDep",
     "SessionDep",
     "SettingsDep",
+    "SupervisorDep",
     "TranslationDep",
     "WriterDep",
 ]
@@ -43,6 +44,7 @@ def get_settings(request: Request) -> InboxSettings:
 
 SettingsDep = Annotated[InboxSettings, Depends(get_settings)]
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+SupervisorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
 WriterDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 ReaderDep = Annotated[
     Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))

@@ -76,3 +76,30 @@ class NotYourConversation(Forbidden):
     code = "conversation.not_assigned_to_you"
     title = "Not your conversation"
     detail_template = "Conversation {conversation_id} is not assigned to you."
+
+
+class ConversationChanged(Conflict):
+    code = "conversation.changed"
+    title = "Conversation changed"
+    detail_template = (
+        "The conversation changed since you read it (version {expected}, now "
+        "{current_version}); reload it and try again."
+    )
+
+
+class InvalidStatusChange(InvalidInput):
+    code = "conversation.invalid_status"
+    title = "Invalid status change"
+    detail_template = "A conversation that is {current} cannot be set to {requested} this way."
+
+
+class UnknownDisposition(InvalidInput):
+    code = "disposition.unknown"
+    title = "Unknown disposition"
+    detail_template = "{code} is not an active wrap-up code."
+
+
+class NoPhoneNumber(Conflict):
+    code = "callback.no_phone"
+    title = "No phone number"
+    detail_template = "Conversation {conversation_id} has no phone number to call back."

@@ -53,3 +53,42 @@ class ConversationCanceled(Event):
 
     conversation_id: UUID
     reason: str
+
+
+class ConversationTransferred(Event):
+    """An agent handed the conversation to another queue or agent: routing requeues it."""
+
+    event_type: ClassVar[str] = "conversation.transferred"
+
+    conversation_id: UUID
+    from_agent_id: UUID | None = None
+    to_queue_id: UUID | None = None
+    to_agent_id: UUID | None = None
+    note: str | None = None
+
+
+class ConversationEscalated(Event):
+    """The conversation goes to a higher tier (e.g. tier 2): routing requeues it there."""
+
+    event_type: ClassVar[str] = "conversation.escalated"
+
+    conversation_id: UUID
+    from_agent_id: UUID | None = None
+    to_queue_id: UUID | None = None
+    tier: int = Field(default=2, ge=1, le=9)
+    reason: str
+
+
+class CallbackRequested(Event):
+    """Call the customer back at a time: routing makes it a phone task when due."""
+
+    event_type: ClassVar[str] = "callback.requested"
+
+    conversation_id: UUID
+    contact_id: UUID
+    phone: str = Field(description="E.164 number to call.")
+    due_at: datetime
+    language: Language
+    requested_by_agent_id: UUID | None = None
+    preferred_agent_id: UUID | None = None
+    note: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from services.inbox.conversations import service
 from services.inbox.conversations.schemas import (
@@ -54,7 +54,8 @@ async def list_conversations(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def read_conversation(
-    conversation_id: UUID, session: SessionDep, _: ReaderDep
+    conversation_id: UUID, response: Response, session: SessionDep, _: ReaderDep
 ) -> ConversationRead:
     conversation = await service.get_conversation(session, conversation_id)
+    response.headers["ETag"] = f'"{conversation.version}"'
     return ConversationRead.model_validate(conversation)

@@ -1,0 +1,1 @@
+"""The agents' workspace: notes, tags, dispositions, status, transfer, escalation, callbacks."""

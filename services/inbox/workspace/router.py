@@ -1,0 +1,390 @@
+"""HTTP endpoints of the agents' workspace; each action is one request and one transaction."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request, Response
+from pydantic import Field
+
+from services.inbox.conversations.schemas import ConversationSummary
+from services.inbox.deps import ReaderDep, SessionDep, SupervisorDep, WriterDep
+from services.inbox.errors import NotYourConversation
+from services.inbox.ingest.phone import InvalidNumber, to_e164
+from services.inbox.models import Conversation
+from services.inbox.settings import InboxSettings
+from services.inbox.workspace import service
+from services.inbox.workspace.schemas import (
+    CallbackCreate,
+    CallbackScheduled,
+    DispositionPut,
+    DispositionRead,
+    DispositionSet,
+    EscalationCreate,
+    NoteCreate,
+    NoteRead,
+    Resolve,
+    StatusChange,
+    TagsAdd,
+    TagsRead,
+    TimelineRead,
+    TransferCreate,
+)
+from shared.auth import Principal, Role
+from shared.db import utc_now
+from shared.errors import FieldError, InvalidInput
+from shared.i18n import negotiate_locale
+from shared.schemas import problem_responses
+from shared.web import service_context
+
+router = APIRouter(prefix="/inbox/v1", tags=["workspace"])
+ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422)
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=40,
+        description='The `ETag` you read (e.g. `"7"`); a changed conversation answers 409.',
+    ),
+]
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``*`` or none: any)."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise InvalidInput(
+            errors=[FieldError(field="If-Match", code="etag", reason="This value is not valid.")]
+        )
+    return int(value)
+
+
+def actor(principal: Principal) -> service.Actor:
+    return service.Actor(
+        role=principal.role.value, name=principal.name, agent_id=principal.agent_id
+    )
+
+
+async def load(
+    session: SessionDep, conversation_id: UUID, principal: Principal, if_match: str | None
+) -> Conversation:
+    """The conversation to act on: locked, version checked, and the agent's own."""
+    conversation = await service.load_for_action(
+        session, conversation_id, expected_version=expected_version(if_match)
+    )
+    if principal.role is Role.AGENT and conversation.assignee_agent_id != principal.agent_id:
+        raise NotYourConversation(conversation_id=str(conversation_id))
+    return conversation
+
+
+def answer(conversation: Conversation, response: Response) -> ConversationSummary:
+    response.headers["ETag"] = f'"{conversation.version}"'
+    return ConversationSummary.model_validate(conversation)
+
+
+async def summary_of(session: SessionDep, conversation: Conversation) -> Conversation:
+    await session.flush()
+    await session.refresh(conversation, ["contact"])
+    return conversation
+
+
+@router.get(
+    "/conversations/{conversation_id}/timeline",
+    summary="What happened to a conversation: who did what, when",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def read_timeline(
+    conversation_id: UUID, session: SessionDep, _: ReaderDep
+) -> list[TimelineRead]:
+    return [
+        TimelineRead.model_validate(e) for e in await service.timeline(session, conversation_id)
+    ]
+
+
+@router.get(
+    "/conversations/{conversation_id}/notes",
+    summary="The internal notes of a conversation",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def read_notes(conversation_id: UUID, session: SessionDep, _: ReaderDep) -> list[NoteRead]:
+    await service.timeline(session, conversation_id)
+    return [NoteRead.model_validate(n) for n in await service.notes_of(session, conversation_id)]
+
+
+@router.post(
+    "/conversations/{conversation_id}/notes",
+    status_code=201,
+    summary="Add an internal note (never sent to the customer)",
+    responses=ACTION_ERRORS,
+)
+async def create_note(
+    conversation_id: UUID,
+    body: NoteCreate,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> NoteRead:
+    conversation = await load(session, conversation_id, principal, if_match)
+    note = await service.add_note(
+        session, conversation, actor(principal), body=body.body, now=utc_now()
+    )
+    return NoteRead.model_validate(note)
+
+
+@router.post(
+    "/conversations/{conversation_id}/tags",
+    summary="Tag a conversation",
+    responses=ACTION_ERRORS,
+)
+async def add_tags(
+    conversation_id: UUID,
+    body: TagsAdd,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> TagsRead:
+    conversation = await load(session, conversation_id, principal, if_match)
+    tags = await service.add_tags(
+        session, conversation, actor(principal), tags=body.tags, now=utc_now()
+    )
+    return TagsRead(tags=tags)
+
+
+@router.delete(
+    "/conversations/{conversation_id}/tags/{tag}",
+    summary="Remove a tag from a conversation",
+    responses=ACTION_ERRORS,
+)
+async def remove_tag(
+    conversation_id: UUID,
+    tag: Annotated[str, Field(max_length=64)],
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> TagsRead:
+    conversation = await load(session, conversation_id, principal, if_match)
+    tags = await service.remove_tag(
+        session, conversation, actor(principal), tag=tag.lower(), now=utc_now()
+    )
+    return TagsRead(tags=tags)
+
+
+@router.put(
+    "/conversations/{conversation_id}/disposition",
+    summary="Set the wrap-up code of a conversation",
+    responses=ACTION_ERRORS,
+)
+async def set_disposition(
+    conversation_id: UUID,
+    body: DispositionSet,
+    response: Response,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> ConversationSummary:
+    conversation = await load(session, conversation_id, principal, if_match)
+    await service.set_disposition(
+        session, conversation, actor(principal), code=body.code, now=utc_now()
+    )
+    return answer(await summary_of(session, conversation), response)
+
+
+@router.post(
+    "/conversations/{conversation_id}/status",
+    summary="Change the status: open, pending (waiting on the customer), snoozed, resolved, closed",
+    description="Resolving completes the routing task and starts the agent's wrap-up. A closed "
+    "conversation is final: any further action is 409 `conversation.closed`.",
+    responses=ACTION_ERRORS,
+)
+async def change_status(
+    conversation_id: UUID,
+    body: StatusChange,
+    response: Response,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> ConversationSummary:
+    conversation = await load(session, conversation_id, principal, if_match)
+    await service.change_status(
+        session,
+        conversation,
+        actor(principal),
+        status=body.status,
+        snoozed_until=body.snoozed_until,
+        now=utc_now(),
+    )
+    return answer(await summary_of(session, conversation), response)
+
+
+@router.post(
+    "/conversations/{conversation_id}/resolve",
+    summary="Resolve: optional wrap-up code and note; completes the routing task",
+    responses=ACTION_ERRORS,
+)
+async def resolve(
+    conversation_id: UUID,
+    body: Resolve,
+    response: Response,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> ConversationSummary:
+    conversation = await load(session, conversation_id, principal, if_match)
+    now, who = utc_now(), actor(principal)
+    if body.disposition:
+        await service.set_disposition(session, conversation, who, code=body.disposition, now=now)
+    if body.note:
+        await service.add_note(session, conversation, who, body=body.note, now=now)
+    await service.change_status(
+        session, conversation, who, status="resolved", snoozed_until=None, now=now
+    )
+    return answer(await summary_of(session, conversation), response)
+
+
+@router.post(
+    "/conversations/{conversation_id}/transfer",
+    summary="Transfer to a queue or an agent, with a note",
+    responses=ACTION_ERRORS,
+)
+async def transfer(
+    conversation_id: UUID,
+    body: TransferCreate,
+    response: Response,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> ConversationSummary:
+    conversation = await load(session, conversation_id, principal, if_match)
+    await service.transfer(
+        session,
+        conversation,
+        actor(principal),
+        to_queue_id=body.to_queue_id,
+        to_agent_id=body.to_agent_id,
+        note=body.note,
+        now=utc_now(),
+    )
+    return answer(await summary_of(session, conversation), response)
+
+
+@router.post(
+    "/conversations/{conversation_id}/escalate",
+    summary="Escalate to a higher tier (tier 2 by default) with a reason",
+    responses=ACTION_ERRORS,
+)
+async def escalate(
+    conversation_id: UUID,
+    body: EscalationCreate,
+    response: Response,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> ConversationSummary:
+    conversation = await load(session, conversation_id, principal, if_match)
+    await service.escalate(
+        session,
+        conversation,
+        actor(principal),
+        reason=body.reason,
+        to_queue_id=body.to_queue_id,
+        tier=body.tier,
+        now=utc_now(),
+    )
+    return answer(await summary_of(session, conversation), response)
+
+
+@router.post(
+    "/conversations/{conversation_id}/callbacks",
+    status_code=202,
+    summary="Schedule a call back to the customer",
+    description="Routing turns it into a phone task when it is due. Without `phone`, the "
+    "contact's known number is used.",
+    responses=ACTION_ERRORS,
+)
+async def schedule_callback(
+    conversation_id: UUID,
+    body: CallbackCreate,
+    request: Request,
+    session: SessionDep,
+    principal: WriterDep,
+    if_match: IfMatch = None,
+) -> CallbackScheduled:
+    settings = service_context(request).settings
+    assert isinstance(settings, InboxSettings)
+    phone = None
+    if body.phone:
+        try:
+            phone = to_e164(body.phone, settings.default_region)
+        except InvalidNumber as exc:
+            raise InvalidInput(
+                errors=[
+                    FieldError(
+                        field="phone", code="phone_number", reason="This value is not valid."
+                    )
+                ]
+            ) from exc
+    conversation = await load(session, conversation_id, principal, if_match)
+    number = await service.schedule_callback(
+        session,
+        conversation,
+        actor(principal),
+        due_at=body.due_at,
+        phone=phone,
+        note=body.note,
+        now=utc_now(),
+    )
+    return CallbackScheduled(due_at=body.due_at, phone=number)
+
+
+@router.get(
+    "/dispositions",
+    summary="The wrap-up codes agents may choose, with English and French labels",
+    responses=problem_responses(401, 403),
+)
+async def list_dispositions(
+    request: Request, session: SessionDep, _: ReaderDep, include_inactive: bool = False
+) -> list[DispositionRead]:
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    rows = await service.list_dispositions(session, include_inactive=include_inactive)
+    return [
+        DispositionRead(
+            code=row.code,
+            label=row.label_fr if locale == "fr" else row.label_en,
+            label_en=row.label_en,
+            label_fr=row.label_fr,
+            active=row.active,
+        )
+        for row in rows
+    ]
+
+
+@router.put(
+    "/dispositions/{code}",
+    summary="Create or update a wrap-up code (admin, supervisor); deactivate instead of deleting",
+    responses=problem_responses(401, 403, 422),
+)
+async def put_disposition(
+    code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")],
+    body: DispositionPut,
+    request: Request,
+    session: SessionDep,
+    _: SupervisorDep,
+) -> DispositionRead:
+    row = await service.put_disposition(
+        session,
+        code=code,
+        label_en=body.label_en,
+        label_fr=body.label_fr,
+        active=body.active,
+        now=utc_now(),
+    )
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    return DispositionRead(
+        code=row.code,
+        label=row.label_fr if locale == "fr" else row.label_en,
+        label_en=row.label_en,
+        label_fr=row.label_fr,
+        active=row.active,
+    )

@@ -1,0 +1,443 @@
+"""What agents do to a conversation: each action one transaction, recorded in the timeline."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inbox.conversations import service as conversations
+from services.inbox.errors import (
+    ConversationChanged,
+    ConversationClosed,
+    ConversationNotFound,
+    InvalidStatusChange,
+    NoPhoneNumber,
+    UnknownDisposition,
+)
+from services.inbox.models import (
+    ContactIdentity,
+    Conversation,
+    ConversationTag,
+    Disposition,
+    Note,
+    OutboxEvent,
+    TimelineEntry,
+)
+from services.inbox.workspace.dispositions import DEFAULT_DISPOSITIONS
+from shared.contracts.inbox_events import (
+    CallbackRequested,
+    ConversationEscalated,
+    ConversationNeedsAgent,
+    ConversationResolved,
+    ConversationTransferred,
+)
+from shared.outbox import emit
+
+STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: their role, a name for the timeline, and the agent they are, if one."""
+
+    role: str
+    name: str
+    agent_id: uuid.UUID | None = None
+
+
+def summary(conversation: Conversation) -> dict[str, Any]:
+    """The conversation's current state, as sent back with a 409."""
+    return {
+        "id": str(conversation.id),
+        "version": conversation.version,
+        "status": conversation.status,
+        "routing_status": conversation.routing_status,
+        "assignee_agent_id": str(conversation.assignee_agent_id)
+        if conversation.assignee_agent_id
+        else None,
+        "updated_at": conversation.updated_at.isoformat(),
+    }
+
+
+async def load_for_action(
+    session: AsyncSession,
+    conversation_id: uuid.UUID,
+    *,
+    expected_version: int | None,
+    allow_closed: bool = False,
+) -> Conversation:
+    """The conversation, locked for this transaction; refuses a stale version or a closed one."""
+    conversation = await session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+    )
+    if conversation is None:
+        raise ConversationNotFound(conversation_id=str(conversation_id))
+    if expected_version is not None and conversation.version != expected_version:
+        error = ConversationChanged(expected=expected_version, current_version=conversation.version)
+        error.extensions["current"] = summary(conversation)
+        raise error
+    if conversation.status == "closed" and not allow_closed:
+        raise ConversationClosed(conversation_id=str(conversation.id))
+    return conversation
+
+
+def record(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    kind: str,
+    data: dict[str, Any],
+    *,
+    now: datetime,
+) -> TimelineEntry:
+    """Add a timeline entry and move the conversation to its next version."""
+    entry = TimelineEntry(
+        id=uuid.uuid4(),
+        conversation_id=conversation.id,
+        kind=kind,
+        actor_role=actor.role,
+        actor_name=actor.name[:200],
+        actor_agent_id=actor.agent_id,
+        data=data,
+        at=now,
+    )
+    session.add(entry)
+    conversations.touch(conversation, now=now)
+    return entry
+
+
+async def add_note(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    body: str,
+    now: datetime,
+) -> Note:
+    """An internal note (never sent to the customer)."""
+    note = Note(
+        id=uuid.uuid4(),
+        conversation_id=conversation.id,
+        author_name=actor.name[:200],
+        author_agent_id=actor.agent_id,
+        body=body,
+        language=conversation.language,
+        created_at=now,
+    )
+    session.add(note)
+    record(session, conversation, actor, "note_added", {"note_id": str(note.id)}, now=now)
+    await session.flush()
+    return note
+
+
+async def tags_of(session: AsyncSession, conversation_id: uuid.UUID) -> list[str]:
+    """The conversation's tags, sorted."""
+    rows = await session.scalars(
+        select(ConversationTag.tag)
+        .where(ConversationTag.conversation_id == conversation_id)
+        .order_by(ConversationTag.tag)
+    )
+    return list(rows)
+
+
+async def add_tags(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    tags: Sequence[str],
+    now: datetime,
+) -> list[str]:
+    """Add tags (already present ones are kept once); returns all tags."""
+    current = set(await tags_of(session, conversation.id))
+    added = sorted({tag for tag in tags if tag not in current})
+    for tag in added:
+        session.add(ConversationTag(conversation_id=conversation.id, tag=tag, created_at=now))
+    if added:
+        record(session, conversation, actor, "tags_added", {"tags": added}, now=now)
+    await session.flush()
+    return sorted(current | set(added))
+
+
+async def remove_tag(
+    session: AsyncSession, conversation: Conversation, actor: Actor, *, tag: str, now: datetime
+) -> list[str]:
+    """Remove a tag (absent is fine); returns the remaining tags."""
+    result = await session.execute(
+        delete(ConversationTag).where(
+            ConversationTag.conversation_id == conversation.id, ConversationTag.tag == tag
+        )
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        record(session, conversation, actor, "tag_removed", {"tag": tag}, now=now)
+    return await tags_of(session, conversation.id)
+
+
+async def set_disposition(
+    session: AsyncSession, conversation: Conversation, actor: Actor, *, code: str, now: datetime
+) -> None:
+    """Set the wrap-up code; it must be an active configured one."""
+    disposition = await session.get(Disposition, code)
+    if disposition is None or not disposition.active:
+        raise UnknownDisposition(code=code)
+    conversation.disposition_code = code
+    record(session, conversation, actor, "disposition_set", {"code": code}, now=now)
+
+
+async def change_status(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    status: str,
+    snoozed_until: datetime | None,
+    now: datetime,
+) -> None:
+    """Move the conversation to a status; resolving completes its routing task."""
+    previous = conversation.status
+    if status == "snoozed" and (snoozed_until is None or snoozed_until <= now):
+        raise InvalidStatusChange(current=previous, requested=status)
+    if status == previous and status != "snoozed":
+        return
+    conversation.status = status
+    conversation.snoozed_until = snoozed_until if status == "snoozed" else None
+    if status in ("resolved", "closed"):
+        if previous not in ("resolved", "closed"):
+            conversation.resolved_at = now
+            conversation.last_agent_id = conversation.assignee_agent_id or actor.agent_id
+            emit(
+                session,
+                OutboxEvent,
+                ConversationResolved(
+                    conversation_id=conversation.id,
+                    resolved_by_agent_id=actor.agent_id or conversation.assignee_agent_id,
+                    resolved_at=now,
+                ),
+            )
+        conversation.routing_status = "none"
+    elif previous == "resolved":
+        conversation.resolved_at = None
+        _request_agent(session, conversation, preferred=actor.agent_id, now=now)
+    data: dict[str, Any] = {"from": previous, "to": status}
+    if snoozed_until is not None and status == "snoozed":
+        data["until"] = snoozed_until.isoformat()
+    record(session, conversation, actor, "status_changed", data, now=now)
+
+
+def _request_agent(
+    session: AsyncSession,
+    conversation: Conversation,
+    *,
+    preferred: uuid.UUID | None,
+    now: datetime,
+) -> None:
+    conversation.routing_status = "needs_agent"
+    emit(
+        session,
+        OutboxEvent,
+        ConversationNeedsAgent(
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            channel=conversation.channel,
+            language=conversation.language,
+            language_confidence=conversation.language_confidence,
+            arrived_at=now,
+            preferred_agent_id=preferred or conversation.last_agent_id,
+        ),
+    )
+
+
+async def transfer(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    to_queue_id: uuid.UUID | None,
+    to_agent_id: uuid.UUID | None,
+    note: str | None,
+    now: datetime,
+) -> None:
+    """Hand the conversation to another queue or agent, with an optional note."""
+    if note:
+        await add_note(session, conversation, actor, body=note, now=now)
+    emit(
+        session,
+        OutboxEvent,
+        ConversationTransferred(
+            conversation_id=conversation.id,
+            from_agent_id=conversation.assignee_agent_id,
+            to_queue_id=to_queue_id,
+            to_agent_id=to_agent_id,
+            note=note,
+        ),
+    )
+    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
+    conversation.assignee_agent_id = None
+    conversation.routing_status = "needs_agent"
+    record(
+        session,
+        conversation,
+        actor,
+        "transferred",
+        {
+            "to_queue_id": str(to_queue_id) if to_queue_id else None,
+            "to_agent_id": str(to_agent_id) if to_agent_id else None,
+        },
+        now=now,
+    )
+
+
+async def escalate(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    reason: str,
+    to_queue_id: uuid.UUID | None,
+    tier: int,
+    now: datetime,
+) -> None:
+    """Send the conversation to a higher tier with the reason, kept as a note."""
+    await add_note(session, conversation, actor, body=reason, now=now)
+    emit(
+        session,
+        OutboxEvent,
+        ConversationEscalated(
+            conversation_id=conversation.id,
+            from_agent_id=conversation.assignee_agent_id,
+            to_queue_id=to_queue_id,
+            tier=tier,
+            reason=reason,
+        ),
+    )
+    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
+    conversation.assignee_agent_id = None
+    conversation.routing_status = "needs_agent"
+    record(session, conversation, actor, "escalated", {"tier": tier, "reason": reason}, now=now)
+
+
+async def schedule_callback(
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    due_at: datetime,
+    phone: str | None,
+    note: str | None,
+    now: datetime,
+) -> str:
+    """Ask routing to call the customer back at ``due_at``; returns the number to call."""
+    if due_at <= now:
+        raise InvalidStatusChange(current=conversation.status, requested="callback")
+    number = phone or await session.scalar(
+        select(ContactIdentity.value)
+        .where(
+            ContactIdentity.contact_id == conversation.contact_id,
+            ContactIdentity.kind == "phone",
+        )
+        .limit(1)
+    )
+    if number is None:
+        raise NoPhoneNumber(conversation_id=str(conversation.id))
+    if note:
+        await add_note(session, conversation, actor, body=note, now=now)
+    emit(
+        session,
+        OutboxEvent,
+        CallbackRequested(
+            conversation_id=conversation.id,
+            contact_id=conversation.contact_id,
+            phone=number,
+            due_at=due_at,
+            language=conversation.language,
+            requested_by_agent_id=actor.agent_id,
+            preferred_agent_id=actor.agent_id,
+            note=note,
+        ),
+    )
+    record(
+        session,
+        conversation,
+        actor,
+        "callback_scheduled",
+        {"due_at": due_at.isoformat(), "phone": number},
+        now=now,
+    )
+    return number
+
+
+async def timeline(session: AsyncSession, conversation_id: uuid.UUID) -> list[TimelineEntry]:
+    """The conversation's timeline, oldest first."""
+    if await session.get(Conversation, conversation_id) is None:
+        raise ConversationNotFound(conversation_id=str(conversation_id))
+    rows = await session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.conversation_id == conversation_id)
+        .order_by(TimelineEntry.at, TimelineEntry.id)
+    )
+    return list(rows)
+
+
+async def notes_of(session: AsyncSession, conversation_id: uuid.UUID) -> list[Note]:
+    """The conversation's notes, oldest first."""
+    rows = await session.scalars(
+        select(Note).where(Note.conversation_id == conversation_id).order_by(Note.created_at)
+    )
+    return list(rows)
+
+
+async def list_dispositions(session: AsyncSession, *, include_inactive: bool) -> list[Disposition]:
+    """The configured wrap-up codes."""
+    stmt = select(Disposition).order_by(Disposition.code)
+    if not include_inactive:
+        stmt = stmt.where(Disposition.active.is_(True))
+    return list(await session.scalars(stmt))
+
+
+async def put_disposition(
+    session: AsyncSession, *, code: str, label_en: str, label_fr: str, active: bool, now: datetime
+) -> Disposition:
+    """Create or update a wrap-up code (codes are deactivated, never deleted)."""
+    disposition = await session.get(Disposition, code)
+    if disposition is None:
+        disposition = Disposition(code=code, created_at=now)
+        session.add(disposition)
+    disposition.label_en, disposition.label_fr, disposition.active = label_en, label_fr, active
+    await session.flush()
+    return disposition
+
+
+async def seed_dispositions(session: AsyncSession, *, now: datetime) -> None:
+    """Insert the default wrap-up codes that do not exist yet (safe with several replicas)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [
+        {"code": code, "label_en": en, "label_fr": fr, "active": True, "created_at": now}
+        for code, en, fr in DEFAULT_DISPOSITIONS
+    ]
+    await session.execute(
+        insert(Disposition).values(rows).on_conflict_do_nothing(index_elements=["code"])
+    )
+
+
+async def wake_snoozed(session: AsyncSession, *, now: datetime) -> int:
+    """Reopen snoozed conversations whose time has come; returns how many."""
+    result = await session.execute(
+        update(Conversation)
+        .where(Conversation.status == "snoozed", Conversation.snoozed_until <= now)
+        .values(
+            status="open",
+            snoozed_until=None,
+            updated_at=now,
+            version=Conversation.version + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

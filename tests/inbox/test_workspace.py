@@ -1,0 +1,297 @@
+"""The agents' workspace over HTTP: each action recorded, conflicts refused, roles enforced."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.inbox.models import Conversation, Message, OutboxEvent
+from services.inbox.workspace.service import wake_snoozed
+from shared.auth import Role
+from shared.db import session_scope, utc_now
+from tests.inbox.builders import email, raw_headers
+from tests.support.apps import Running
+
+AGENT = uuid.uuid4()
+
+
+@pytest.fixture
+async def conversation_id(app: Running) -> str:
+    gateway = await app.token(Role.GATEWAY)
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email", content=email(), headers=raw_headers(gateway)
+    )
+    conversation_id: str = answer.json()["conversation_id"]
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        row = await session.get(Conversation, uuid.UUID(conversation_id))
+        assert row is not None
+        row.assignee_agent_id = AGENT
+        row.routing_status = "assigned"
+    return conversation_id
+
+
+@pytest.fixture
+async def agent(app: Running) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await app.token(Role.AGENT, agent_id=AGENT, name='Chloé')}"}
+
+
+async def events(app: Running) -> list[tuple[str, dict[str, Any]]]:
+    async with app.context("inbox").require_sessions()() as session:
+        rows = (await session.scalars(select(OutboxEvent).order_by(OutboxEvent.occurred_at))).all()
+    return [(row.type, row.payload) for row in rows if row.type != "conversation.needs_agent"]
+
+
+async def state(app: Running, conversation_id: str) -> Conversation:
+    async with app.context("inbox").require_sessions()() as session:
+        row = await session.get(Conversation, uuid.UUID(conversation_id))
+    assert row is not None
+    return row
+
+
+async def test_a_note_is_recorded_with_its_author_and_never_sent(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+
+    created = await app.client.post(
+        f"{url}/notes", json={"body": "Client très mécontent."}, headers=agent
+    )
+    notes = await app.client.get(f"{url}/notes", headers=agent)
+    timeline = await app.client.get(f"{url}/timeline", headers=agent)
+
+    assert created.status_code == 201
+    assert created.json()["author_name"] == "Chloé"
+    assert [n["body"] for n in notes.json()] == ["Client très mécontent."]
+    [entry] = timeline.json()
+    assert entry["kind"] == "note_added"
+    assert entry["actor_agent_id"] == str(AGENT)
+    assert await events(app) == []
+    async with app.context("inbox").require_sessions()() as session:
+        outbound = await session.scalar(select(Message).where(Message.direction == "outbound"))
+    assert outbound is None
+
+
+async def test_tags_are_added_once_removed_and_bad_ones_refused(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/tags"
+
+    first = await app.client.post(url, json={"tags": ["Facturation", "urgent"]}, headers=agent)
+    again = await app.client.post(url, json={"tags": ["urgent"]}, headers=agent)
+    bad = await app.client.post(url, json={"tags": ["deux mots"]}, headers=agent)
+    removed = await app.client.delete(f"{url}/urgent", headers=agent)
+
+    assert first.json() == {"tags": ["facturation", "urgent"]}
+    assert again.json() == {"tags": ["facturation", "urgent"]}
+    assert bad.status_code == 422
+    assert removed.json() == {"tags": ["facturation"]}
+
+
+async def test_dispositions_are_bilingual_and_unknown_codes_refused(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/disposition"
+
+    french = await app.client.get(
+        "/inbox/v1/dispositions", headers={**agent, "Accept-Language": "fr"}
+    )
+    unknown = await app.client.put(url, json={"code": "made_up"}, headers=agent)
+    after_unknown = await state(app, conversation_id)
+    chosen = await app.client.put(url, json={"code": "billing_adjusted"}, headers=agent)
+
+    labels = {d["code"]: d["label"] for d in french.json()}
+    assert labels["billing_adjusted"] == "Facturation corrigée"
+    assert labels["spam"] == "Pourriel"
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "disposition.unknown"
+    assert after_unknown.disposition_code is None
+    assert chosen.status_code == 200
+    assert (await state(app, conversation_id)).disposition_code == "billing_adjusted"
+
+
+async def test_resolving_completes_the_routing_task_and_closing_is_final(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+
+    resolved = await app.client.post(
+        f"{url}/resolve",
+        json={"disposition": "resolved_first_contact", "note": "Réglé."},
+        headers=agent,
+    )
+    closed = await app.client.post(f"{url}/status", json={"status": "closed"}, headers=agent)
+    refused = await app.client.post(
+        f"{url}/notes", json={"body": "Encore?"}, headers={**agent, "Accept-Language": "fr"}
+    )
+
+    assert resolved.status_code == 200
+    assert resolved.json()["status"] == "resolved"
+    assert closed.json()["status"] == "closed"
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "conversation.closed"
+    assert refused.json()["title"] == "Conversation fermée"
+    [(kind, payload)] = await events(app)
+    assert kind == "conversation.resolved"
+    assert payload["resolved_by_agent_id"] == str(AGENT)
+
+
+async def test_snoozing_needs_a_future_time_and_wakes_up(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/status"
+    until = utc_now() + timedelta(hours=2)
+
+    past = await app.client.post(
+        url, json={"status": "snoozed", "snoozed_until": "2020-01-01T00:00:00Z"}, headers=agent
+    )
+    missing = await app.client.post(url, json={"status": "snoozed"}, headers=agent)
+    snoozed = await app.client.post(
+        url, json={"status": "snoozed", "snoozed_until": until.isoformat()}, headers=agent
+    )
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        early = await wake_snoozed(session, now=until - timedelta(minutes=1))
+        woken = await wake_snoozed(session, now=until + timedelta(seconds=1))
+
+    assert (past.status_code, missing.status_code) == (422, 422)
+    assert snoozed.json()["status"] == "snoozed"
+    assert (early, woken) == (0, 1)
+    assert (await state(app, conversation_id)).status == "open"
+
+
+async def test_a_stale_if_match_is_409_with_the_current_state(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    read = await app.client.get(url, headers=agent)
+    etag = read.headers["etag"]
+
+    first = await app.client.post(
+        f"{url}/notes", json={"body": "A"}, headers={**agent, "If-Match": etag}
+    )
+    stale = await app.client.post(
+        f"{url}/notes", json={"body": "B"}, headers={**agent, "If-Match": etag}
+    )
+    fresh = await app.client.post(
+        f"{url}/status",
+        json={"status": "pending"},
+        headers={**agent, "If-Match": f'"{int(etag.strip(chr(34))) + 1}"'},
+    )
+
+    assert first.status_code == 201
+    assert stale.status_code == 409
+    assert stale.json()["code"] == "conversation.changed"
+    assert stale.json()["current"]["version"] == int(etag.strip('"')) + 1
+    assert fresh.status_code == 200
+    assert fresh.headers["etag"] == f'"{int(etag.strip(chr(34))) + 2}"'
+    notes = await app.client.get(f"{url}/notes", headers=agent)
+    assert [n["body"] for n in notes.json()] == ["A"]
+
+
+async def test_transfer_and_escalation_requeue_with_their_notes(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    queue = uuid.uuid4()
+
+    no_target = await app.client.post(f"{url}/transfer", json={"note": "?"}, headers=agent)
+    moved = await app.client.post(
+        f"{url}/transfer",
+        json={"to_queue_id": str(queue), "note": "Pour la facturation"},
+        headers=agent,
+    )
+    supervisor = {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+    escalated = await app.client.post(
+        f"{url}/escalate", json={"reason": "Litige complexe"}, headers=supervisor
+    )
+
+    assert no_target.status_code == 422
+    assert moved.json()["routing_status"] == "needs_agent"
+    assert moved.json()["assignee_agent_id"] is None
+    assert escalated.status_code == 200
+    kinds = [
+        (kind, payload.get("to_queue_id"), payload.get("tier"))
+        for kind, payload in await events(app)
+    ]
+    assert kinds == [
+        ("conversation.transferred", str(queue), None),
+        ("conversation.escalated", None, 2),
+    ]
+    notes = await app.client.get(f"{url}/notes", headers=supervisor)
+    assert [n["body"] for n in notes.json()] == ["Pour la facturation", "Litige complexe"]
+
+
+async def test_callbacks_need_a_future_time_and_a_number(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/callbacks"
+    later = (utc_now() + timedelta(days=1)).isoformat()
+
+    no_number = await app.client.post(url, json={"due_at": later}, headers=agent)
+    past = await app.client.post(
+        url, json={"due_at": "2020-01-01T00:00:00Z", "phone": "514-555-0123"}, headers=agent
+    )
+    bad_number = await app.client.post(url, json={"due_at": later, "phone": "abc"}, headers=agent)
+    scheduled = await app.client.post(
+        url, json={"due_at": later, "phone": "514-555-0123"}, headers=agent
+    )
+
+    assert no_number.status_code == 409
+    assert no_number.json()["code"] == "callback.no_phone"
+    assert (past.status_code, bad_number.status_code) == (422, 422)
+    assert scheduled.status_code == 202
+    assert scheduled.json()["phone"] == "+15145550123"
+    [(kind, payload)] = await events(app)
+    assert kind == "callback.requested"
+    assert payload["phone"] == "+15145550123"
+
+
+ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
+    ("post", "notes", {"body": "x"}),
+    ("post", "tags", {"tags": ["a"]}),
+    ("delete", "tags/a", {}),
+    ("put", "disposition", {"code": "spam"}),
+    ("post", "status", {"status": "pending"}),
+    ("post", "resolve", {}),
+    ("post", "transfer", {"to_agent_id": str(uuid.uuid4())}),
+    ("post", "escalate", {"reason": "x"}),
+    ("post", "callbacks", {"due_at": "2099-01-01T00:00:00Z", "phone": "+15145550123"}),
+    ("post", "replies", {"text": "Bonjour."}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ACTIONS, ids=[a[1] for a in ACTIONS])
+async def test_only_the_assigned_agent_a_supervisor_or_an_admin_may_act(
+    app: Running, conversation_id: str, method: str, path: str, body: dict[str, Any]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/{path}"
+
+    async def call(headers: dict[str, str]) -> int:
+        kwargs: dict[str, Any] = {"headers": headers}
+        if method != "delete":
+            kwargs["json"] = body
+        response = await getattr(app.client, method)(url, **kwargs)
+        return int(response.status_code)
+
+    if path == "tags/a":
+        supervisor = {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+        added = await app.client.post(
+            f"/inbox/v1/conversations/{conversation_id}/tags",
+            json={"tags": ["a"]},
+            headers=supervisor,
+        )
+        assert added.status_code == 200
+    anonymous = await call({})
+    gateway = await call({"Authorization": f"Bearer {await app.token(Role.GATEWAY)}"})
+    other = await call(
+        {"Authorization": f"Bearer {await app.token(Role.AGENT, agent_id=uuid.uuid4())}"}
+    )
+    version_before = (await state(app, conversation_id)).version
+    owner = await call({"Authorization": f"Bearer {await app.token(Role.AGENT, agent_id=AGENT)}"})
+
+    assert (anonymous, gateway, other) == (401, 403, 403)
+    assert owner in (200, 201, 202)
+    assert (await state(app, conversation_id)).version > version_before
