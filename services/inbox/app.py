@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -19,10 +20,11 @@ from services.inbox.conversations import router as conversations_router
 from services.inbox.events import HANDLERS
 from services.inbox.ingest import router as ingest_router
 from services.inbox.ingest import telephony
+from services.inbox.internal_events import AcknowledgementDue, EmailQueued
 from services.inbox.models import OutboxEvent, ProcessedEvent
 from services.inbox.outbound import router as outbound_router
-from services.inbox.outbound.events import EmailQueued
-from services.inbox.outbound.service import send_queued_email
+from services.inbox.outbound.automatic import acknowledge
+from services.inbox.outbound.service import Sender, send_queued_email
 from services.inbox.outbound.smtp import FileTransport, MailTransport, SmtpTransport
 from services.inbox.settings import InboxSettings
 from services.inbox.workspace import router as workspace_router
@@ -87,8 +89,24 @@ def create_app(
         mail = mail_transport(settings)
         sessions = context.require_sessions()
 
+        sender = Sender(
+            address=settings.mail_from, name=settings.mail_from_name, domain=settings.mail_domain
+        )
+
         async def deliver(envelope: EventEnvelope) -> None:
-            if envelope.type == EmailQueued.event_type:
+            if envelope.type == AcknowledgementDue.event_type:
+                due = AcknowledgementDue.model_validate(envelope.payload)
+                await acknowledge(
+                    sessions,
+                    conversation_id=due.conversation_id,
+                    translation=translation,
+                    sender=sender,
+                    blobs=blobs,
+                    response_seconds=settings.acknowledgement_response_seconds,
+                    quiet=timedelta(minutes=settings.automatic_quiet_minutes),
+                    now=utc_now(),
+                )
+            elif envelope.type == EmailQueued.event_type:
                 queued = EmailQueued.model_validate(envelope.payload)
                 await send_queued_email(
                     sessions, message_id=queued.message_id, transport=mail, blobs=blobs

@@ -144,6 +144,7 @@ class Message(Base):
         """Why an outgoing email was refused for good, as the server said it."""
         reason = (self.details or {}).get("failure_reason")
         return str(reason) if reason else None
+
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", lazy="raise", order_by="Attachment.position"
     )

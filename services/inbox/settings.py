@@ -59,6 +59,15 @@ class InboxSettings(CommonSettings):
     )
     mail_from_name: str | None = Field(default=None, examples=["Service à la clientèle"])
     mail_domain: str = Field(default="localhost", description="Domain of our Message-IDs.")
+    auto_acknowledge: bool = Field(
+        default=True, description="Acknowledge each new email conversation automatically."
+    )
+    acknowledgement_response_seconds: int = Field(
+        default=86_400, ge=60, description="The response time the acknowledgement promises."
+    )
+    automatic_quiet_minutes: int = Field(
+        default=60, ge=0, description="No second automatic message in a thread within this time."
+    )
     reopen_days: int = Field(
         default=7, ge=0, le=365, description="A reply within this many days of resolution reopens."
     )

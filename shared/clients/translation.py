@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import quote
 
 from shared.clients.base import ServiceClient
-from shared.contracts.translation import DetectRequest, DetectResult
+from shared.contracts.translation import (
+    DetectRequest,
+    DetectResult,
+    RenderedTemplate,
+    TemplateRenderRequest,
+)
 
 
 class TranslationClient(ServiceClient):
@@ -15,4 +21,13 @@ class TranslationClient(ServiceClient):
         """The language of a text's newly written part, with confidence and evidence."""
         return await self.call(
             "POST", "/translation/v1/detect", DetectResult, json=request.model_dump(mode="json")
+        )
+
+    async def render_template(self, key: str, request: TemplateRenderRequest) -> RenderedTemplate:
+        """An approved template rendered for a locale, with Babel formats and typography."""
+        return await self.call(
+            "POST",
+            f"/translation/v1/templates/{quote(key, safe='')}/render",
+            RenderedTemplate,
+            json=request.model_dump(mode="json", exclude_none=True),
         )

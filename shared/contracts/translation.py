@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from shared.schemas import Language
@@ -33,3 +35,18 @@ class DetectResult(BaseModel):
     confidence: float = Field(ge=0, le=1)
     evidence: list[str] = Field(examples=[["text"]])
     scores: LanguageScores
+
+
+class TemplateRenderRequest(BaseModel):
+    """Variables for a template and the locale to render it in (`und`: both languages)."""
+
+    locale: str = Field(min_length=1, max_length=35, examples=["fr-CA"])
+    variables: dict[str, Any] = Field(default_factory=dict)
+    time_zone: str | None = Field(default=None, max_length=64)
+
+
+class RenderedTemplate(BaseModel):
+    key: str
+    locale: str
+    subject: str
+    body: str

@@ -97,6 +97,7 @@ async def test_a_french_reply_goes_out_once_with_threading_headers(
     assert sent.recipients == ["marie.tremblay@exemple.ca"]
     assert parsed["Subject"] == "RE\u00a0: Facture erronée"
     assert parsed["In-Reply-To"] == CUSTOMER_ID
+    assert parsed["Auto-Submitted"] == "no"
     assert CUSTOMER_ID in parsed["References"]
     assert parsed["Message-ID"] == f"<{reply['message_id_header']}>"
     assert reply["message_id_header"].endswith("@centre.example")

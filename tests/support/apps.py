@@ -33,6 +33,8 @@ def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> dict[st
         "service_token": SERVICE_TOKEN,
         "log_json": True,
         "token_cache_seconds": 0,
+        # Tests about acknowledgements turn them on; elsewhere they would only add mail.
+        "auto_acknowledge": False,
     }
     values.update(overrides)
     return values

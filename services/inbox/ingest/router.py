@@ -122,6 +122,7 @@ async def receive_email(
         detection=detection,
         reopen_days=settings.reopen_days,
         now=utc_now(),
+        acknowledge=settings.auto_acknowledge,
     )
     return _receipt(result)
 

@@ -41,6 +41,7 @@ class OutgoingEmail:
     references: Sequence[str] = ()
     date: datetime | None = None
     language: str = "en"
+    automatic: bool = False
     attachments: Sequence[OutgoingFile] = field(default_factory=tuple)
 
 
@@ -75,7 +76,8 @@ def compose(email: OutgoingEmail) -> bytes:
         references.append(email.in_reply_to)
     if references:
         message["References"] = " ".join(f"<{ref}>" for ref in references[-20:])
-    message["Auto-Submitted"] = "no"
+    # RFC 3834: automatic mail says so, so that other robots never answer it.
+    message["Auto-Submitted"] = "auto-replied" if email.automatic else "no"
     message.set_content(email.text, charset="utf-8", cte="quoted-printable")
     if email.html:
         message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")

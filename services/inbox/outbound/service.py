@@ -17,6 +17,7 @@ from services.inbox.errors import (
     NoEmailRecipient,
     NotAnEmailConversation,
 )
+from services.inbox.internal_events import EmailQueued
 from services.inbox.models import Contact, ContactIdentity, Conversation, Message, OutboxEvent
 from services.inbox.outbound.compose import (
     OutgoingEmail,
@@ -24,7 +25,6 @@ from services.inbox.outbound.compose import (
     new_message_id,
     reply_subject,
 )
-from services.inbox.outbound.events import EmailQueued
 from services.inbox.outbound.smtp import MailTransport, PermanentFailure
 from shared.db import session_scope, utc_now
 from shared.logging import get_logger
@@ -82,6 +82,43 @@ async def queue_reply(
         raise LanguageConfirmationRequired(
             language=language, conversation_language=conversation.language
         )
+    subject = reply_subject(conversation.subject, language if language != "und" else "en")
+    message = await queue_email(
+        session,
+        conversation,
+        OutgoingContent(subject=subject, text=draft.text, html=draft.html, language=language),
+        dedupe_key=key,
+        author_agent_id=draft.author_agent_id,
+        sender=sender,
+        blobs=blobs,
+        now=now,
+    )
+    return message, True
+
+
+@dataclass(frozen=True)
+class OutgoingContent:
+    """What an outgoing email says."""
+
+    subject: str
+    text: str
+    html: str | None
+    language: str
+
+
+async def queue_email(
+    session: AsyncSession,
+    conversation: Conversation,
+    content: OutgoingContent,
+    *,
+    dedupe_key: str,
+    author_agent_id: uuid.UUID | None,
+    sender: Sender,
+    blobs: BlobStore,
+    now: datetime,
+    kind: str = "email",
+) -> Message:
+    """Compose the email in the conversation's thread, store its bytes and queue it."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
     recipient = last.from_address if last else await _contact_email(session, conversation)
@@ -91,42 +128,45 @@ async def queue_reply(
     references = (
         [*last.references, last.message_id_header] if last and last.message_id_header else []
     )
+    references = [ref for ref in references if ref]
+    from_address = conversation.inbox_address or sender.address
     raw = compose(
         OutgoingEmail(
-            sender=conversation.inbox_address or sender.address,
+            sender=from_address,
             sender_name=sender.name,
             recipient=recipient,
             recipient_name=conversation.contact.display_name,
-            subject=reply_subject(conversation.subject, language if language != "und" else "en"),
-            text=draft.text,
-            html=draft.html,
+            subject=content.subject,
+            text=content.text,
+            html=content.html,
             message_id=message_id,
             in_reply_to=last.message_id_header if last else None,
-            references=[ref for ref in references if ref],
+            references=references,
             date=now,
-            language=language,
+            language=content.language,
+            automatic=kind == "automatic",
         )
     )
     digest = await blobs.put(raw)
     message = Message(
         id=uuid.uuid4(),
         conversation_id=conversation.id,
-        dedupe_key=key,
+        dedupe_key=dedupe_key,
         direction="outbound",
-        author_agent_id=draft.author_agent_id,
+        author_agent_id=author_agent_id,
         channel="email",
-        kind="email",
+        kind=kind,
         status="queued",
         message_id_header=message_id,
         in_reply_to=last.message_id_header if last else None,
-        references=[ref for ref in references if ref],
-        subject=reply_subject(conversation.subject, language if language != "und" else "en"),
-        from_address=conversation.inbox_address or sender.address,
+        references=references,
+        subject=content.subject,
+        from_address=from_address,
         from_name=sender.name,
         to_addresses=[recipient],
-        text=draft.text,
-        html=draft.html,
-        language=language,
+        text=content.text,
+        html=content.html,
+        language=content.language,
         language_confidence=1.0,
         language_evidence=["author"],
         auto_reply=False,
@@ -140,7 +180,7 @@ async def queue_reply(
     conversations.mark_message(conversation, now=now)
     emit(session, OutboxEvent, EmailQueued(message_id=message.id))
     await session.flush()
-    return message, True
+    return message
 
 
 def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The inbox's own outbox event for mail: a queued email to send once."""
+"""Events the inbox sends itself through its outbox (work done after the commit, with retries)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,11 @@ class EmailQueued(Event):
     event_type: ClassVar[str] = "email.queued"
 
     message_id: UUID
+
+
+class AcknowledgementDue(Event):
+    """A new email conversation may be acknowledged in the customer's language."""
+
+    event_type: ClassVar[str] = "acknowledgement.due"
+
+    conversation_id: UUID
