@@ -6,6 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
 from services.inbox.conversations import service
 from services.inbox.conversations.schemas import (
@@ -15,6 +16,9 @@ from services.inbox.conversations.schemas import (
     ConversationSummary,
 )
 from services.inbox.deps import ReaderDep, SessionDep
+from services.inbox.errors import ConversationNotFound
+from shared.auth import Role
+from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
@@ -27,18 +31,43 @@ router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 )
 async def list_conversations(
     session: SessionDep,
-    _: ReaderDep,
+    principal: ReaderDep,
     status: ConversationStatus | None = None,
     channel: Channel | None = None,
     language: Language | None = None,
     contact_id: UUID | None = None,
+    queue_id: UUID | None = None,
+    assignee: Annotated[
+        str | None,
+        Query(description="`me` (agents) or an agent id.", pattern=r"^(me|[0-9a-fA-F-]{36})$"),
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    created_after: AwareDatetime | None = None,
+    created_before: AwareDatetime | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ConversationSummary]:
+    assignee_id = principal.agent_id if assignee == "me" else UUID(assignee) if assignee else None
+    if assignee == "me" and assignee_id is None:
+        raise InvalidInput(
+            errors=[
+                FieldError(field="assignee", code="value_error", reason="This value is not valid.")
+            ]
+        )
+    is_agent = principal.role is Role.AGENT
     rows, next_cursor = await service.list_conversations(
         session,
         filters=service.ConversationFilter(
-            status=status, channel=channel, language=language, contact_id=contact_id
+            status=status,
+            channel=channel,
+            language=language,
+            contact_id=contact_id,
+            queue_id=queue_id,
+            assignee_agent_id=assignee_id,
+            tag=tag.lower() if tag else None,
+            created_after=created_after,
+            created_before=created_before,
+            visible_to_agent=principal.agent_id if is_agent else None,
         ),
         cursor=cursor,
         limit=limit,
@@ -54,8 +83,11 @@ async def list_conversations(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def read_conversation(
-    conversation_id: UUID, response: Response, session: SessionDep, _: ReaderDep
+    conversation_id: UUID, response: Response, session: SessionDep, principal: ReaderDep
 ) -> ConversationRead:
     conversation = await service.get_conversation(session, conversation_id)
+    if principal.role is Role.AGENT and conversation.assignee_agent_id != principal.agent_id:
+        # Existence must not leak to agents who may not see it.
+        raise ConversationNotFound(conversation_id=str(conversation_id))
     response.headers["ETag"] = f'"{conversation.version}"'
     return ConversationRead.model_validate(conversation)

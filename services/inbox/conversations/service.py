@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.inbox.errors import ConversationNotFound, InvalidCursor
-from services.inbox.models import Conversation, Message
+from services.inbox.models import Conversation, ConversationTag, Message
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")
@@ -178,6 +178,24 @@ class ConversationFilter:
     channel: str | None = None
     language: str | None = None
     contact_id: uuid.UUID | None = None
+    queue_id: uuid.UUID | None = None
+    assignee_agent_id: uuid.UUID | None = None
+    tag: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    visible_to_agent: uuid.UUID | None = None
+    visible_queue_ids: frozenset[uuid.UUID] = frozenset()
+
+
+def visible_to_agent(
+    agent_id: uuid.UUID, queue_ids: frozenset[uuid.UUID]
+) -> ColumnElement[bool]:
+    """An agent sees what is assigned to it and what waits in the queues it serves."""
+    waiting = and_(
+        Conversation.routing_status.in_(("needs_agent", "queued")),
+        Conversation.queue_id.in_(list(queue_ids)),
+    )
+    return or_(Conversation.assignee_agent_id == agent_id, waiting)
 
 
 def encode_cursor(conversation: Conversation) -> str:
@@ -208,6 +226,22 @@ async def list_conversations(
         stmt = stmt.where(Conversation.language == filters.language)
     if filters.contact_id:
         stmt = stmt.where(Conversation.contact_id == filters.contact_id)
+    if filters.queue_id:
+        stmt = stmt.where(Conversation.queue_id == filters.queue_id)
+    if filters.assignee_agent_id:
+        stmt = stmt.where(Conversation.assignee_agent_id == filters.assignee_agent_id)
+    if filters.tag:
+        stmt = stmt.where(
+            Conversation.id.in_(
+                select(ConversationTag.conversation_id).where(ConversationTag.tag == filters.tag)
+            )
+        )
+    if filters.created_after:
+        stmt = stmt.where(Conversation.created_at >= filters.created_after)
+    if filters.created_before:
+        stmt = stmt.where(Conversation.created_at < filters.created_before)
+    if filters.visible_to_agent:
+        stmt = stmt.where(visible_to_agent(filters.visible_to_agent, filters.visible_queue_ids))
     if cursor:
         when, ident = _decode_cursor(cursor)
         stmt = stmt.where(
