@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 import services.inbox.models
 import services.routing.models
 import services.translation.models  # noqa: F401  (each service registers its tables)
+from services.inbox.conversations.search import UNMODELLED_OBJECTS
 from services.inbox.settings import InboxSettings
 from shared.db import Base, create_engine
 
@@ -19,6 +20,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out of autogenerate's comparison the search objects that no model describes."""
+    return not (type_ in ("table", "index") and name in UNMODELLED_OBJECTS)
 
 
 def database_url() -> str:
@@ -35,6 +41,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -46,6 +53,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

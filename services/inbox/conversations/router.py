@@ -44,6 +44,15 @@ async def list_conversations(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     created_after: AwareDatetime | None = None,
     created_before: AwareDatetime | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Words to find in subjects, message texts and notes, each stemmed in "
+            "the text's language, accents and case ignored; punctuation is not syntax.",
+            examples=["factures impayées"],
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ConversationSummary]:
@@ -68,6 +77,7 @@ async def list_conversations(
             created_after=created_after,
             created_before=created_before,
             visible_to_agent=principal.agent_id if is_agent else None,
+            search=q,
         ),
         cursor=cursor,
         limit=limit,

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from services.inbox.conversations.search import search_condition
 from services.inbox.errors import ConversationNotFound, InvalidCursor
 from services.inbox.models import Conversation, ConversationTag, Message
 
@@ -185,6 +186,7 @@ class ConversationFilter:
     created_before: datetime | None = None
     visible_to_agent: uuid.UUID | None = None
     visible_queue_ids: frozenset[uuid.UUID] = frozenset()
+    search: str | None = None
 
 
 def visible_to_agent(
@@ -242,6 +244,8 @@ async def list_conversations(
         stmt = stmt.where(Conversation.created_at < filters.created_before)
     if filters.visible_to_agent:
         stmt = stmt.where(visible_to_agent(filters.visible_to_agent, filters.visible_queue_ids))
+    if filters.search and filters.search.strip():
+        stmt = stmt.where(await search_condition(session, filters.search))
     if cursor:
         when, ident = _decode_cursor(cursor)
         stmt = stmt.where(
