@@ -43,7 +43,7 @@ class PrefixDispatcher:
 
 
 def merged_openapi(apps: dict[str, FastAPI]) -> dict[str, Any]:
-    """One OpenAPI document with every service's paths; schema names must not clash."""
+    """One OpenAPI document with every service's paths; clashing schema names get a prefix."""
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
@@ -56,10 +56,13 @@ def merged_openapi(apps: dict[str, FastAPI]) -> dict[str, Any]:
         },
         "paths": {},
         "components": {"schemas": {}, "securitySchemes": {}},
-        "tags": [],
+        "tags": [{"name": "health"}],
     }
-    for name, app in apps.items():
-        spec = app.openapi()
+    specs = {name: app.openapi() for name, app in apps.items()}
+    clashing = _clashing_schemas(specs)
+    for name, spec in specs.items():
+        renames = {key: f"{name.capitalize()}{key}" for key in clashing if key in _schemas(spec)}
+        spec = _rename_refs(spec, renames)
         for path, operations in spec.get("paths", {}).items():
             if path in _SHARED_PATHS:
                 continue
@@ -68,16 +71,44 @@ def merged_openapi(apps: dict[str, FastAPI]) -> dict[str, Any]:
                     name
                 ]
             document["paths"][path] = operations
-        components = spec.get("components", {})
         for kind in ("schemas", "securitySchemes"):
-            for key, schema in components.get(kind, {}).items():
-                existing = document["components"][kind].get(key)
-                if existing is not None and existing != schema:
-                    raise RuntimeError(f"OpenAPI {kind} '{key}' differs between services")
-                document["components"][kind][key] = schema
-    for name in ("health",):
-        document["tags"].append({"name": name})
+            for key, schema in spec.get("components", {}).get(kind, {}).items():
+                document["components"][kind][
+                    renames.get(key, key) if kind == "schemas" else key
+                ] = schema
     return document
+
+
+def _schemas(spec: dict[str, Any]) -> dict[str, Any]:
+    schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+    return schemas
+
+
+def _clashing_schemas(specs: dict[str, dict[str, Any]]) -> set[str]:
+    """Schema names that two services define differently."""
+    seen: dict[str, Any] = {}
+    clashing: set[str] = set()
+    for spec in specs.values():
+        for key, schema in _schemas(spec).items():
+            if key in seen and seen[key] != schema:
+                clashing.add(key)
+            seen.setdefault(key, schema)
+    return clashing
+
+
+def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
+    if not renames:
+        return node
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            target = ref.rsplit("/", 1)[1]
+            if target in renames:
+                return {**node, "$ref": f"#/components/schemas/{renames[target]}"}
+        return {key: _rename_refs(value, renames) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_rename_refs(item, renames) for item in node]
+    return node
 
 
 def create_all_in_one(
