@@ -1,4 +1,5 @@
-"""The routing service's app: event intake from the inbox and its outbox relay back."""
+"""The routing service's app: agents, queues, tasks and offers, the engine loop, agent streams,
+event intake from the inbox and its outbox relay back."""
 
 from __future__ import annotations
 
@@ -8,19 +9,48 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from services.routing.events import HANDLERS
+from services.routing import signals
+from services.routing.agents import router as agents_router
+from services.routing.engine.loop import RoutingEngine
+from services.routing.events import build_handlers
 from services.routing.models import OutboxEvent, ProcessedEvent
+from services.routing.queues import router as queues_router
+from services.routing.queues.seed import seed_default_queues
 from services.routing.settings import RoutingSettings
+from services.routing.stream import router as stream_router
+from services.routing.stream.broker import AgentBroker, PostgresFanout
+from services.routing.tasks import router as tasks_router
 from shared.clients.inbox import InboxClient, IntrospectingVerifier
 from shared.clients.peers import peer_client
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
+from shared.db import session_scope, utc_now
+from shared.logging import get_logger
 from shared.outbox import relay_from_settings
 from shared.web import ServiceContext, create_service_app
 from shared.workers import Workers
 
 LOCALE_DIR = Path(__file__).parent / "locales"
+log = get_logger(__name__)
+
+
+async def _seed(context: ServiceContext, settings: RoutingSettings) -> None:
+    try:
+        async with session_scope(context.require_sessions()) as session:
+            created = await seed_default_queues(
+                session, time_zone=settings.default_time_zone, now=utc_now()
+            )
+    except IntegrityError:
+        # Another replica starting at the same moment seeded them first.
+        created = 0
+    except (OSError, DBAPIError) as exc:
+        # Start anyway: readiness reports the database, and the next start seeds.
+        log.warning("routing.seed_failed", error=type(exc).__name__)
+        created = 0
+    if created:
+        log.info("routing.default_queues_seeded", count=created)
 
 
 def create_app(
@@ -33,17 +63,33 @@ def create_app(
     async def lifespan(app: FastAPI, context: ServiceContext) -> AsyncIterator[None]:
         inbox = peer_client(InboxClient, settings, transports)
         context.verifier = IntrospectingVerifier(inbox, ttl=settings.token_cache_seconds)
+        sessions = context.require_sessions()
 
         async def deliver(envelope: EventEnvelope) -> None:
             await inbox.deliver_event(envelope)
 
         relay = relay_from_settings(
-            context.require_sessions(), OutboxEvent, deliver, source="routing", settings=settings
+            sessions, OutboxEvent, deliver, source="routing", settings=settings
         )
-        context.extras.update(relay=relay, inbox=inbox)
+        engine = RoutingEngine(sessions, settings)
+        broker = AgentBroker()
+        signals.install(
+            sessions,
+            on_match=engine.wake,
+            on_agents=broker.publish,
+            on_deadline=engine.plan,
+            on_queues=engine.forget_queues,
+        )
+        context.extras.update(relay=relay, inbox=inbox, engine=engine, broker=broker)
+        if settings.seed_default_queues:
+            await _seed(context, settings)
         workers = Workers()
         if settings.run_workers:
             workers.start("routing.outbox", relay.run, relay.stop)
+            workers.start("routing.engine", engine.run, engine.stop)
+            if not settings.is_sqlite:
+                fanout = PostgresFanout(broker, settings.database_url)
+                workers.start("routing.fanout", fanout.run, fanout.stop)
         try:
             yield
         finally:
@@ -56,7 +102,13 @@ def create_app(
         description="Agents, skills, languages, queues and the engine that offers each "
         "conversation to the right agent.",
         settings=settings,
-        routers=[events_router("/routing/v1", ProcessedEvent, HANDLERS)],
+        routers=[
+            agents_router.router,
+            queues_router.router,
+            tasks_router.router,
+            stream_router.router,
+            events_router("/routing/v1", ProcessedEvent, build_handlers(settings)),
+        ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
     )

@@ -2,7 +2,68 @@
 
 from __future__ import annotations
 
-from shared.consumer import Handler
+from datetime import timedelta
+from typing import TypeVar
 
-#: Event type → handler. Events without a handler are recorded as processed and acknowledged.
-HANDLERS: dict[str, Handler] = {}
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing.engine import intake, offers
+from services.routing.settings import RoutingSettings
+from shared.consumer import Handler
+from shared.contracts.events import Event, EventEnvelope
+from shared.contracts.inbox_events import (
+    ConversationCanceled,
+    ConversationNeedsAgent,
+    ConversationResolved,
+)
+from shared.db import utc_now
+from shared.problems import invalid_input
+
+E = TypeVar("E", bound=Event)
+
+
+def _parse(model: type[E], envelope: EventEnvelope) -> E:
+    try:
+        return model.model_validate(envelope.payload)
+    except ValidationError as error:
+        raise invalid_input(error.errors()) from error
+
+
+def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
+    """Event type → handler; events without a handler are recorded and acknowledged."""
+    sticky = timedelta(seconds=settings.sticky_seconds)
+
+    async def needs_agent(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(ConversationNeedsAgent, envelope)
+        request = intake.TaskRequest(
+            conversation_id=event.conversation_id,
+            contact_id=event.contact_id,
+            message_id=event.message_id,
+            channel=event.channel,
+            language=event.language,
+            skills=event.skills,
+            attributes=event.attributes,
+            priority=event.priority,
+            arrived_at=event.arrived_at,
+            preferred_agent_id=event.preferred_agent_id,
+        )
+        await intake.open_task(session, request=request, now=utc_now(), sticky=sticky)
+
+    async def resolved(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(ConversationResolved, envelope)
+        await offers.resolve_conversation(
+            session, conversation_id=event.conversation_id, now=utc_now()
+        )
+
+    async def canceled(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(ConversationCanceled, envelope)
+        task = await offers.open_task_for(session, event.conversation_id)
+        if task is not None:
+            await offers.cancel_task(session, task=task, reason=event.reason[:100], now=utc_now())
+
+    return {
+        ConversationNeedsAgent.event_type: needs_agent,
+        ConversationResolved.event_type: resolved,
+        ConversationCanceled.event_type: canceled,
+    }

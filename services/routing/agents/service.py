@@ -1,0 +1,184 @@
+"""Agents: who they are, the languages and skills they bring, their capacity and presence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.routing.agents.schemas import (
+    AgentCreate,
+    AgentRead,
+    AgentStatusUpdate,
+    AgentUpdate,
+    Capacity,
+)
+from services.routing.engine import offers
+from services.routing.engine.snapshots import stream_connected
+from services.routing.errors import AgentEmailTaken, AgentHoldsTasks, AgentNotFound
+from services.routing.models import Agent, AgentLanguage, AgentSkill, Task
+from services.routing.workload import HELD_STATES, agent_loads
+
+
+def read_agent(
+    agent: Agent, *, load: Mapping[str, int], now: datetime, stale_after: timedelta
+) -> AgentRead:
+    """The API view of an agent loaded with its languages and skills."""
+    return AgentRead(
+        id=agent.id,
+        name=agent.name,
+        email=agent.email,
+        tier=agent.tier,
+        languages={row.language: row.level for row in agent.languages},
+        skills={row.skill: row.level for row in agent.skills},
+        capacity=Capacity(
+            phone=agent.capacity_phone, email=agent.capacity_email, fax=agent.capacity_fax
+        ),
+        load=Capacity(
+            phone=load.get("phone", 0), email=load.get("email", 0), fax=load.get("fax", 0)
+        ),
+        status=agent.status,
+        away_reason=agent.away_reason,
+        status_changed_at=agent.status_changed_at,
+        idle_since=agent.idle_since,
+        wrap_up_until=agent.wrap_up_until,
+        missed_offers=agent.missed_offers,
+        stream_connected=stream_connected(agent, now=now, stale_after=stale_after),
+        created_at=agent.created_at,
+        updated_at=agent.updated_at,
+    )
+
+
+async def read_agents(
+    session: AsyncSession, agents: Sequence[Agent], *, now: datetime, stale_after: timedelta
+) -> list[AgentRead]:
+    """API views of agents with their current load (one query for all)."""
+    loads = await agent_loads(session, [agent.id for agent in agents])
+    return [
+        read_agent(agent, load=loads.get(agent.id, {}), now=now, stale_after=stale_after)
+        for agent in agents
+    ]
+
+
+async def _ensure_email_free(
+    session: AsyncSession, email: str, agent_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(Agent.id).where(func.lower(Agent.email) == email.lower())
+    if agent_id is not None:
+        stmt = stmt.where(Agent.id != agent_id)
+    if await session.scalar(stmt) is not None:
+        raise AgentEmailTaken(email=email)
+
+
+def _levels(
+    agent: Agent, languages: Mapping[str, int] | None, skills: Mapping[str, int] | None
+) -> None:
+    if languages is not None:
+        agent.languages = [
+            AgentLanguage(language=code, level=level) for code, level in sorted(languages.items())
+        ]
+    if skills is not None:
+        agent.skills = [
+            AgentSkill(skill=name, level=level) for name, level in sorted(skills.items())
+        ]
+
+
+async def create_agent(session: AsyncSession, *, data: AgentCreate, now: datetime) -> Agent:
+    """Store a new agent, offline; raises AgentEmailTaken."""
+    await _ensure_email_free(session, data.email)
+    agent = Agent(
+        id=uuid.uuid4(),
+        name=data.name,
+        email=data.email,
+        tier=data.tier,
+        capacity_phone=data.capacity.phone,
+        capacity_email=data.capacity.email,
+        capacity_fax=data.capacity.fax,
+        status="offline",
+        status_changed_at=now,
+        missed_offers=0,
+        created_at=now,
+        updated_at=now,
+    )
+    agent.languages, agent.skills = [], []
+    _levels(agent, data.languages, data.skills)
+    session.add(agent)
+    await session.flush()
+    return agent
+
+
+async def list_agents(session: AsyncSession, *, status: str | None = None) -> Sequence[Agent]:
+    """Agents by name, optionally only those with one status."""
+    stmt = (
+        select(Agent)
+        .options(selectinload(Agent.languages), selectinload(Agent.skills))
+        .order_by(Agent.name, Agent.id)
+    )
+    if status is not None:
+        stmt = stmt.where(Agent.status == status)
+    return (await session.scalars(stmt)).all()
+
+
+async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent:
+    """The agent with its languages and skills; raises AgentNotFound."""
+    stmt = (
+        select(Agent)
+        .where(Agent.id == agent_id)
+        .options(selectinload(Agent.languages), selectinload(Agent.skills))
+        .execution_options(populate_existing=True)
+    )
+    agent = await session.scalar(stmt)
+    if agent is None:
+        raise AgentNotFound(agent_id=agent_id)
+    return agent
+
+
+async def update_agent(
+    session: AsyncSession, *, agent_id: uuid.UUID, data: AgentUpdate, now: datetime
+) -> Agent:
+    """Change the fields given; raises AgentNotFound or AgentEmailTaken."""
+    agent = await get_agent(session, agent_id)
+    if data.email is not None:
+        await _ensure_email_free(session, data.email, agent.id)
+        agent.email = data.email
+    if data.name is not None:
+        agent.name = data.name
+    if data.tier is not None:
+        agent.tier = data.tier
+    if data.capacity is not None:
+        agent.capacity_phone = data.capacity.phone
+        agent.capacity_email = data.capacity.email
+        agent.capacity_fax = data.capacity.fax
+    _levels(agent, data.languages, data.skills)
+    agent.updated_at = now
+    await session.flush()
+    return agent
+
+
+async def delete_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> None:
+    """Delete an agent holding no task; raises AgentNotFound or AgentHoldsTasks."""
+    agent = await get_agent(session, agent_id)
+    held = await session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.agent_id == agent_id, Task.state.in_(HELD_STATES))
+    )
+    if held:
+        raise AgentHoldsTasks(count=held)
+    await session.delete(agent)
+    await session.flush()
+
+
+async def set_status(
+    session: AsyncSession, *, agent_id: uuid.UUID, data: AgentStatusUpdate, now: datetime
+) -> Agent:
+    """Change the agent's presence (offers it can no longer take are withdrawn)."""
+    await get_agent(session, agent_id)
+    await offers.set_agent_status(
+        session, agent_id=agent_id, status=data.status, reason=data.reason, now=now
+    )
+    return await get_agent(session, agent_id)

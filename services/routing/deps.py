@@ -1,0 +1,60 @@
+"""Dependencies of routing's routes, as Annotated aliases, and the agent-token ownership rule."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.routing.errors import NotOwnAgent
+from services.routing.settings import RoutingSettings
+from services.routing.stream.broker import AgentBroker
+from shared.auth import Principal, Role
+from shared.web import SessionDep, require_roles, service_context
+
+__all__ = [
+    "ActorDep",
+    "BrokerDep",
+    "ManagerDep",
+    "ServiceDep",
+    "SessionDep",
+    "SettingsDep",
+    "acting_agent",
+    "ensure_own_agent",
+]
+
+
+def get_settings(request: Request) -> RoutingSettings:
+    settings = service_context(request).settings
+    assert isinstance(settings, RoutingSettings)
+    return settings
+
+
+def get_broker(request: Request) -> AgentBroker:
+    broker = service_context(request).extras["broker"]
+    assert isinstance(broker, AgentBroker)
+    return broker
+
+
+SettingsDep = Annotated[RoutingSettings, Depends(get_settings)]
+BrokerDep = Annotated[AgentBroker, Depends(get_broker)]
+ManagerDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
+ActorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+
+
+def acting_agent(principal: Principal) -> uuid.UUID | None:
+    """The agent an agent's token acts as, None for supervisors and admins."""
+    if principal.role is not Role.AGENT:
+        return None
+    if principal.agent_id is None:
+        raise NotOwnAgent()
+    return principal.agent_id
+
+
+def ensure_own_agent(principal: Principal, agent_id: uuid.UUID) -> None:
+    """Refuse (403) an agent's token acting on another agent."""
+    acting = acting_agent(principal)
+    if acting is not None and acting != agent_id:
+        raise NotOwnAgent()

@@ -1,0 +1,215 @@
+"""Tasks entering routing: one per conversation, in the queue its rules choose, sticky when
+the conversation was handled recently; and the call-time question "would it be queued now?"."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import signals
+from services.routing.engine.catalog import Catalog, load_catalog
+from services.routing.engine.model import Channel, QueueConfig, TaskSnapshot
+from services.routing.engine.offers import open_task_for
+from services.routing.engine.ranking import select_queue
+from services.routing.models import OPEN_TASK_CONDITION, Callback, OutboxEvent, Task
+from services.routing.queues.hours import is_open
+from shared.contracts.routing import Availability, AvailabilityQuery
+from shared.contracts.routing_events import ConversationQueued
+from shared.outbox import emit
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRequest:
+    """What a conversation needs: channel, language, skills, priority and who had it before."""
+
+    conversation_id: uuid.UUID
+    channel: str
+    language: str
+    arrived_at: datetime
+    contact_id: uuid.UUID | None = None
+    message_id: uuid.UUID | None = None
+    callback_id: uuid.UUID | None = None
+    skills: Mapping[str, int] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    priority: int = 0
+    preferred_agent_id: uuid.UUID | None = None
+
+
+def _probe(request: TaskRequest | AvailabilityQuery, arrived_at: datetime) -> TaskSnapshot:
+    return TaskSnapshot(
+        id=uuid.UUID(int=0),
+        channel=Channel(request.channel),
+        language=request.language,  # type: ignore[arg-type]
+        arrived_at=arrived_at,
+        skills=dict(request.skills),
+        attributes=dict(request.attributes),
+    )
+
+
+def choose_queue(
+    catalog: Catalog, request: TaskRequest | AvailabilityQuery, now: datetime
+) -> QueueConfig | None:
+    """The queue the first matching rule gives, or None."""
+    return select_queue(_probe(request, now), catalog.rules, catalog.queues)
+
+
+async def availability(
+    session: AsyncSession, *, query: AvailabilityQuery, now: datetime
+) -> Availability:
+    """``queued`` when the contact's queue is open now; ``closed`` (holiday, outside hours, no
+    queue) otherwise, so the telephony gateway plays the closed message."""
+    queue = choose_queue(await load_catalog(session), query, now)
+    if queue is None:
+        return Availability(action="closed", reason="no_queue")
+    if is_open(queue.hours, now):
+        return Availability(action="queued", queue_id=queue.id, queue_name=queue.name)
+    local_day = now.astimezone(queue.hours.zone).date()
+    reason = "holiday" if local_day in queue.hours.holidays else "outside_hours"
+    return Availability(action="closed", queue_id=queue.id, queue_name=queue.name, reason=reason)
+
+
+async def _recent_agent(
+    session: AsyncSession, conversation_id: uuid.UUID, since: datetime
+) -> uuid.UUID | None:
+    stmt = (
+        select(Task.agent_id)
+        .where(
+            Task.conversation_id == conversation_id,
+            Task.agent_id.is_not(None),
+            Task.assigned_at.is_not(None),
+            Task.ended_at >= since,
+        )
+        .order_by(Task.ended_at.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)
+
+
+def _route(
+    queue: QueueConfig | None, now: datetime, preferred: uuid.UUID | None
+) -> dict[str, object]:
+    return {
+        "queue": None if queue is None else {"id": str(queue.id), "name": queue.name},
+        "queued_at": now.isoformat(),
+        "preferred_agent_id": str(preferred) if preferred else None,
+    }
+
+
+async def open_task(
+    session: AsyncSession, *, request: TaskRequest, now: datetime, sticky: timedelta
+) -> Task:
+    """The conversation's open task, updated while it waits, or a new one in its queue.
+
+    A new task emits ``conversation.queued`` (when a queue takes it) and asks for a matching
+    pass; an existing task already offered or assigned is returned unchanged.
+    """
+    existing = await open_task_for(session, request.conversation_id)
+    if existing is not None:
+        if existing.state == "waiting":
+            existing.priority = max(existing.priority, request.priority)
+            existing.skills = {**existing.skills, **request.skills}
+            signals.request_match(session)
+            await session.flush()
+        return existing
+    preferred = request.preferred_agent_id
+    if preferred is None and sticky:
+        preferred = await _recent_agent(session, request.conversation_id, now - sticky)
+    queue = choose_queue(await load_catalog(session), request, now)
+    if queue is None:
+        reason = "no_queue"
+    else:
+        reason = "waiting_for_agent" if is_open(queue.hours, now) else "queue_closed"
+    values = {
+        "id": uuid.uuid4(),
+        "conversation_id": request.conversation_id,
+        "contact_id": request.contact_id,
+        "message_id": request.message_id,
+        "callback_id": request.callback_id,
+        "channel": request.channel,
+        "language": request.language,
+        "skills": dict(request.skills),
+        "attributes": dict(request.attributes),
+        "priority": request.priority,
+        "arrived_at": request.arrived_at,
+        "queue_id": queue.id if queue else None,
+        "queued_at": now,
+        "state": "waiting",
+        "preferred_agent_id": preferred,
+        "wait_reason": reason,
+        "route": _route(queue, now, preferred),
+        "needs_translation": False,
+        "created_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Task)
+        .values(**values)
+        .on_conflict_do_nothing(
+            index_elements=[Task.conversation_id], index_where=OPEN_TASK_CONDITION
+        )
+        .returning(Task)
+    )
+    task = await session.scalar(stmt)
+    if task is None:
+        # Another replica opened the conversation's task between our read and our insert.
+        raced = await open_task_for(session, request.conversation_id)
+        if raced is None:
+            raise RuntimeError("the conversation's open task vanished while it was created")
+        return raced
+    if queue is not None:
+        emit(
+            session,
+            OutboxEvent,
+            ConversationQueued(
+                conversation_id=task.conversation_id,
+                task_id=task.id,
+                queue_id=queue.id,
+                queue_name=queue.name,
+                queued_at=now,
+            ),
+        )
+    signals.request_match(session)
+    await session.flush()
+    return task
+
+
+async def release_callbacks(
+    session: AsyncSession, *, now: datetime, sticky: timedelta, limit: int = 200
+) -> int:
+    """Turn due callbacks into phone tasks (first to the agent who scheduled them)."""
+    stmt = (
+        select(Callback)
+        .where(Callback.state == "scheduled", Callback.due_at <= now)
+        .order_by(Callback.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    due = (await session.scalars(stmt)).all()
+    for callback in due:
+        task = await open_task(
+            session,
+            request=TaskRequest(
+                conversation_id=callback.conversation_id,
+                contact_id=callback.contact_id,
+                callback_id=callback.id,
+                channel="phone",
+                language=callback.language,
+                skills=callback.skills,
+                priority=callback.priority,
+                arrived_at=callback.due_at,
+                preferred_agent_id=callback.agent_id,
+                attributes={"kind": "callback"},
+            ),
+            now=now,
+            sticky=sticky,
+        )
+        callback.state, callback.task_id = "queued", task.id
+    await session.flush()
+    return len(due)

@@ -1,0 +1,222 @@
+"""The engine's loop: expiries, wrap-ups, callbacks, lost streams, then matching, driven by
+wake-ups (a task arrives, an agent frees capacity) and the next deadline, with a periodic
+sweep as the safety net. Every step takes ``now``, so tests drive time by calling
+``run_once``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.routing.engine import intake, matcher, offers
+from services.routing.engine.catalog import Catalog, load_catalog
+from services.routing.engine.snapshots import stream_connected
+from services.routing.models import Agent, AgentEvent, Callback, Reservation
+from services.routing.settings import RoutingSettings
+from shared.db import session_scope, utc_now
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+_PRUNE_EVERY = timedelta(minutes=1)
+_CATALOG_TTL_SECONDS = 1.0
+
+
+async def away_lost_streams(
+    session: AsyncSession, *, now: datetime, grace: timedelta, stale_after: timedelta
+) -> list[uuid.UUID]:
+    """Set away the available agents whose stream has been gone longer than the grace."""
+    # Read without locks first: locking every available agent here would make the matchers
+    # of other replicas skip them all.
+    stmt = select(Agent).where(Agent.status == "available", Agent.stream_seen_at.is_not(None))
+    lost = []
+    for agent in await session.scalars(stmt):
+        if stream_connected(agent, now=now, stale_after=stale_after):
+            continue
+        assert agent.stream_seen_at is not None
+        dropped = agent.stream_dropped_at
+        gone_since = dropped if dropped and dropped >= agent.stream_seen_at else None
+        gone_since = gone_since or agent.stream_seen_at + stale_after
+        if now - gone_since >= grace:
+            lost.append(agent.id)
+    for agent in (await offers.lock_agents(session, lost)).values():
+        # Re-checked under the lock: the stream may have come back meanwhile.
+        if agent.status == "available" and not stream_connected(
+            agent, now=now, stale_after=stale_after
+        ):
+            await offers.set_agent_status(
+                session, agent_id=agent.id, status="away", reason="stream_lost", now=now
+            )
+    return lost
+
+
+async def next_deadline(session: AsyncSession) -> datetime | None:
+    """The earliest offer expiry, wrap-up end or callback due time, if any."""
+    candidates = [
+        await session.scalar(
+            select(func.min(Reservation.expires_at)).where(Reservation.state == "pending")
+        ),
+        await session.scalar(
+            select(func.min(Agent.wrap_up_until)).where(Agent.status == "wrap_up")
+        ),
+        await session.scalar(
+            select(func.min(Callback.due_at)).where(Callback.state == "scheduled")
+        ),
+    ]
+    present = [moment for moment in candidates if moment is not None]
+    return min(present) if present else None
+
+
+class RoutingEngine:
+    """Runs the routing passes for one process; several processes may run side by side."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: RoutingSettings
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._pruned_at: datetime | None = None
+        self._planned: datetime | None = None
+        self._catalog: Catalog | None = None
+        self._catalog_read_at = 0.0
+
+    def wake(self) -> None:
+        """Ask for a pass now rather than at the next deadline."""
+        self._wakeup.set()
+
+    def plan(self, moment: datetime) -> None:
+        """Run the sweeps no later than ``moment`` (a wrap-up ends then)."""
+        if self._planned is None or moment < self._planned:
+            self._planned = moment
+        self._wakeup.set()
+
+    def forget_queues(self) -> None:
+        """Reread the queues at the next pass (they changed)."""
+        self._catalog = None
+
+    async def _recent_catalog(self, session: AsyncSession) -> Catalog:
+        now = time.monotonic()
+        if self._catalog is None or now - self._catalog_read_at > _CATALOG_TTL_SECONDS:
+            self._catalog, self._catalog_read_at = await load_catalog(session), now
+        return self._catalog
+
+    def stop(self) -> None:
+        """Let ``run()`` return after the pass under way."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Pass after pass until stopped; a failing database only delays routing.
+
+        A wake-up (a task arrived, capacity freed) runs a matching pass; the sweeps (expiries,
+        wrap-ups, callbacks, lost streams) run at their next deadline or every
+        ``sweep_seconds``. Wake-ups that come while a pass runs, or within the debounce
+        after one, are served by the next pass together.
+        """
+        loop = asyncio.get_running_loop()
+        sweep_at = loop.time()
+        while not self._stopping:
+            self._wakeup.clear()
+            if self._planned is not None:
+                ahead = (self._planned - utc_now()).total_seconds()
+                sweep_at, self._planned = min(sweep_at, loop.time() + ahead), None
+            try:
+                if loop.time() >= sweep_at:
+                    sweep_at = loop.time() + await self.run_once()
+                else:
+                    sweep_at = min(sweep_at, loop.time() + await self.match_pass())
+            except Exception as exc:  # the loop must outlive database outages and conflicts
+                log.warning("routing.pass_failed", error=repr(exc))
+                sweep_at = loop.time() + self._settings.sweep_seconds
+            if not self._wakeup.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._wakeup.wait(), timeout=max(sweep_at - loop.time(), 0.0)
+                    )
+            if self._wakeup.is_set() and not self._stopping:
+                await asyncio.sleep(self._settings.match_debounce_seconds)
+
+    async def run_once(self, now: datetime | None = None) -> float:
+        """One full pass; returns the seconds until the next pass is needed.
+
+        With ``now`` every step sees that instant (tests choose the time); without it each
+        step reads the clock when it starts, so an offer's expiry runs from when it is made.
+        """
+
+        def clock() -> datetime:
+            return now if now is not None else utc_now()
+
+        settings = self._settings
+        sticky = timedelta(seconds=settings.sticky_seconds)
+        stale_after = settings.stream_stale_after
+        async with session_scope(self._sessions) as session:
+            await offers.expire_offers(
+                session, now=clock(), missed_limit=settings.missed_offers_limit
+            )
+        async with session_scope(self._sessions) as session:
+            await offers.end_wrap_ups(session, now=clock())
+        async with session_scope(self._sessions) as session:
+            await intake.release_callbacks(session, now=clock(), sticky=sticky)
+        async with session_scope(self._sessions) as session:
+            await away_lost_streams(
+                session,
+                now=clock(),
+                grace=timedelta(seconds=settings.stream_grace_seconds),
+                stale_after=stale_after,
+            )
+        self.forget_queues()
+        delay = await self.match_pass(now)
+        finished = clock()
+        await self._prune(finished)
+        async with session_scope(self._sessions) as session:
+            deadline = await next_deadline(session)
+        if deadline is not None:
+            delay = min(delay, (deadline - finished).total_seconds())
+        return max(delay, settings.contention_retry_seconds)
+
+    async def match_pass(self, now: datetime | None = None) -> float:
+        """Match until no offer is left to make; returns the seconds until a sweep is due
+        for what this pass knows (widening steps, the offers it made)."""
+
+        def clock() -> datetime:
+            return now if now is not None else utc_now()
+
+        settings = self._settings
+        result = matcher.MatchResult()
+        expiry: datetime | None = None
+        while True:
+            async with session_scope(self._sessions) as session:
+                result = await matcher.match_once(
+                    session,
+                    now=clock(),
+                    batch_size=settings.match_batch_size,
+                    stale_after=settings.stream_stale_after,
+                    catalog=await self._recent_catalog(session),
+                )
+            if result.next_expiry is not None and (expiry is None or result.next_expiry < expiry):
+                expiry = result.next_expiry
+            if not result.offers:
+                break
+        delay = settings.sweep_seconds
+        if result.contended:
+            delay = min(delay, settings.contention_retry_seconds)
+        if result.next_due is not None:
+            delay = min(delay, result.next_due.total_seconds())
+        if expiry is not None:
+            delay = min(delay, (expiry - clock()).total_seconds())
+        return max(delay, settings.contention_retry_seconds)
+
+    async def _prune(self, now: datetime) -> None:
+        if self._pruned_at is not None and now - self._pruned_at < _PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        cutoff = now - timedelta(seconds=self._settings.agent_event_retention_seconds)
+        async with session_scope(self._sessions) as session:
+            await session.execute(delete(AgentEvent).where(AgentEvent.created_at < cutoff))

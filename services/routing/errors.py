@@ -1,0 +1,83 @@
+"""Routing's error codes; the French texts are in ``locales/fr/LC_MESSAGES/messages.po``."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+
+
+class AgentNotFound(NotFound):
+    code = "agent.not_found"
+    title = "Agent not found"
+    detail_template = "No agent has the id {agent_id}."
+
+
+class AgentEmailTaken(Conflict):
+    code = "agent.email_taken"
+    title = "Email address already used"
+    detail_template = "Another agent already has the email address {email}."
+
+
+class NotOwnAgent(Forbidden):
+    code = "agent.not_own"
+    title = "Not your agent"
+    detail_template = "An agent's token may act only on its own agent, offers and stream."
+
+
+class QueueNotFound(NotFound):
+    code = "queue.not_found"
+    title = "Queue not found"
+    detail_template = "No queue has the id {queue_id}."
+
+
+class QueueNameTaken(Conflict):
+    code = "queue.name_taken"
+    title = "Queue name already used"
+    detail_template = "Another queue is already named {name}."
+
+
+class QueueInUse(Conflict):
+    code = "queue.in_use"
+    title = "Queue in use"
+    detail_template = "The queue still holds {count} open tasks; move or finish them first."
+
+
+class InvalidQueue(InvalidInput):
+    code = "queue.invalid"
+    title = "Invalid queue configuration"
+    detail_template = "The queue's configuration is not consistent: {reason}"
+
+
+class TaskNotFound(NotFound):
+    code = "task.not_found"
+    title = "Task not found"
+    detail_template = "No task has the id {task_id}."
+
+
+class TaskNotAssigned(Conflict):
+    code = "task.not_assigned"
+    title = "Task not assigned"
+    detail_template = "Only an assigned task can be completed; this one is {state}."
+
+
+class OfferNotFound(NotFound):
+    code = "offer.not_found"
+    title = "Offer not found"
+    detail_template = "No offer has the id {offer_id}."
+
+
+class OfferClosed(Conflict):
+    code = "offer.closed"
+    title = "Offer no longer open"
+    detail_template = "This offer can no longer be answered: it is {state}."
+
+
+class CallbackNotFound(NotFound):
+    code = "callback.not_found"
+    title = "Callback not found"
+    detail_template = "No callback has the id {callback_id}."
+
+
+class AgentHoldsTasks(Conflict):
+    code = "agent.holds_tasks"
+    title = "Agent holds tasks"
+    detail_template = "The agent still holds {count} offered or assigned tasks."

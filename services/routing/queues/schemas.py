@@ -1,0 +1,236 @@
+"""API models of queues: configuration, rules, business hours, widening steps and live figures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from services.routing.queues.hours import MIDNIGHT
+from shared.schemas import Schema
+
+ChannelName = Literal["phone", "email", "fax"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Level = Annotated[int, Field(ge=1, le=5)]
+SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
+
+
+class OpeningIntervalDoc(Schema):
+    """Local opening time; ``end`` 00:00 is midnight, ``overnight`` ends on the next day."""
+
+    start: time = Field(examples=["08:00"])
+    end: time = Field(examples=["23:00"])
+    overnight: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningIntervalDoc:
+        if self.overnight and self.end != MIDNIGHT and self.end > self.start:
+            raise ValueError("an overnight interval must end before it starts")
+        if not self.overnight and self.end != MIDNIGHT and self.end <= self.start:
+            raise ValueError("the interval ends before it starts; set overnight")
+        return self
+
+
+class ClosureDoc(Schema):
+    """A partial-day closure on one local date."""
+
+    day: date
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ClosureDoc:
+        if self.end != MIDNIGHT and self.end <= self.start:
+            raise ValueError("the closure ends before it starts")
+        return self
+
+
+class HoursDoc(Schema):
+    """Business hours: a weekly schedule in a time zone (omit ``weekly`` for 24/7), holidays."""
+
+    time_zone: str = Field(default="America/Toronto", examples=["America/Toronto"])
+    weekly: dict[Weekday, list[OpeningIntervalDoc]] | None = Field(
+        default=None,
+        examples=[{"mon": [{"start": "08:00", "end": "23:00"}]}],
+        description="Days not listed are closed; null means open around the clock.",
+    )
+    holidays: list[date] = Field(default_factory=list, examples=[["2026-12-25"]])
+    closures: list[ClosureDoc] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError("unknown time zone") from error
+        return value
+
+
+class WideningStepDoc(Schema):
+    """A relaxation once a task has waited ``after_seconds`` (see the queue documentation)."""
+
+    after_seconds: int = Field(ge=0, examples=[60])
+    kind: Literal["bilingual", "other_language", "drop_skill", "lower_skill_level"]
+    min_level: Level | None = Field(default=None, examples=[3])
+    skill: SkillName | None = None
+    channels: list[ChannelName] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WideningStepDoc:
+        needs_level = self.kind in ("bilingual", "lower_skill_level")
+        if needs_level != (self.min_level is not None):
+            raise ValueError("min_level is required for bilingual and lower_skill_level only")
+        if self.kind == "drop_skill" and self.skill is None:
+            raise ValueError("a drop_skill step must name its skill")
+        if self.kind in ("bilingual", "other_language") and self.skill is not None:
+            raise ValueError("this kind of step takes no skill")
+        if self.kind == "other_language" and "phone" in self.channels:
+            raise ValueError("calls are never routed through machine translation")
+        return self
+
+
+class QueueRuleDoc(Schema):
+    """Sends matching tasks to the queue; every non-empty condition must hold."""
+
+    order: int = Field(default=0, examples=[10])
+    channels: list[ChannelName] = Field(default_factory=list, examples=[["email"]])
+    languages: list[Literal["en", "fr", "und"]] = Field(default_factory=list, examples=[["fr"]])
+    skills: list[SkillName] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict, examples=[{"segment": "business"}])
+
+
+class _QueueFields(Schema):
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    policy: Literal["longest_idle", "most_skilled", "round_robin"] = "longest_idle"
+    required_skills: dict[SkillName, Level] = Field(default_factory=dict, examples=[{"billing": 2}])
+    min_language_level: Level = 4
+    service_level_seconds: int = Field(default=60, ge=0, examples=[20])
+    service_level_percent: int = Field(default=80, ge=0, le=100)
+    wrap_up_seconds: int = Field(default=30, ge=0, le=24 * 3600)
+    offer_timeout_seconds: int = Field(default=30, ge=1, le=24 * 3600)
+    written_during_calls: bool = False
+    tiers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    widening: list[WideningStepDoc] = Field(default_factory=list)
+    hours: HoursDoc = Field(default_factory=HoursDoc)
+    rules: list[QueueRuleDoc] = Field(default_factory=list)
+
+
+class QueueCreate(_QueueFields):
+    """A new queue with its rules, hours and widening steps."""
+
+    name: str = Field(min_length=1, max_length=200, examples=["Courriel — facturation"])
+    language: Literal["en", "fr", "bilingual"] = Field(examples=["fr"])
+    channels: list[ChannelName] = Field(min_length=1, examples=[["email", "fax"]])
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Courriel — facturation",
+                    "language": "fr",
+                    "channels": ["email"],
+                    "required_skills": {"billing": 2},
+                    "service_level_seconds": 14400,
+                    "service_level_percent": 90,
+                    "widening": [
+                        {"after_seconds": 60, "kind": "bilingual", "min_level": 3},
+                        {"after_seconds": 600, "kind": "other_language"},
+                    ],
+                    "hours": {
+                        "time_zone": "America/Toronto",
+                        "weekly": {"mon": [{"start": "08:00", "end": "23:00"}]},
+                        "holidays": ["2026-12-25"],
+                    },
+                    "rules": [{"order": 10, "channels": ["email"], "languages": ["fr"]}],
+                }
+            ]
+        }
+    )
+
+
+class QueueUpdate(Schema):
+    """Fields to change; lists and documents given replace the stored ones."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    language: Literal["en", "fr", "bilingual"] | None = None
+    channels: list[ChannelName] | None = Field(default=None, min_length=1)
+    priority: int | None = Field(default=None, ge=-1000, le=1000)
+    policy: Literal["longest_idle", "most_skilled", "round_robin"] | None = None
+    required_skills: dict[SkillName, Level] | None = None
+    min_language_level: Level | None = None
+    service_level_seconds: int | None = Field(default=None, ge=0)
+    service_level_percent: int | None = Field(default=None, ge=0, le=100)
+    wrap_up_seconds: int | None = Field(default=None, ge=0, le=24 * 3600)
+    offer_timeout_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
+    written_during_calls: bool | None = None
+    tiers: list[Annotated[int, Field(ge=1)]] | None = None
+    widening: list[WideningStepDoc] | None = None
+    hours: HoursDoc | None = None
+    rules: list[QueueRuleDoc] | None = None
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"wrap_up_seconds": 45}]})
+
+
+class QueueRuleRead(QueueRuleDoc):
+    id: UUID
+
+
+class QueueRead(Schema):
+    """A queue as configured, and whether its hours have it open now."""
+
+    id: UUID
+    name: str
+    language: str
+    channels: list[str]
+    priority: int
+    policy: str
+    required_skills: dict[str, int]
+    min_language_level: int
+    service_level_seconds: int
+    service_level_percent: int
+    wrap_up_seconds: int
+    offer_timeout_seconds: int
+    written_during_calls: bool
+    tiers: list[int]
+    widening: list[dict[str, Any]]
+    hours: dict[str, Any]
+    rules: list[QueueRuleRead]
+    open_now: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentCounts(Schema):
+    """Agents who can serve the queue (language, skills, tier), by presence."""
+
+    available: int = Field(examples=[4])
+    busy: int = Field(examples=[6])
+    wrap_up: int = Field(examples=[1])
+    away: int = Field(examples=[2])
+
+
+class QueueStats(Schema):
+    """Live figures of a queue; ``today`` is the queue's local day."""
+
+    queue_id: UUID
+    open_now: bool
+    waiting: int = Field(examples=[3])
+    offered: int = Field(examples=[1])
+    assigned: int = Field(examples=[7])
+    longest_wait_seconds: float = Field(examples=[42.0])
+    agents: AgentCounts
+    offers_today: int
+    accepted_today: int
+    rejected_today: int
+    expired_today: int
+    answered_today: int
+    service_level_percent_today: float | None = Field(
+        description="Share of today's answered or overdue tasks answered within the target; "
+        "null before the first one.",
+        examples=[85.5],
+    )
+    average_wait_seconds_today: float | None = Field(examples=[12.5])

@@ -1,0 +1,216 @@
+"""Queues: configuration with rules, hours and widening steps, and their live figures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.routing import signals
+from services.routing.errors import QueueInUse, QueueNameTaken, QueueNotFound
+from services.routing.models import OPEN_TASK_STATES, Agent, Queue, QueueRule, Reservation, Task
+from services.routing.queues.documents import business_hours
+from services.routing.queues.hours import is_open
+from services.routing.queues.schemas import (
+    AgentCounts,
+    QueueCreate,
+    QueueRead,
+    QueueRuleDoc,
+    QueueRuleRead,
+    QueueStats,
+    QueueUpdate,
+)
+from services.routing.workload import agent_loads
+
+_DOCUMENT_FIELDS = ("widening", "hours")
+_OFFICIAL = ("en", "fr")
+
+
+def queue_open(queue: Queue, now: datetime) -> bool:
+    """Whether the queue's business hours have it open at ``now``."""
+    return is_open(business_hours(queue.hours), now)
+
+
+def read_queue(queue: Queue, now: datetime) -> QueueRead:
+    """The API view of a queue loaded with its rules."""
+    rules = [QueueRuleRead.model_validate(rule) for rule in queue.rules]
+    fields = {name: getattr(queue, name) for name in QueueRead.model_fields if hasattr(queue, name)}
+    fields.update(rules=sorted(rules, key=lambda r: r.order), open_now=queue_open(queue, now))
+    return QueueRead.model_validate(fields)
+
+
+def _rule_rows(rules: Sequence[QueueRuleDoc]) -> list[QueueRule]:
+    return [QueueRule(**rule.model_dump(mode="json")) for rule in rules]
+
+
+async def _ensure_name_free(
+    session: AsyncSession, name: str, queue_id: uuid.UUID | None = None
+) -> None:
+    stmt = select(Queue.id).where(Queue.name == name)
+    if queue_id is not None:
+        stmt = stmt.where(Queue.id != queue_id)
+    if await session.scalar(stmt) is not None:
+        raise QueueNameTaken(name=name)
+
+
+async def create_queue(session: AsyncSession, *, data: QueueCreate, now: datetime) -> Queue:
+    """Store a new queue with its rules; raises QueueNameTaken."""
+    await _ensure_name_free(session, data.name)
+    values = data.model_dump(mode="json", exclude={"rules"})
+    queue = Queue(id=uuid.uuid4(), **values, created_at=now, updated_at=now)
+    queue.rules = _rule_rows(data.rules)
+    session.add(queue)
+    await session.flush()
+    signals.queues_changed(session)
+    return queue
+
+
+async def list_queues(session: AsyncSession) -> Sequence[Queue]:
+    """Every queue with its rules, by name."""
+    stmt = select(Queue).options(selectinload(Queue.rules)).order_by(Queue.name)
+    return (await session.scalars(stmt)).all()
+
+
+async def get_queue(session: AsyncSession, queue_id: uuid.UUID) -> Queue:
+    """The queue with its rules; raises QueueNotFound."""
+    stmt = select(Queue).where(Queue.id == queue_id).options(selectinload(Queue.rules))
+    queue = await session.scalar(stmt)
+    if queue is None:
+        raise QueueNotFound(queue_id=queue_id)
+    return queue
+
+
+async def update_queue(
+    session: AsyncSession, *, queue_id: uuid.UUID, data: QueueUpdate, now: datetime
+) -> Queue:
+    """Change the fields given; rules, widening and hours given replace the stored ones."""
+    queue = await get_queue(session, queue_id)
+    changes = data.model_dump(mode="json", exclude_unset=True, exclude={"rules"})
+    if changes.get("name") is not None:
+        await _ensure_name_free(session, changes["name"], queue.id)
+    for name, value in changes.items():
+        if value is not None or name in _DOCUMENT_FIELDS:
+            setattr(queue, name, value if value is not None else _empty(name))
+    if data.rules is not None:
+        queue.rules = _rule_rows(data.rules)
+    queue.updated_at = now
+    await session.flush()
+    signals.queues_changed(session)
+    return queue
+
+
+def _empty(name: str) -> Any:
+    return [] if name == "widening" else {}
+
+
+async def delete_queue(session: AsyncSession, *, queue_id: uuid.UUID) -> None:
+    """Delete a queue holding no open task; raises QueueNotFound or QueueInUse."""
+    queue = await get_queue(session, queue_id)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.queue_id == queue_id, Task.state.in_(OPEN_TASK_STATES))
+    )
+    if count:
+        raise QueueInUse(count=count)
+    await session.delete(queue)
+    signals.queues_changed(session)
+    await session.flush()
+
+
+def _serves(agent: Agent, queue: Queue) -> bool:
+    languages = {row.language: row.level for row in agent.languages}
+    skills = {row.skill: row.level for row in agent.skills}
+    spoken = _OFFICIAL if queue.language == "bilingual" else (queue.language,)
+    return (
+        all(languages.get(code, 0) >= queue.min_language_level for code in spoken)
+        and all(skills.get(skill, 0) >= level for skill, level in queue.required_skills.items())
+        and (not queue.tiers or agent.tier in queue.tiers)
+    )
+
+
+async def _agent_counts(session: AsyncSession, queue: Queue) -> AgentCounts:
+    stmt = (
+        select(Agent)
+        .where(Agent.status != "offline")
+        .options(selectinload(Agent.languages), selectinload(Agent.skills))
+    )
+    agents = [agent for agent in await session.scalars(stmt) if _serves(agent, queue)]
+    loads = await agent_loads(session, [agent.id for agent in agents])
+    counts = dict.fromkeys(("available", "busy", "wrap_up", "away"), 0)
+    for agent in agents:
+        status = agent.status
+        if status == "available":
+            held = loads.get(agent.id, {})
+            capacity = {"phone": agent.capacity_phone, "email": agent.capacity_email}
+            capacity["fax"] = agent.capacity_fax
+            spare = any(held.get(channel, 0) < capacity[channel] for channel in queue.channels)
+            status = "available" if spare else "busy"
+        counts[status] += 1
+    return AgentCounts(**counts)
+
+
+async def queue_stats(session: AsyncSession, *, queue_id: uuid.UUID, now: datetime) -> QueueStats:
+    """Live figures: tasks by state, longest wait, agents by presence, today's offers and SL."""
+    queue = await get_queue(session, queue_id)
+    hours = business_hours(queue.hours)
+    local_today = now.astimezone(hours.zone).date()
+    day_start = datetime.combine(local_today, time(0), tzinfo=hours.zone)
+    states = dict(
+        (
+            await session.execute(
+                select(Task.state, func.count())
+                .where(Task.queue_id == queue_id, Task.state.in_(OPEN_TASK_STATES))
+                .group_by(Task.state)
+            )
+        ).all()
+    )
+    oldest = await session.scalar(
+        select(func.min(Task.queued_at)).where(
+            Task.queue_id == queue_id, Task.state.in_(("waiting", "offered"))
+        )
+    )
+    offers = dict(
+        (
+            await session.execute(
+                select(Reservation.state, func.count())
+                .where(Reservation.queue_id == queue_id, Reservation.offered_at >= day_start)
+                .group_by(Reservation.state)
+            )
+        ).all()
+    )
+    today = (
+        await session.execute(
+            select(Task.queued_at, Task.assigned_at).where(
+                Task.queue_id == queue_id, Task.queued_at >= day_start
+            )
+        )
+    ).all()
+    target = timedelta(seconds=queue.service_level_seconds)
+    waits = [assigned - queued for queued, assigned in today if assigned is not None]
+    overdue = sum(1 for queued, assigned in today if assigned is None and now - queued > target)
+    within = sum(1 for wait in waits if wait <= target)
+    counted = len(waits) + overdue
+    return QueueStats(
+        queue_id=queue.id,
+        open_now=is_open(hours, now),
+        waiting=states.get("waiting", 0),
+        offered=states.get("offered", 0),
+        assigned=states.get("assigned", 0),
+        longest_wait_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
+        agents=await _agent_counts(session, queue),
+        offers_today=sum(offers.values()),
+        accepted_today=offers.get("accepted", 0),
+        rejected_today=offers.get("rejected", 0),
+        expired_today=offers.get("expired", 0),
+        answered_today=len(waits),
+        service_level_percent_today=round(100 * within / counted, 1) if counted else None,
+        average_wait_seconds_today=(
+            round(sum(w.total_seconds() for w in waits) / len(waits), 1) if waits else None
+        ),
+    )

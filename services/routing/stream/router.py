@@ -1,0 +1,52 @@
+"""The agent's live event stream over Server-Sent Events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import StreamingResponse
+
+from services.routing.deps import ActorDep, BrokerDep, SettingsDep, ensure_own_agent
+from services.routing.stream.feed import agent_feed, require_agent
+from shared.schemas import problem_responses
+from shared.web import service_context
+
+router = APIRouter(prefix="/routing/v1", tags=["stream"], responses=problem_responses(401, 403))
+
+
+@router.get(
+    "/agents/{agent_id}/events",
+    summary="Live stream of an agent's offers, assignments and cancellations (SSE)",
+    description="`text/event-stream`: each event has an `id`, a type (`offer`, `offer.ended`, "
+    "`assignment`, `task.canceled`, `task.completed`, `status`) and JSON data. Reconnect with "
+    "`Last-Event-ID` to receive every event since; without it, the offers still pending come "
+    "first. An agent's token sees only its own stream. Calls are offered only to agents whose "
+    "stream is connected.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, **problem_responses(404, 422)},
+)
+async def agent_events(
+    agent_id: UUID,
+    request: Request,
+    settings: SettingsDep,
+    broker: BrokerDep,
+    principal: ActorDep,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+) -> StreamingResponse:
+    ensure_own_agent(principal, agent_id)
+    sessions = service_context(request).require_sessions()
+    await require_agent(sessions, agent_id)
+    feed = agent_feed(
+        sessions,
+        broker,
+        agent_id=agent_id,
+        last_event_id=last_event_id,
+        heartbeat_seconds=settings.stream_heartbeat_seconds,
+    )
+    return StreamingResponse(
+        feed,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

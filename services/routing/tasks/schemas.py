@@ -1,0 +1,120 @@
+"""API models of tasks, their offers and why they went where they went, and callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from shared.schemas import Language, Schema
+
+Level = Annotated[int, Field(ge=1, le=5)]
+SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
+
+
+class OfferRead(Schema):
+    """An offer: one task reserved for one agent until it answers or the offer expires."""
+
+    id: UUID
+    task_id: UUID
+    agent_id: UUID
+    conversation_id: UUID
+    channel: str = Field(examples=["email"])
+    language: str = Field(examples=["fr"])
+    queue_id: UUID | None
+    state: str = Field(
+        examples=["pending"], description="pending, accepted, rejected, expired or canceled"
+    )
+    offered_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    why: dict[str, Any] = Field(
+        description="The match at offer time: queue, widening steps used, the agent's language "
+        "and skill levels against the requirements, its capacity and load, requirements dropped."
+    )
+
+
+class Refusal(Schema):
+    """Why some agents may not take the task, with how many of them."""
+
+    code: str = Field(examples=["language"])
+    subject: str | None = Field(examples=["fr"])
+    agents: int = Field(examples=[3])
+    text: str = Field(
+        examples=["The agent does not speak the language (fr) at the required level."]
+    )
+
+
+class WaitRead(Schema):
+    """Why a task is still waiting, worked out now."""
+
+    reason: str = Field(examples=["no_eligible_agent"])
+    text: str
+    queue_open: bool
+    waited_seconds: float
+    next_widening_in_seconds: float | None
+    refusals: list[Refusal]
+
+
+class TaskRead(Schema):
+    """A task: its state, agent and offers, and why it went where it went."""
+
+    id: UUID
+    conversation_id: UUID
+    contact_id: UUID | None
+    callback_id: UUID | None
+    channel: str
+    language: str
+    priority: int
+    skills: dict[str, int]
+    attributes: dict[str, str]
+    state: str = Field(examples=["assigned"])
+    queue_id: UUID | None
+    agent_id: UUID | None
+    preferred_agent_id: UUID | None
+    needs_translation: bool
+    arrived_at: datetime
+    queued_at: datetime
+    offered_at: datetime | None
+    assigned_at: datetime | None
+    wrap_up_until: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    route: dict[str, Any] = Field(description="The queue chosen and, once assigned, the match.")
+    offers: list[OfferRead]
+    wait: WaitRead | None = None
+
+
+class CallbackCreate(Schema):
+    """A follow-up call to make at ``due_at``; it becomes a phone task then."""
+
+    conversation_id: UUID
+    contact_id: UUID | None = None
+    due_at: AwareDatetime = Field(examples=["2026-11-23T14:30:00-05:00"])
+    language: Language = Field(examples=["fr"])
+    skills: dict[SkillName, Level] = Field(default_factory=dict)
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    agent_id: UUID | None = Field(
+        default=None,
+        description="Who should make the call first; an agent's own token defaults to itself.",
+    )
+    note: str | None = Field(default=None, max_length=2000, examples=["Rappeler après 14 h"])
+
+
+class CallbackRead(Schema):
+    """A scheduled callback and, once due, the task it became."""
+
+    id: UUID
+    conversation_id: UUID
+    contact_id: UUID | None
+    agent_id: UUID | None
+    language: str
+    skills: dict[str, int]
+    priority: int
+    note: str | None
+    due_at: datetime
+    state: str = Field(examples=["scheduled"])
+    task_id: UUID | None
+    created_at: datetime

@@ -1,0 +1,247 @@
+"""Tasks as people read them (state, offers, why, why still waiting), offers, callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from services.routing import signals
+from services.routing.engine import offers
+from services.routing.engine.catalog import load_catalog
+from services.routing.engine.eligibility import eligible
+from services.routing.engine.model import Channel
+from services.routing.engine.snapshots import agent_snapshot, task_snapshot
+from services.routing.engine.widening import next_step_due
+from services.routing.errors import CallbackNotFound, NotOwnAgent, TaskNotFound
+from services.routing.models import Agent, Callback, Reservation, Task
+from services.routing.queues.hours import is_open
+from services.routing.tasks.schemas import (
+    CallbackCreate,
+    OfferRead,
+    Refusal,
+    TaskRead,
+    WaitRead,
+)
+from services.routing.workload import agent_loads
+
+#: English texts of wait reasons and refusal codes; the French ones are in the catalog.
+WAIT_TEXTS = {
+    "no_queue": "No queue rule matches this task.",
+    "queue_closed": "The queue is closed (outside business hours or on a holiday).",
+    "waiting_for_agent": "Waiting for the next routing pass.",
+    "no_agent_available": "No agent is available with spare capacity on this channel.",
+    "no_eligible_agent": "Agents are available, but none may take this task yet.",
+    "offer_declined": "The last offer was declined; the task goes to the next agent.",
+    "offer_expired": "The last offer expired; the task goes to the next agent.",
+    "offer_rescinded": "The last offer was withdrawn; the task goes to the next agent.",
+}
+REFUSAL_TEXTS = {
+    "channel_not_served": "The queue does not serve the {subject} channel.",
+    "language_not_served": "The queue does not take tasks in this language ({subject}).",
+    "not_available": "The agent is not available ({subject}).",
+    "declined": "The agent already declined or missed this task.",
+    "tier": "The queue does not take agents of tier {subject}.",
+    "stream_disconnected": "The agent's event stream is not connected, so it cannot see calls.",
+    "no_capacity": "The agent has no spare capacity on the {subject} channel.",
+    "on_call": "The agent is on a call.",
+    "holding_written": "The agent holds written work, which the queue does not mix with calls.",
+    "language": "The agent does not speak the language ({subject}) at the required level.",
+    "skill_missing": "The agent lacks the skill {subject}.",
+    "skill_level": "The agent's level in {subject} is below the requirement.",
+}
+Translate = Callable[[str, Mapping[str, object]], str]
+
+
+def offer_read(reservation: Reservation, task: Task) -> OfferRead:
+    """The API view of an offer."""
+    return OfferRead(
+        id=reservation.id,
+        task_id=task.id,
+        agent_id=reservation.agent_id,
+        conversation_id=task.conversation_id,
+        channel=task.channel,
+        language=task.language,
+        queue_id=reservation.queue_id,
+        state=reservation.state,
+        offered_at=reservation.offered_at,
+        expires_at=reservation.expires_at,
+        answered_at=reservation.answered_at,
+        why=reservation.why,
+    )
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
+    """The task; raises TaskNotFound."""
+    task = await session.get(Task, task_id, populate_existing=True)
+    if task is None:
+        raise TaskNotFound(task_id=task_id)
+    return task
+
+
+async def explain_wait(
+    session: AsyncSession,
+    task: Task,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+    translate: Translate,
+) -> WaitRead:
+    """Why the task waits now: its queue's hours, every agent's refusals, the next widening."""
+    catalog = await load_catalog(session)
+    queue = catalog.queues.get(task.queue_id) if task.queue_id else None
+    waited = now - task.queued_at
+    reason = task.wait_reason or "waiting_for_agent"
+    if queue is None:
+        reason = "no_queue"
+        return WaitRead(
+            reason=reason,
+            text=translate(WAIT_TEXTS[reason], {}),
+            queue_open=False,
+            waited_seconds=waited.total_seconds(),
+            next_widening_in_seconds=None,
+            refusals=[],
+        )
+    open_now = is_open(queue.hours, now)
+    if not open_now:
+        reason = "queue_closed"
+    rows = (
+        await session.scalars(
+            select(Agent)
+            .where(Agent.status != "offline")
+            .options(selectinload(Agent.languages), selectinload(Agent.skills))
+        )
+    ).all()
+    loads = await agent_loads(session, [row.id for row in rows])
+    declined = await session.scalars(
+        select(Reservation.agent_id).where(
+            Reservation.task_id == task.id,
+            Reservation.state.in_(("rejected", "expired", "canceled")),
+        )
+    )
+    snapshot = task_snapshot(task, declined=set(declined))
+    counts: Counter[tuple[str, str | None]] = Counter()
+    for row in rows:
+        agent = agent_snapshot(
+            row,
+            languages={item.language: item.level for item in row.languages},
+            skills={item.skill: item.level for item in row.skills},
+            load={Channel(c): n for c, n in loads.get(row.id, {}).items()},
+            now=now,
+            stale_after=stale_after,
+        )
+        for refusal in eligible(agent, snapshot, queue, waited=waited).reasons:
+            counts[(str(refusal.code), refusal.subject)] += 1
+    due = next_step_due(queue, snapshot.channel, waited)
+    return WaitRead(
+        reason=reason,
+        text=translate(WAIT_TEXTS.get(reason, reason), {}),
+        queue_open=open_now,
+        waited_seconds=max(waited.total_seconds(), 0.0),
+        next_widening_in_seconds=due.total_seconds() if due is not None else None,
+        refusals=[
+            Refusal(
+                code=code,
+                subject=subject,
+                agents=count,
+                text=translate(REFUSAL_TEXTS.get(code, code), {"subject": subject or ""}),
+            )
+            for (code, subject), count in counts.most_common()
+        ],
+    )
+
+
+async def task_view(
+    session: AsyncSession,
+    *,
+    task_id: uuid.UUID,
+    acting_agent_id: uuid.UUID | None,
+    now: datetime,
+    stale_after: timedelta,
+    translate: Translate,
+) -> TaskRead:
+    """The task with its offers and why; an agent sees only tasks offered or given to it."""
+    task = await get_task(session, task_id)
+    made = (
+        await session.scalars(
+            select(Reservation)
+            .where(Reservation.task_id == task_id)
+            .order_by(Reservation.offered_at, Reservation.id)
+        )
+    ).all()
+    if acting_agent_id is not None and acting_agent_id not in {r.agent_id for r in made}:
+        raise NotOwnAgent()
+    wait = None
+    if task.state == "waiting":
+        wait = await explain_wait(
+            session, task, now=now, stale_after=stale_after, translate=translate
+        )
+    fields = {name: getattr(task, name) for name in TaskRead.model_fields if hasattr(task, name)}
+    fields.update(offers=[offer_read(r, task) for r in made], wait=wait)
+    return TaskRead.model_validate(fields)
+
+
+async def list_offers(
+    session: AsyncSession, *, agent_id: uuid.UUID, state: str | None
+) -> list[OfferRead]:
+    """The agent's offers, newest first, optionally in one state."""
+    stmt = (
+        select(Reservation, Task)
+        .join(Task, Task.id == Reservation.task_id)
+        .where(Reservation.agent_id == agent_id)
+        .order_by(Reservation.offered_at.desc(), Reservation.id)
+        .limit(200)
+    )
+    if state is not None:
+        stmt = stmt.where(Reservation.state == state)
+    return [offer_read(r, t) for r, t in (await session.execute(stmt)).all()]
+
+
+async def answer_offer(
+    session: AsyncSession,
+    *,
+    offer_id: uuid.UUID,
+    accept: bool,
+    acting_agent_id: uuid.UUID | None,
+    now: datetime,
+) -> OfferRead:
+    """Accept or reject an offer; see ``engine.offers`` for the errors."""
+    answer = offers.accept_offer if accept else offers.reject_offer
+    reservation = await answer(session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now)
+    return offer_read(reservation, await get_task(session, reservation.task_id))
+
+
+async def create_callback(
+    session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
+) -> Callback:
+    """Schedule a follow-up call; an agent's own callback goes first to that agent."""
+    callback = Callback(
+        id=uuid.uuid4(),
+        conversation_id=data.conversation_id,
+        contact_id=data.contact_id,
+        agent_id=data.agent_id or acting_agent_id,
+        language=data.language,
+        skills=dict(data.skills),
+        priority=data.priority,
+        note=data.note,
+        due_at=data.due_at,
+        state="scheduled",
+        created_at=now,
+    )
+    session.add(callback)
+    signals.request_match(session)
+    await session.flush()
+    return callback
+
+
+async def get_callback(session: AsyncSession, callback_id: uuid.UUID) -> Callback:
+    """The callback; raises CallbackNotFound."""
+    callback = await session.get(Callback, callback_id, populate_existing=True)
+    if callback is None:
+        raise CallbackNotFound(callback_id=callback_id)
+    return callback
