@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 
 class BlobStore:
-    """Stores bytes once per SHA-256, durably (written, synced, then renamed into place)."""
+    """Stores bytes once per SHA-256, durably (written, synced, renamed, directory synced)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -21,19 +22,31 @@ class BlobStore:
 
     async def put(self, data: bytes) -> str:
         """Store the bytes (a no-op when already stored) and return their SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(self._write, digest, data)
-        return digest
+        return (await self.put_many([data]))[0]
+
+    async def put_many(self, items: Sequence[bytes]) -> list[str]:
+        """Store each item as put() does, in one trip to a worker thread; their SHA-256s."""
+        return await asyncio.to_thread(self._write_all, items)
 
     async def get(self, sha256: str) -> bytes:
         """The stored bytes; raises FileNotFoundError."""
         return await asyncio.to_thread(self.path_for(sha256).read_bytes)
 
-    def _write(self, digest: str, data: bytes) -> None:
+    def _write_all(self, items: Sequence[bytes]) -> list[str]:
+        digests = [hashlib.sha256(data).hexdigest() for data in items]
+        written = {self._write(digest, data) for digest, data in zip(digests, items, strict=True)}
+        # The renames are durable only once their directories are synced too.
+        for folder in sorted(folder for folder in written if folder is not None):
+            _sync_directory(folder)
+        return digests
+
+    def _write(self, digest: str, data: bytes) -> Path | None:
+        """Write one blob; returns the directory that gained it, or None if it was there."""
         target = self.path_for(digest)
         if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
+            return None
+        if not target.parent.is_dir():
+            self._make_directories(target.parent)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(handle, "wb") as file:
@@ -44,3 +57,19 @@ class BlobStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        return target.parent
+
+    @staticmethod
+    def _make_directories(folder: Path) -> None:
+        created = [path for path in (folder, *folder.parents) if not path.is_dir()]
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in reversed(created):
+            _sync_directory(path.parent)
+
+
+def _sync_directory(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

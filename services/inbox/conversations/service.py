@@ -72,19 +72,19 @@ async def find_by_message_ids(
     """The conversation holding a message with one of these Message-IDs (first match wins)."""
     if not message_ids:
         return None
+    # One statement: the messages and their conversations together.
     rows = (
         await session.execute(
-            select(Message.message_id_header, Message.conversation_id).where(
-                Message.message_id_header.in_(list(message_ids)),
-                Message.conversation_id.is_not(None),
-            )
+            select(Message.message_id_header, Conversation)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.message_id_header.in_(list(message_ids)))
         )
     ).all()
-    found = {row.message_id_header: row.conversation_id for row in rows}
+    found = {row[0]: row[1] for row in rows}
     for message_id in message_ids:
-        conversation_id = found.get(message_id)
-        if conversation_id is not None:
-            return await session.get(Conversation, conversation_id)
+        conversation = found.get(message_id)
+        if conversation is not None:
+            return conversation
     return None
 
 

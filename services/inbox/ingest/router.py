@@ -14,7 +14,8 @@ from starlette.datastructures import UploadFile
 from services.inbox.deps import BlobsDep, GatewayDep, SessionDep, SettingsDep, TranslationDep
 from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
 from services.inbox.ingest import service
-from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail, parse_email
+from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
+from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
 from shared.contracts.translation import DetectRequest
 from shared.db import utc_now
@@ -78,7 +79,9 @@ async def receive_email(
     parsed: ParsedEmail | None = None
     parse_error: str | None = None
     try:
-        parsed = parse_email(raw, max_attachment_bytes=settings.max_attachment_bytes)
+        parsed = await _parser(request).parse(
+            raw, max_attachment_bytes=settings.max_attachment_bytes
+        )
     except UnparseableEmail as exc:
         parse_error = str(exc)
     raw_sha256 = hashlib.sha256(raw).hexdigest()
@@ -91,8 +94,7 @@ async def receive_email(
         idempotency_key=idempotency_key,
         raw_sha256=raw_sha256,
     )
-    async with service_context(request).require_sessions()() as lookup:
-        earlier = await service.find_duplicate(lookup, key)
+    earlier = await service.find_earlier(service_context(request).require_sessions(), key)
     if earlier is not None:
         return _receipt(earlier)
     detection = None
@@ -100,13 +102,12 @@ async def receive_email(
         detection = await translation.detect(
             DetectRequest(text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed))
         )
-    await blobs.put(raw)
-    digests = tuple(
-        [
-            None if attachment.omitted else await blobs.put(attachment.data)
-            for attachment in (parsed.attachments if parsed else ())
-        ]
+    attachments = parsed.attachments if parsed else ()
+    stored = iter(
+        await blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
     )
+    next(stored)  # the raw message's digest, which is raw_sha256
+    digests = tuple(None if item.omitted else next(stored) for item in attachments)
     result = await service.ingest_email(
         session,
         service.InboundEmail(
@@ -125,6 +126,12 @@ async def receive_email(
         acknowledge=settings.auto_acknowledge,
     )
     return _receipt(result)
+
+
+def _parser(request: Request) -> EmailParser:
+    """The app's parser when it has one, else the process's shared one."""
+    parser = service_context(request).extras.get("parser")
+    return parser if isinstance(parser, EmailParser) else shared_parser
 
 
 def _receipt(result: service.IngestResult) -> IngestReceipt:

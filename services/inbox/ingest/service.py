@@ -6,10 +6,12 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
@@ -48,6 +50,8 @@ class InboundEmail:
     attachment_digests: tuple[str | None, ...] = ()
 
 
+# The message table itself: the email path writes its row with Core statements (one each).
+MESSAGE = cast(Table, Message.__table__)
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$"
@@ -85,21 +89,38 @@ def dedupe_key(
 
 async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None:
     """The earlier result for this dedupe key, if the message was already stored."""
-    message = await session.scalar(select(Message).where(Message.dedupe_key == key))
-    if message is None:
+    row = (
+        await session.execute(
+            select(
+                Message.id,
+                Message.conversation_id,
+                Message.status,
+                Message.language,
+                Conversation.contact_id,
+            )
+            .outerjoin(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.dedupe_key == key)
+        )
+    ).first()
+    if row is None:
         return None
-    contact_id = None
-    if message.conversation_id is not None:
-        conversation = await session.get(Conversation, message.conversation_id)
-        contact_id = conversation.contact_id if conversation else None
     return IngestResult(
-        message_id=message.id,
-        conversation_id=message.conversation_id,
-        contact_id=contact_id,
+        message_id=row.id,
+        conversation_id=row.conversation_id,
+        contact_id=row.contact_id,
         duplicate=True,
-        status=message.status,
-        language=message.language,
+        status=row.status,
+        language=row.language,
     )
+
+
+async def find_earlier(sessions: async_sessionmaker[AsyncSession], key: str) -> IngestResult | None:
+    """find_duplicate in a session of its own, before the request's transaction begins."""
+    async with sessions() as lookup:
+        if lookup.get_bind().dialect.name == "postgresql":
+            # A lone read needs no transaction: one round trip instead of BEGIN, it, ROLLBACK.
+            await lookup.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return await find_duplicate(lookup, key)
 
 
 async def claim_message(session: AsyncSession, message: Message) -> bool:
@@ -112,6 +133,19 @@ async def claim_message(session: AsyncSession, message: Message) -> bool:
     return True
 
 
+async def claim_row(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a message row unless its dedupe key is taken: one statement, no savepoint."""
+    table = MESSAGE
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+        .returning(table.c.id)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
 async def ingest_email(
     session: AsyncSession,
     email: InboundEmail,
@@ -122,33 +156,19 @@ async def ingest_email(
     acknowledge: bool = False,
 ) -> IngestResult:
     """Store the email once; thread it; ask routing for an agent when it needs one."""
+    # The message row is claimed first, whole, in one statement: a second copy of the same
+    # message stops there, before any contact or conversation is touched.
     parsed = email.parsed
-    message = Message(
-        id=uuid.uuid4(),
-        dedupe_key=email.dedupe_key,
-        direction="inbound",
-        channel="email",
-        kind="email",
-        status="quarantined" if parsed is None else "accepted",
-        gateway=email.gateway[:100],
-        raw_sha256=email.raw_sha256,
-        raw_size=email.raw_size,
-        received_at=now,
-        references=[],
-        to_addresses=[],
-        language_evidence=[],
-        auto_reply_signals=[],
-        details={"parse_error": email.parse_error} if email.parse_error else {},
-    )
-    if not await claim_message(session, message):
+    message_id = uuid.uuid4()
+    values = _message_values(email, detection, now)
+    if not await claim_row(session, {"id": message_id, **values}):
         duplicate = await find_duplicate(session, email.dedupe_key)
         if duplicate is None:
             raise RuntimeError("dedupe key conflict without a stored message")
         return duplicate
     if parsed is None:
-        await session.flush()
         return IngestResult(
-            message_id=message.id,
+            message_id=message_id,
             conversation_id=None,
             contact_id=None,
             duplicate=False,
@@ -158,7 +178,6 @@ async def ingest_email(
 
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
-    _fill_message(message, parsed, detection)
     address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
     contact, _ = await contacts.find_or_create(
         session, kind="email", value=address, display_name=clip(parsed.from_name, 300)
@@ -176,7 +195,6 @@ async def ingest_email(
         reopen_days=reopen_days,
         now=now,
     )
-    message.conversation_id = conversation.id
     conversations.mark_message(conversation, now=now)
     if conversation.language == "und" and language != "und":
         conversation.language, conversation.language_confidence = language, confidence
@@ -186,7 +204,7 @@ async def ingest_email(
         session.add(
             Attachment(
                 id=uuid.uuid4(),
-                message_id=message.id,
+                message_id=message_id,
                 position=position,
                 filename=clip(attachment.filename, 500),
                 content_type=clip(attachment.content_type, 200) or "application/octet-stream",
@@ -198,7 +216,6 @@ async def ingest_email(
             )
         )
     if parsed.auto_reply:
-        message.status = "auto_reply"
         if created:
             conversation.routing_status = "not_routed"
     elif created or reopened or conversation.routing_status in ("none", "not_routed"):
@@ -210,7 +227,7 @@ async def ingest_email(
             OutboxEvent,
             ConversationNeedsAgent(
                 conversation_id=conversation.id,
-                message_id=message.id,
+                message_id=message_id,
                 contact_id=contact.id,
                 channel="email",
                 language=conversation.language,
@@ -220,13 +237,18 @@ async def ingest_email(
                 attributes={"inbox_address": email.inbox_address or ""},
             ),
         )
+    # One flush for the conversation, contact, attachments and events, then the message's
+    # link to its conversation (which may have just been inserted).
     await session.flush()
+    await session.execute(
+        update(MESSAGE).where(MESSAGE.c.id == message_id).values(conversation_id=conversation.id)
+    )
     return IngestResult(
-        message_id=message.id,
+        message_id=message_id,
         conversation_id=conversation.id,
         contact_id=contact.id,
         duplicate=False,
-        status=message.status,
+        status=values["status"],
         language=language,
     )
 
@@ -236,23 +258,64 @@ def clip(value: str | None, limit: int) -> str | None:
     return value[:limit] if value is not None else None
 
 
-def _fill_message(message: Message, parsed: ParsedEmail, detection: DetectResult | None) -> None:
-    message.message_id_header = clip(parsed.message_id, 500)
-    message.in_reply_to = clip(parsed.in_reply_to, 500)
-    message.references = [reference[:500] for reference in parsed.references[:100]]
-    message.subject = parsed.subject
-    message.from_address = clip(parsed.from_address, 320)
-    message.from_name = clip(parsed.from_name, 300)
-    message.to_addresses = [address[:320] for address in parsed.to[:100]]
-    message.text = parsed.text
-    message.html = parsed.html
-    message.sent_at = parsed.date
-    message.auto_reply = parsed.auto_reply
-    message.auto_reply_signals = list(parsed.auto_reply_signals)
+def _message_values(
+    email: InboundEmail, detection: DetectResult | None, now: datetime
+) -> dict[str, Any]:
+    """Every column of the inbound email's message row but its id and conversation."""
+    parsed = email.parsed
+    values: dict[str, Any] = {
+        "conversation_id": None,
+        "dedupe_key": email.dedupe_key,
+        "direction": "inbound",
+        "author_agent_id": None,
+        "channel": "email",
+        "kind": "email",
+        "status": "quarantined",
+        "gateway": email.gateway[:100],
+        "message_id_header": None,
+        "in_reply_to": None,
+        "references": [],
+        "subject": None,
+        "from_address": None,
+        "from_name": None,
+        "to_addresses": [],
+        "text": None,
+        "html": None,
+        "language": "und",
+        "language_confidence": 0.0,
+        "language_evidence": [],
+        "auto_reply": False,
+        "auto_reply_signals": [],
+        "raw_sha256": email.raw_sha256,
+        "raw_size": email.raw_size,
+        "details": {"parse_error": email.parse_error} if email.parse_error else {},
+        "sent_at": None,
+        "received_at": now,
+    }
+    if parsed is None:
+        return values
+    values.update(
+        status="auto_reply" if parsed.auto_reply else "accepted",
+        message_id_header=clip(parsed.message_id, 500),
+        in_reply_to=clip(parsed.in_reply_to, 500),
+        references=[reference[:500] for reference in parsed.references[:100]],
+        subject=parsed.subject,
+        from_address=clip(parsed.from_address, 320),
+        from_name=clip(parsed.from_name, 300),
+        to_addresses=[address[:320] for address in parsed.to[:100]],
+        text=parsed.text,
+        html=parsed.html,
+        sent_at=parsed.date,
+        auto_reply=parsed.auto_reply,
+        auto_reply_signals=list(parsed.auto_reply_signals),
+    )
     if detection is not None:
-        message.language = detection.language
-        message.language_confidence = detection.confidence
-        message.language_evidence = list(detection.evidence)
+        values.update(
+            language=detection.language,
+            language_confidence=detection.confidence,
+            language_evidence=list(detection.evidence),
+        )
+    return values
 
 
 async def _thread(

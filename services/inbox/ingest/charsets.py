@@ -1,0 +1,140 @@
+"""Bytes and header words to text: declared charsets, their usual impostors, RFC 2047 words."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+from collections.abc import Sequence
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
+#: Raw 8-bit header bytes, as the parser hands them over (surrogate-escaped).
+RAW_8BIT = re.compile(r"[\udc80-\udcff]")
+#: What a charset label may look like before it is looked up.
+CHARSET_LABEL = re.compile(r"[!#-~]{1,40}")
+_LABELS = {"iso-8859-8-i": "iso-8859-8", "x-mac-cyrillic": "mac-cyrillic", "iso-gb2312": "gbk"}
+# WHATWG's rule: these labels are decoded as their Windows supersets, since mail that says
+# latin-1 or ASCII but carries 0x80-0x9F bytes is nearly always windows-1252 (curly quotes, €).
+_SUPERSETS = dict.fromkeys(("ascii", "iso8859-1"), "cp1252") | {
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "gb2312": "gbk",
+    "euc_kr": "cp949",
+}
+_WESTERN = frozenset({"cp1252", "iso8859-15"})
+# A strict decode that succeeds in one of these is good evidence the bytes are in it.
+_MULTIBYTE = frozenset(
+    {"gbk", "gb18030", "big5", "big5hkscs", "cp949", "euc_jp", "shift_jis", "cp932", "cp950"}
+)
+
+
+def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
+    """Decode text in its declared charset with fallbacks; return it and a defect, if any."""
+    declared = codec_for(label)
+    unknown = f"unknown-charset:{label.strip().lower()[:40]}" if label and not declared else None
+    if declared is None:
+        order = ["utf-8", "cp1252"]
+    elif declared in _WESTERN or declared == "utf-8":
+        order = ["utf-8", declared]
+    elif data.isascii():
+        order = [declared]  # 7-bit charsets (ISO-2022-*, UTF-7) would "succeed" as UTF-8
+    else:
+        order = [declared, "utf-8"]
+    for codec in order:
+        try:
+            return _clean_text(data.decode(codec)), unknown
+        except (UnicodeError, LookupError):
+            continue
+    text = _mostly_utf8(data) if declared in (None, "utf-8") else None
+    if text is None:
+        text = data.decode(declared or "cp1252", errors="replace")
+    return _clean_text(text), unknown or f"undecodable-bytes:{declared or 'cp1252'}"
+
+
+def _mostly_utf8(data: bytes) -> str | None:
+    """UTF-8 with a few broken sequences (a name cut mid-character) still reads best as UTF-8."""
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    sound = sum(1 for char in text if char > "\x7f") - broken
+    return text if sound >= 4 * broken else None
+
+
+def codec_for(label: str | None) -> str | None:
+    """The Python codec to decode a declared charset label with (its superset), or None."""
+    if not label:
+        return None
+    name = label.strip().strip("\"'").lower()
+    name = _LABELS.get(name, name)
+    if not CHARSET_LABEL.fullmatch(name):
+        return None
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return _SUPERSETS.get(canonical, canonical)
+
+
+def _clean_text(text: str) -> str:
+    return text.removeprefix("\ufeff").replace("\x00", "")
+
+
+def repair_8bit(value: str, fallbacks: Sequence[str] = ()) -> str:
+    """Decode raw 8-bit header bytes (surrogate-escaped): UTF-8, then the given charsets, cp1252."""
+    if not RAW_8BIT.search(value):
+        return value
+    raw = value.encode("utf-8", "surrogateescape")
+    for codec in ("utf-8", *fallbacks):
+        try:
+            return raw.decode(codec)
+        except (UnicodeError, LookupError):
+            if codec == "utf-8" and (text := _mostly_utf8(raw)) is not None:
+                return text
+    return raw.decode("cp1252", errors="replace")
+
+
+def decode_words(value: str, fallbacks: Sequence[str] = ()) -> str:
+    """Decode RFC 2047 encoded words and raw 8-bit bytes, joining adjacent words; never raises."""
+    out: list[str] = []
+    pending: list[tuple[str, bytes]] = []
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[position : match.start()]
+        if gap and not (pending and gap.isspace()):
+            _flush(pending, out)
+            out.append(repair_8bit(gap, fallbacks))
+        charset, encoding, payload = match.groups()
+        data = payload.encode("utf-8", "surrogateescape")
+        try:
+            if encoding in "Bb":
+                chunk = base64.b64decode(data + b"=" * (-len(data) % 4))
+            else:
+                chunk = binascii.a2b_qp(data, header=True)
+        except (binascii.Error, ValueError):
+            _flush(pending, out)
+            out.append(repair_8bit(match.group(0), fallbacks))
+        else:
+            label = charset.split("*", 1)[0]
+            if pending and pending[-1][0] == label:
+                pending[-1] = (label, pending[-1][1] + chunk)
+            else:
+                pending.append((label, chunk))
+        position = match.end()
+    _flush(pending, out)
+    out.append(repair_8bit(value[position:], fallbacks))
+    return "".join(out)
+
+
+def _flush(pending: list[tuple[str, bytes]], out: list[str]) -> None:
+    out.extend(decode_bytes(chunk, label)[0] for label, chunk in pending)
+    pending.clear()
+
+
+def header_fallbacks(charsets: Sequence[str]) -> tuple[str, ...]:
+    """Charsets to try on raw 8-bit header bytes: the message's multi-byte ones, then one more."""
+    codecs_ = [codec for codec in map(codec_for, charsets) if codec and codec != "utf-8"]
+    # Japanese mail that declares ISO-2022-JP often carries raw Shift_JIS in its headers.
+    codecs_ += ["cp932" for codec in codecs_ if codec.startswith("iso2022_jp")][:1]
+    multibyte = [codec for codec in codecs_ if codec in _MULTIBYTE]
+    single = [codec for codec in codecs_ if codec not in _MULTIBYTE]
+    return tuple(dict.fromkeys(multibyte + single[:1]))

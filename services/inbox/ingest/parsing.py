@@ -1,0 +1,82 @@
+"""Parsing raw emails in a worker process, so that parsing never holds up the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from services.inbox.ingest.mime import ParsedEmail, parse_email
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+# Why a process: parsing is pure Python (a few milliseconds for a typical message, tens for a
+# large one) and the event loop's thread is the server's bottleneck; a worker process parses
+# on another core and hands back the ParsedEmail. One worker per spare core, at most two.
+DEFAULT_WORKERS = max(1, min(2, (os.cpu_count() or 1) - 1))
+# After the worker dies, messages are parsed inline this long before a new one is tried, so
+# that a worker that cannot start (say, an unguarded __main__) costs one start, not one each.
+RETRY_AFTER_SECONDS = 60.0
+
+
+class EmailParser:
+    """parse_email in worker processes, started on first use; inline when ``workers`` is 0."""
+
+    def __init__(self, workers: int = DEFAULT_WORKERS) -> None:
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken_at: float | None = None
+        self._lock = threading.Lock()
+
+    async def parse(self, raw: bytes, *, max_attachment_bytes: int | None) -> ParsedEmail:
+        """The parsed message; raises UnparseableEmail exactly as parse_email does."""
+        pool = self._running_pool()
+        if pool is None:
+            return parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+        try:
+            future = pool.submit(parse_email, raw, max_attachment_bytes=max_attachment_bytes)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            # The worker died (killed, out of memory, could not start): this message is
+            # parsed here rather than lost.
+            self._discard(pool)
+            return parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+
+    def close(self) -> None:
+        """Stop the worker processes (a later parse starts new ones)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _running_pool(self) -> ProcessPoolExecutor | None:
+        if self._workers <= 0:
+            return None
+        with self._lock:
+            if self._pool is None:
+                if self._broken_at is not None:
+                    if time.monotonic() - self._broken_at < RETRY_AFTER_SECONDS:
+                        return None
+                    self._broken_at = None
+                # Spawned, not forked: the server has threads whose locks a fork would copy.
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+                self._broken_at = time.monotonic()
+                log.warning("ingest.parser_worker_lost", retry_after_seconds=RETRY_AFTER_SECONDS)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+#: The process's parser: every app in the process shares its worker, which lives as long as
+#: the process (the standard library stops it at exit).
+shared_parser = EmailParser()
