@@ -58,8 +58,7 @@ async def drain(app: Running) -> None:
 
 def sent(smtp_server: SmtpServer) -> list[email.message.EmailMessage]:
     return [
-        email.message_from_bytes(m.data, policy=email.policy.default)
-        for m in smtp_server.messages
+        email.message_from_bytes(m.data, policy=email.policy.default) for m in smtp_server.messages
     ]
 
 
