@@ -189,9 +189,7 @@ class ConversationFilter:
     search: str | None = None
 
 
-def visible_to_agent(
-    agent_id: uuid.UUID, queue_ids: frozenset[uuid.UUID]
-) -> ColumnElement[bool]:
+def visible_to_agent(agent_id: uuid.UUID, queue_ids: frozenset[uuid.UUID]) -> ColumnElement[bool]:
     """An agent sees what is assigned to it and what waits in the queues it serves."""
     waiting = and_(
         Conversation.routing_status.in_(("needs_agent", "queued")),
