@@ -182,7 +182,11 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
     replicas: list[str], db_url: str
 ) -> None:
     rng = random.Random(20261122)
-    limits = httpx.Limits(max_connections=AGENTS + 40, max_keepalive_connections=AGENTS + 40)
+    # Idle connections expire before uvicorn's 5 s keep-alive, so the client never reuses
+    # one the server is closing (a ReadError that says nothing about routing).
+    limits = httpx.Limits(
+        max_connections=AGENTS + 40, max_keepalive_connections=AGENTS + 40, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         admin_token, _ = await _tokens(db_url, [])
         admin = {"Authorization": f"Bearer {admin_token}"}
