@@ -254,6 +254,13 @@ def _request_agent(
     )
 
 
+def _requeue(conversation: Conversation) -> None:
+    """The conversation leaves its agent and waits for routing again."""
+    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
+    conversation.assignee_agent_id = None
+    conversation.routing_status = "needs_agent"
+
+
 async def transfer(
     session: AsyncSession,
     conversation: Conversation,
@@ -278,9 +285,7 @@ async def transfer(
             note=note,
         ),
     )
-    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
-    conversation.assignee_agent_id = None
-    conversation.routing_status = "needs_agent"
+    _requeue(conversation)
     record(
         session,
         conversation,
@@ -317,9 +322,7 @@ async def escalate(
             reason=reason,
         ),
     )
-    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
-    conversation.assignee_agent_id = None
-    conversation.routing_status = "needs_agent"
+    _requeue(conversation)
     record(session, conversation, actor, "escalated", {"tier": tier, "reason": reason}, now=now)
 
 
