@@ -46,6 +46,8 @@ test: lint test-sqlite test-postgresql
 
 bench: install postgres
 	$(BIN)/python bench/langid.py --quick
+	$(BIN)/python bench/ingest.py --quick
+	$(BIN)/python bench/routing.py --quick
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
