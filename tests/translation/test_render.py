@@ -132,8 +132,16 @@ def test_a_datetime_keeps_its_own_zone_when_no_time_zone_is_given() -> None:
     ("locale", "value", "expected"),
     [
         ("en-CA", timedelta(days=1, hours=2, minutes=30), "1 day, 2 hours and 30 minutes"),
-        ("fr-CA", timedelta(days=1, hours=2, minutes=30), "1 jour, 2 heures et 30 minutes"),
-        ("fr", timedelta(days=1, hours=2, minutes=30), f"1{NBSP}jour, 2{NBSP}heures et 30 minutes"),
+        (
+            "fr-CA",
+            timedelta(days=1, hours=2, minutes=30),
+            f"1{NBSP}jour, 2{NBSP}heures et 30{NBSP}minutes",
+        ),
+        (
+            "fr",
+            timedelta(days=1, hours=2, minutes=30),
+            f"1{NBSP}jour, 2{NBSP}heures et 30{NBSP}minutes",
+        ),
         ("en-CA", timedelta(minutes=90), "1 hour and 30 minutes"),
         ("en-CA", 14_400, "4 hours"),
         ("en-CA", 0, "0 minutes"),
@@ -467,7 +475,7 @@ def test_seeded_letters_show_canadian_money_and_times() -> None:
     assert f"on Tuesday, March 4, 2025, 9:30{NNBSP}a.m. EST." in seeded(
         "callback.confirmation", "en-CA"
     )
-    assert "dans un délai de 4 heures." in seeded("email.acknowledgement", "fr-CA")
+    assert f"dans un délai de 4{NBSP}heures." in seeded("email.acknowledgement", "fr-CA")
 
 
 def test_every_seeded_key_renders_bilingually() -> None:

@@ -262,6 +262,9 @@ def _datetime_text(
     return glue.replace("{1}", _date_text(local.date(), style, locale))
 
 
+_NUMBER_THEN_SPACE = re.compile(r"(\d) (?=\D)")
+
+
 def _duration_text(value: object, name: str, locale: Locale) -> str:
     if isinstance(value, timedelta):
         total = round(value.total_seconds())
@@ -275,6 +278,9 @@ def _duration_text(value: object, name: str, locale: Locale) -> str:
     units = (("day", days), ("hour", hours), ("minute", minutes), ("second", seconds))
     parts = [format_unit(n, f"duration-{u}", length="long", locale=locale) for u, n in units if n]
     parts = parts or [format_unit(0, "duration-minute", locale=locale)]
+    if locale.language == "fr":
+        # French keeps a number with its unit; older CLDR data gave fr-CA a plain space there.
+        parts = [_NUMBER_THEN_SPACE.sub("\\1\u00a0", part) for part in parts]
     return str(format_list(parts, locale=locale))
 
 
