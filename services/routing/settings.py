@@ -31,7 +31,10 @@ class RoutingSettings(CommonSettings):
         default=5.0, gt=0, le=300, description="The engine's safety-net pass interval."
     )
     match_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Waiting tasks one matching pass examines."
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Most waiting tasks of one queue that one matching pass examines.",
     )
     contention_retry_seconds: float = Field(
         default=0.05,
