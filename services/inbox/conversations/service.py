@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +21,25 @@ from services.inbox.models import Conversation, ConversationTag, Message
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")
+
+
+# The threading lookups run for every inbound email: their statements are built once, since
+# building one costs more CPU than running it.
+_BY_MESSAGE_IDS = (
+    select(Message.message_id_header, Conversation)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.message_id_header.in_(bindparam("message_ids", expanding=True)))
+)
+_BY_SUBJECT = (
+    select(Conversation)
+    .where(
+        Conversation.contact_id == bindparam("contact_id"),
+        Conversation.channel == bindparam("channel"),
+        Conversation.normalized_subject == bindparam("normalized_subject"),
+    )
+    .order_by(Conversation.last_message_at.desc())
+    .limit(1)
+)
 
 
 def new_reference() -> str:
@@ -73,13 +92,7 @@ async def find_by_message_ids(
     if not message_ids:
         return None
     # One statement: the messages and their conversations together.
-    rows = (
-        await session.execute(
-            select(Message.message_id_header, Conversation)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.message_id_header.in_(list(message_ids)))
-        )
-    ).all()
+    rows = (await session.execute(_BY_MESSAGE_IDS, {"message_ids": list(message_ids)})).all()
     found = {row[0]: row[1] for row in rows}
     for message_id in message_ids:
         conversation = found.get(message_id)
@@ -97,14 +110,8 @@ async def find_by_subject(
 ) -> Conversation | None:
     """The contact's most recent conversation on this channel with this subject, any status."""
     return await session.scalar(
-        select(Conversation)
-        .where(
-            Conversation.contact_id == contact_id,
-            Conversation.channel == channel,
-            Conversation.normalized_subject == normalized_subject,
-        )
-        .order_by(Conversation.last_message_at.desc())
-        .limit(1)
+        _BY_SUBJECT,
+        {"contact_id": contact_id, "channel": channel, "normalized_subject": normalized_subject},
     )
 
 

@@ -22,6 +22,7 @@ DEFAULT_WORKERS = max(1, min(2, (os.cpu_count() or 1) - 1))
 # After the worker dies, messages are parsed inline this long before a new one is tried, so
 # that a worker that cannot start (say, an unguarded __main__) costs one start, not one each.
 RETRY_AFTER_SECONDS = 60.0
+PARENT_CHECK_SECONDS = 1.0
 
 
 class EmailParser:
@@ -64,8 +65,12 @@ class EmailParser:
                         return None
                     self._broken_at = None
                 # Spawned, not forked: the server has threads whose locks a fork would copy.
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(
+                    self._workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=watch_parent,
+                    initargs=(os.getpid(),),
+                )
             return self._pool
 
     def _discard(self, pool: ProcessPoolExecutor) -> None:
@@ -75,6 +80,21 @@ class EmailParser:
                 self._broken_at = time.monotonic()
                 log.warning("ingest.parser_worker_lost", retry_after_seconds=RETRY_AFTER_SECONDS)
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone.
+
+    The server does not always stop its workers: uvicorn ends on SIGTERM by raising the signal
+    again, and then no exit handler runs.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 #: The process's parser: every app in the process shares its worker, which lives as long as

@@ -103,11 +103,9 @@ async def receive_email(
             DetectRequest(text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed))
         )
     attachments = parsed.attachments if parsed else ()
-    stored = iter(
-        await blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
-    )
-    next(stored)  # the raw message's digest, which is raw_sha256
-    digests = tuple(None if item.omitted else next(stored) for item in attachments)
+    # One trip to the blob store's thread for the message and all its kept attachments.
+    await blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
+    digests = tuple(None if item.omitted else item.sha256 for item in attachments)
     result = await service.ingest_email(
         session,
         service.InboundEmail(
