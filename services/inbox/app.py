@@ -17,7 +17,7 @@ from services.inbox.auth.service import DatabaseVerifier
 from services.inbox.blobs import BlobStore
 from services.inbox.contacts import router as contacts_router
 from services.inbox.conversations import router as conversations_router
-from services.inbox.events import HANDLERS
+from services.inbox.events import handlers
 from services.inbox.ingest import router as ingest_router
 from services.inbox.ingest import telephony
 from services.inbox.internal_events import AcknowledgementDue, EmailQueued
@@ -105,6 +105,8 @@ def create_app(
                     response_seconds=settings.acknowledgement_response_seconds,
                     quiet=timedelta(minutes=settings.automatic_quiet_minutes),
                     now=utc_now(),
+                    queue_name=due.queue_name,
+                    hours=due.hours,
                 )
             elif envelope.type == EmailQueued.event_type:
                 queued = EmailQueued.model_validate(envelope.payload)
@@ -152,7 +154,9 @@ def create_app(
             workspace_router.router,
             conversations_router.router,
             contacts_router.router,
-            events_router("/inbox/v1", ProcessedEvent, HANDLERS),
+            events_router(
+                "/inbox/v1", ProcessedEvent, handlers(acknowledge=settings.auto_acknowledge)
+            ),
         ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,

@@ -5,22 +5,40 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.conversations import service as conversations
-from services.inbox.models import Conversation
+from services.inbox.internal_events import AcknowledgementDue
+from services.inbox.models import Conversation, OutboxEvent
 from shared.consumer import Handler
 from shared.contracts.events import EventEnvelope
 from shared.contracts.routing_events import ConversationAssigned, ConversationQueued
 from shared.db import utc_now
+from shared.outbox import emit
 
 
-async def on_queued(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Show which queue the conversation waits in."""
-    event = ConversationQueued.model_validate(envelope.payload)
-    conversation = await session.get(Conversation, event.conversation_id)
-    if conversation is None or conversation.routing_status == "assigned":
-        return
-    conversation.routing_status = "queued"
-    conversation.queue_id, conversation.queue_name = event.queue_id, event.queue_name
-    conversations.touch(conversation, now=utc_now())
+def queued_handler(*, acknowledge: bool) -> Handler:
+    """The ``conversation.queued`` handler; with ``acknowledge``, a new email conversation's
+    first queue asks for its automatic reply, with the queue's hours (open or closed)."""
+
+    async def on_queued(session: AsyncSession, envelope: EventEnvelope) -> None:
+        """Show which queue the conversation waits in."""
+        event = ConversationQueued.model_validate(envelope.payload)
+        conversation = await session.get(Conversation, event.conversation_id)
+        if conversation is None or conversation.routing_status == "assigned":
+            return
+        first_queue = conversation.queue_id is None
+        conversation.routing_status = "queued"
+        conversation.queue_id, conversation.queue_name = event.queue_id, event.queue_name
+        conversations.touch(conversation, now=utc_now())
+        # Faxes have no address to answer and calls hear the closed message from the gateway.
+        if acknowledge and first_queue and conversation.channel == "email":
+            emit(
+                session,
+                OutboxEvent,
+                AcknowledgementDue(
+                    conversation_id=conversation.id, queue_name=event.queue_name, hours=event.hours
+                ),
+            )
+
+    return on_queued
 
 
 async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
@@ -36,8 +54,13 @@ async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversations.touch(conversation, now=utc_now())
 
 
-#: Event type → handler; events without one are recorded and acknowledged.
-HANDLERS: dict[str, Handler] = {
-    ConversationQueued.event_type: on_queued,
-    ConversationAssigned.event_type: on_assigned,
-}
+def handlers(*, acknowledge: bool) -> dict[str, Handler]:
+    """Event type → handler; events without one are recorded and acknowledged.
+
+    ``acknowledge`` is ``INBOX_AUTO_ACKNOWLEDGE``: whether new email conversations get an
+    automatic reply once routing has placed them.
+    """
+    return {
+        ConversationQueued.event_type: queued_handler(acknowledge=acknowledge),
+        ConversationAssigned.event_type: on_assigned,
+    }

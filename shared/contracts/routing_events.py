@@ -6,7 +6,31 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
+from pydantic import BaseModel, Field
+
 from shared.contracts.events import Event
+
+
+class QueueHours(BaseModel):
+    """A queue's business hours at one instant: open or not, when it reopens, in words."""
+
+    open: bool = True
+    opens_at: datetime | None = Field(
+        default=None,
+        description="When a closed queue opens next, in its time zone; null when open, or "
+        "when its schedule has no opening at all.",
+    )
+    time_zone: str = Field(default="UTC", examples=["America/Toronto"])
+    summary: dict[str, str] = Field(
+        default_factory=dict,
+        description="The weekly hours, and the reopening when closed, by language (en, fr).",
+        examples=[
+            {
+                "en": "Monday to Friday, 9:30\u202fa.m. to 5\u202fp.m. (Eastern Time)",
+                "fr": "du lundi au vendredi, de 9\u00a0h\u00a030 à 17\u00a0h (heure de l’Est)",
+            }
+        ],
+    )
 
 
 class ConversationQueued(Event):
@@ -19,6 +43,8 @@ class ConversationQueued(Event):
     queue_id: UUID
     queue_name: str
     queued_at: datetime
+    #: The queue's hours when the task entered it; None from a routing that does not say.
+    hours: QueueHours | None = None
 
 
 class ConversationAssigned(Event):

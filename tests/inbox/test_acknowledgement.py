@@ -52,7 +52,8 @@ async def drain(app: Running) -> None:
         source="inbox",
         max_backoff_seconds=0,
     )
-    while await relay.run_once():
+    # The acknowledgement waits for routing to place the conversation: deliver both ways.
+    while await relay.run_once() + await app.relay("routing").run_once():
         pass
 
 

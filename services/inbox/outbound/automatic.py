@@ -1,4 +1,11 @@
-"""Automatic acknowledgements: who may get one, and sending it once per thread."""
+"""Automatic replies to new email conversations: who may get one, and sending it once per thread.
+
+A new conversation gets one automatic message, never two. It waits until routing has placed the
+conversation in a queue (``conversation.queued`` carries the queue's hours): in an open queue the
+acknowledgement goes out, in a closed one (outside hours, a holiday) the out-of-hours notice goes
+out in its place, with the hours and the reopening in the customer's language. Both share one
+dedupe key, so the conversation gets at most one of them however often the request is delivered.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +21,17 @@ from services.inbox.conversations import service as conversations
 from services.inbox.models import Message
 from services.inbox.outbound.service import OutgoingContent, Sender, queue_email
 from shared.clients.translation import TranslationClient
-from shared.contracts.translation import TemplateRenderRequest
+from shared.contracts.routing_events import QueueHours
+from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest
 from shared.db import session_scope
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 ACKNOWLEDGEMENT_TEMPLATE = "email.acknowledgement"
+OUT_OF_HOURS_TEMPLATE = "notice.out_of_hours"
+#: Routing statuses of a conversation routing places (or has placed) in a queue.
+_ROUTED = ("needs_agent", "queued", "assigned")
+_BILINGUAL_SEPARATOR = "-" * 40
 _NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)([+._-].*)?@",
     re.IGNORECASE,
@@ -41,11 +53,21 @@ async def acknowledge(
     response_seconds: int,
     quiet: timedelta,
     now: datetime,
+    queue_name: str | None = None,
+    hours: QueueHours | None = None,
 ) -> bool:
-    """Queue the acknowledgement once; False when the thread had an automatic message lately."""
+    """Queue the conversation's automatic reply once; False when nothing was queued.
+
+    Asked without ``queue_name`` (at ingest) for a conversation routing places, it leaves the
+    reply to routing's answer, which asks again with the queue and its ``hours``: a closed
+    queue gets the out-of-hours notice instead of the acknowledgement.
+    """
     key = f"ack:{conversation_id}"
     async with sessions() as session:
         conversation = await conversations.get_conversation(session, conversation_id)
+        if queue_name is None and conversation.routing_status in _ROUTED:
+            log.info("acknowledgement.waits_for_queue", conversation_id=str(conversation_id))
+            return False
         if await _recent_automatic(session, conversation_id, since=now - quiet, key=key):
             return False
         first_sender = _first_sender(conversation.messages)
@@ -53,17 +75,21 @@ async def acknowledge(
             return False
         customer = conversation.contact.display_name or first_sender
         locale = conversation.language if conversation.language in ("en", "fr") else "und"
-    rendered = await translation.render_template(
-        ACKNOWLEDGEMENT_TEMPLATE,
-        TemplateRenderRequest(
-            locale=f"{locale}-CA" if locale != "und" else "und",
-            variables={
-                "customer_name": customer or "",
-                "reference": conversation.reference,
-                "response_time": response_seconds,
-            },
-        ),
-    )
+    closed = hours if hours and not hours.open and {"en", "fr"} <= hours.summary.keys() else None
+    if closed is not None:
+        rendered = await _out_of_hours_notice(translation, locale, queue_name or "", closed)
+    else:
+        rendered = await translation.render_template(
+            ACKNOWLEDGEMENT_TEMPLATE,
+            TemplateRenderRequest(
+                locale=f"{locale}-CA" if locale != "und" else "und",
+                variables={
+                    "customer_name": customer or "",
+                    "reference": conversation.reference,
+                    "response_time": response_seconds,
+                },
+            ),
+        )
     async with session_scope(sessions) as session:
         if await session.scalar(select(Message.id).where(Message.dedupe_key == key)):
             return False
@@ -81,8 +107,36 @@ async def acknowledge(
             now=now,
             kind="automatic",
         )
-    log.info("acknowledgement.queued", conversation_id=str(conversation_id))
+    event = "acknowledgement.queued" if closed is None else "out_of_hours.queued"
+    log.info(event, conversation_id=str(conversation_id))
     return True
+
+
+async def _out_of_hours_notice(
+    translation: TranslationClient, locale: str, queue_name: str, hours: QueueHours
+) -> RenderedTemplate:
+    """The notice in the customer's language; for an undetermined one, French then English,
+    each half with the hours in its own language (one ``und`` rendering could not do that)."""
+    languages = [locale] if locale in ("en", "fr") else ["fr", "en"]
+    halves = [
+        await translation.render_template(
+            OUT_OF_HOURS_TEMPLATE,
+            TemplateRenderRequest(
+                locale=f"{language}-CA",
+                variables={"queue_name": queue_name, "hours": hours.summary[language]},
+            ),
+        )
+        for language in languages
+    ]
+    if len(halves) == 1:
+        return halves[0]
+    french, english = halves
+    return RenderedTemplate(
+        key=OUT_OF_HOURS_TEMPLATE,
+        locale="und",
+        subject=f"{french.subject} / {english.subject}",
+        body=f"{french.body.rstrip()}\n\n{_BILINGUAL_SEPARATOR}\n\n{english.body}",
+    )
 
 
 def _first_sender(messages: list[Message]) -> str | None:

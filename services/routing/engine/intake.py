@@ -19,6 +19,7 @@ from services.routing.engine.offers import open_task_for
 from services.routing.engine.ranking import select_queue
 from services.routing.models import OPEN_TASK_CONDITION, Callback, OutboxEvent, Task
 from services.routing.queues.hours import is_open
+from services.routing.queues.opening import queue_hours
 from shared.contracts.routing import Availability, AvailabilityQuery
 from shared.contracts.routing_events import ConversationQueued
 from shared.outbox import emit
@@ -173,6 +174,7 @@ async def open_task(
                 queue_id=queue.id,
                 queue_name=queue.name,
                 queued_at=now,
+                hours=queue_hours(queue.hours, now),
             ),
         )
     signals.request_match(session)
