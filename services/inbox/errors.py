@@ -103,3 +103,43 @@ class NoPhoneNumber(Conflict):
     code = "callback.no_phone"
     title = "No phone number"
     detail_template = "Conversation {conversation_id} has no phone number to call back."
+
+
+class ReplyContentChoice(InvalidInput):
+    code = "reply.text_or_template"
+    title = "Text or template"
+    detail_template = "A reply has either text or a template_key: one of the two, not both."
+
+
+class ReplyTemplateNotFound(InvalidInput):
+    code = "reply.template_not_found"
+    title = "Unknown template"
+    detail_template = "There is no template '{key}'."
+
+
+class ReplyTemplateLanguage(InvalidInput):
+    code = "reply.template_language"
+    title = "Template not available in this language"
+    detail_template = "Template '{key}' has no version in {language}."
+
+
+class ReplyTemplateVariables(InvalidInput):
+    code = "reply.template_variables"
+    title = "Template variables to correct"
+    detail_template = (
+        "Template '{key}' cannot be filled in with these variables; see errors for each one."
+    )
+
+
+class AttachmentInvalid(InvalidInput):
+    code = "reply.attachment_invalid"
+    title = "Invalid attachment"
+    detail_template = "An attachment cannot be sent as given; see errors. Nothing was sent."
+
+
+class AttachmentTooLarge(PayloadTooLarge):
+    code = "reply.attachment_too_large"
+    title = "Attachment too large"
+    detail_template = (
+        "Attachment '{filename}' is larger than the limit of {limit} bytes; nothing was sent."
+    )

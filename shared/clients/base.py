@@ -19,6 +19,13 @@ class PeerRejected(AppError):
     title = "Request refused by another service"
     detail_template = "The {service} service refused the request ({peer_status})."
 
+    def __init__(
+        self, detail: str | None = None, *, problem: dict[str, Any] | None = None, **params: Any
+    ) -> None:
+        super().__init__(detail, **params)
+        #: The peer's problem document (``code``, ``errors``…), so callers can map it to theirs.
+        self.problem: dict[str, Any] = problem or {}
+
 
 class ServiceClient:
     """An httpx client for one peer service over an injected transport (HTTP or in-process)."""
@@ -76,8 +83,18 @@ class ServiceClient:
             retry_after = _retry_after(response)
             raise PeerUnavailable(service=self.service, retry_after=retry_after)
         if response.status_code >= 400:
-            raise PeerRejected(service=self.service, peer_status=response.status_code)
+            raise PeerRejected(
+                service=self.service, peer_status=response.status_code, problem=_problem(response)
+            )
         return response
+
+
+def _problem(response: httpx.Response) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _retry_after(response: httpx.Response) -> int:

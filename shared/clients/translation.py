@@ -11,6 +11,7 @@ from shared.contracts.translation import (
     DetectResult,
     RenderedTemplate,
     TemplateRenderRequest,
+    TemplateSummary,
 )
 
 
@@ -21,6 +22,12 @@ class TranslationClient(ServiceClient):
         """The language of a text's newly written part, with confidence and evidence."""
         return await self.call(
             "POST", "/translation/v1/detect", DetectResult, json=request.model_dump(mode="json")
+        )
+
+    async def get_template(self, key: str) -> TemplateSummary:
+        """A template's languages and declared variables; an unknown key is PeerRejected (404)."""
+        return await self.call(
+            "GET", f"/translation/v1/templates/{quote(key, safe='')}", TemplateSummary
         )
 
     async def render_template(self, key: str, request: TemplateRenderRequest) -> RenderedTemplate:

@@ -50,3 +50,22 @@ class RenderedTemplate(BaseModel):
     locale: str
     subject: str
     body: str
+
+
+class TemplateVariable(BaseModel):
+    """A variable a template declares; every declared variable is required when rendering."""
+
+    name: str
+    type: str = "text"
+
+
+class TemplateVersionSummary(BaseModel):
+    locale: str
+    variables: list[TemplateVariable] = Field(default_factory=list)
+
+
+class TemplateSummary(BaseModel):
+    """A template's languages and the variables each declares (its wording left out)."""
+
+    key: str
+    versions: list[TemplateVersionSummary]

@@ -82,13 +82,30 @@ def compose(email: OutgoingEmail) -> bytes:
     if email.html:
         message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
     for attachment in email.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
+        maintype, _, subtype = attachment.content_type.lower().partition("/")
+        # The filename goes in Content-Disposition and, for older clients, as the Content-Type
+        # name; non-ASCII names are encoded per RFC 2231 (filename*=utf-8''facture-%C3%A9t…).
+        params = {"name": attachment.filename}
+        if maintype == "text" and _is_utf8(attachment.data):
+            params["charset"] = "utf-8"  # without it, readers must assume US-ASCII (RFC 2046)
         message.add_attachment(
             attachment.data,
             maintype=maintype or "application",
             subtype=subtype or "octet-stream",
             filename=attachment.filename,
+            params=params,
         )
+    for part in message.walk():
+        if part is not message:
+            del part["MIME-Version"]  # only the top level carries it (RFC 2045)
     # set_content() and add_*() move Content-* headers into the parts: add it last.
     message["Content-Language"] = "fr-CA" if email.language == "fr" else "en-CA"
     return message.as_bytes()
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

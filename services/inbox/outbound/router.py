@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from services.inbox.conversations.schemas import MessageRead
-from services.inbox.deps import BlobsDep, SessionDep, SettingsDep, WriterDep
+from services.inbox.deps import BlobsDep, SessionDep, SettingsDep, TranslationDep, WriterDep
 from services.inbox.errors import NotYourConversation
 from services.inbox.ingest.mime import sanitize_html
 from services.inbox.models import Conversation
 from services.inbox.outbound import service
+from services.inbox.outbound.attachments import FileUpload
 from services.inbox.outbound.schemas import ReplyCreate
 from shared.auth import Role
 from shared.db import utc_now
 from shared.schemas import problem_responses
+from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1", tags=["replies"])
 
@@ -24,38 +26,69 @@ router = APIRouter(prefix="/inbox/v1", tags=["replies"])
 @router.post(
     "/conversations/{conversation_id}/replies",
     status_code=201,
-    summary="Reply to the customer by email (queued, then sent exactly once)",
-    description="The reply is stored with its final Message-ID and threading headers and sent "
-    "by the outbox relay; temporary SMTP failures retry with backoff, a permanent refusal marks "
-    "it `failed` with the server's reason. A repeated `Idempotency-Key` returns the first reply. "
-    "A reply in a language other than the customer's needs `confirm_language: true`.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Reply to the customer by email, as free text or from a template (queued, then "
+    "sent exactly once)",
+    description="The reply is free `text` (and `html`) or an approved template by "
+    "`template_key`, rendered by the translation service in the customer's language (French "
+    "typography included) with the inbox's standard variables filled in; files come in "
+    "`attachments` (base64). It is stored with its final Message-ID, threading headers and "
+    "attachments and sent by the outbox relay; temporary SMTP failures retry with backoff, a "
+    "permanent refusal marks it `failed` with the server's reason. A repeated `Idempotency-Key` "
+    "returns the first reply. A reply in a language other than the customer's needs "
+    "`confirm_language: true`. Bad content, an unknown template or variable, or a bad file is "
+    "422 (413 for a file too large) and the translation service down is 503: nothing is queued.",
+    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
 )
 async def reply(
     conversation_id: UUID,
     body: ReplyCreate,
+    request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
     blobs: BlobsDep,
+    translation: TranslationDep,
     principal: WriterDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageRead:
+    draft = service.ReplyDraft(
+        text=body.text,
+        html=sanitize_html(body.html) if body.html else None,
+        language=body.language,
+        confirm_language=body.confirm_language,
+        idempotency_key=idempotency_key,
+        author_agent_id=principal.agent_id,
+        template_key=body.template_key,
+        variables=body.variables,
+        author_name=principal.name,
+        attachments=[
+            FileUpload(item.filename, item.content_type, item.content_base64)
+            for item in body.attachments
+        ],
+    )
+    files = service.check_draft(
+        draft,
+        service.FileLimits(
+            file_bytes=settings.max_attachment_bytes, total_bytes=settings.max_message_bytes
+        ),
+    )
+    # Reads before the translation service is asked use short sessions of their own: the
+    # request's session opens its transaction only to write.
+    sessions = service_context(request).require_sessions()
     if principal.role is Role.AGENT:
-        conversation = await session.get(Conversation, conversation_id)
+        async with sessions() as lookup:
+            conversation = await lookup.get(Conversation, conversation_id)
         if conversation is not None and conversation.assignee_agent_id != principal.agent_id:
             raise NotYourConversation(conversation_id=str(conversation_id))
+    prepared = await service.prepare_reply(
+        sessions, conversation_id=conversation_id, draft=draft, translation=translation
+    )
     message, created = await service.queue_reply(
         session,
         conversation_id=conversation_id,
-        draft=service.ReplyDraft(
-            text=body.text,
-            html=sanitize_html(body.html) if body.html else None,
-            language=body.language,
-            confirm_language=body.confirm_language,
-            idempotency_key=idempotency_key,
-            author_agent_id=principal.agent_id,
-        ),
+        draft=draft,
+        prepared=prepared,
+        files=files,
         sender=service.Sender(
             address=settings.mail_from, name=settings.mail_from_name, domain=settings.mail_domain
         ),

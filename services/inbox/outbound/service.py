@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,17 +18,30 @@ from services.inbox.errors import (
     LanguageConfirmationRequired,
     NoEmailRecipient,
     NotAnEmailConversation,
+    ReplyContentChoice,
 )
 from services.inbox.internal_events import EmailQueued
-from services.inbox.models import Contact, ContactIdentity, Conversation, Message, OutboxEvent
+from services.inbox.models import (
+    Attachment,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    Message,
+    OutboxEvent,
+)
+from services.inbox.outbound.attachments import FileUpload, decode_files
 from services.inbox.outbound.compose import (
     OutgoingEmail,
+    OutgoingFile,
     compose,
     new_message_id,
     reply_subject,
 )
 from services.inbox.outbound.smtp import MailTransport, PermanentFailure
+from services.inbox.outbound.templates import render_reply_template, standard_variables
+from shared.clients.translation import TranslationClient
 from shared.db import session_scope, utc_now
+from shared.errors import FieldError
 from shared.logging import get_logger
 from shared.outbox import emit
 
@@ -44,14 +59,78 @@ class Sender:
 
 @dataclass(frozen=True)
 class ReplyDraft:
-    """What an agent wrote."""
+    """What an agent wrote: free text, or a template with variables; and files to attach."""
 
-    text: str
+    text: str | None
     html: str | None
     language: str | None
     confirm_language: bool
     idempotency_key: str | None
     author_agent_id: uuid.UUID | None
+    template_key: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    author_name: str | None = None
+    attachments: Sequence[FileUpload] = ()
+
+
+@dataclass(frozen=True)
+class PreparedTemplate:
+    """A template rendered for a reply, before anything is written."""
+
+    language: str
+    subject: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FileLimits:
+    """How large one attached file, and the files of one reply together, may be."""
+
+    file_bytes: int
+    total_bytes: int
+
+
+REASON_TEXT_OR_TEMPLATE = "Give text or template_key, not both."
+REASON_HTML_WITH_TEMPLATE = "html goes with text, not with a template."
+
+
+def check_draft(draft: ReplyDraft, limits: FileLimits) -> list[OutgoingFile]:
+    """The attached files decoded, once the draft is text XOR template; raises
+    ReplyContentChoice, AttachmentInvalid, AttachmentTooLarge or MessageTooLarge."""
+    _check_content(draft)
+    return decode_files(
+        draft.attachments, max_file_bytes=limits.file_bytes, max_total_bytes=limits.total_bytes
+    )
+
+
+async def prepare_reply(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    conversation_id: uuid.UUID,
+    draft: ReplyDraft,
+    translation: TranslationClient,
+) -> PreparedTemplate | None:
+    """For a template reply, the template rendered for this conversation; None for free text
+    or a repeated request. Reads in a short session of its own and asks the translation
+    service only once it is closed: no transaction (nor SQLite's write lock) is held while the
+    peer answers (STYLE rule 7). Raises the reply's refusals and PeerUnavailable."""
+    if draft.template_key is None:
+        return None
+    async with sessions() as lookup:
+        conversation = await conversations.get_conversation(lookup, conversation_id)
+        key = _reply_key(conversation.id, draft.idempotency_key)
+        if await lookup.scalar(select(Message.id).where(Message.dedupe_key == key)):
+            return None
+        language = _reply_language(conversation, draft)
+        variables = standard_variables(conversation, author_name=draft.author_name)
+    rendered = await render_reply_template(
+        translation,
+        key=draft.template_key,
+        language=language,
+        variables=variables | dict(draft.variables),
+        explicit=set(draft.variables),
+    )
+    return PreparedTemplate(language=language, subject=rendered.subject, text=rendered.body)
 
 
 async def queue_reply(
@@ -59,16 +138,45 @@ async def queue_reply(
     *,
     conversation_id: uuid.UUID,
     draft: ReplyDraft,
+    prepared: PreparedTemplate | None,
+    files: Sequence[OutgoingFile],
     sender: Sender,
     blobs: BlobStore,
     now: datetime,
 ) -> tuple[Message, bool]:
-    """Store the reply with its final bytes and queue it; returns (message, created)."""
+    """Store the reply with its final bytes and attachments and queue it; returns (message,
+    created). A template reply needs its ``prepared`` rendering (see prepare_reply)."""
     conversation = await conversations.get_conversation(session, conversation_id)
     key = _reply_key(conversation.id, draft.idempotency_key)
     earlier = await session.scalar(select(Message).where(Message.dedupe_key == key))
     if earlier is not None:
         return earlier, False
+    language = _reply_language(conversation, draft)
+    subject = reply_subject(conversation.subject, language if language != "und" else "en")
+    text, html = draft.text or "", draft.html
+    if draft.template_key is not None:
+        if prepared is None:
+            raise ValueError("a template reply needs its rendering")
+        language, text, html = prepared.language, prepared.text, None
+        if not (conversation.subject or "").strip():
+            subject = prepared.subject
+    message = await queue_email(
+        session,
+        conversation,
+        OutgoingContent(subject=subject, text=text, html=html, language=language),
+        dedupe_key=key,
+        author_agent_id=draft.author_agent_id,
+        sender=sender,
+        blobs=blobs,
+        now=now,
+        files=files,
+    )
+    return message, True
+
+
+def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
+    """The reply's language once the conversation may take it; raises ConversationClosed,
+    NotAnEmailConversation or LanguageConfirmationRequired."""
     if conversation.status == "closed":
         raise ConversationClosed(conversation_id=str(conversation.id))
     if conversation.channel != "email":
@@ -82,18 +190,23 @@ async def queue_reply(
         raise LanguageConfirmationRequired(
             language=language, conversation_language=conversation.language
         )
-    subject = reply_subject(conversation.subject, language if language != "und" else "en")
-    message = await queue_email(
-        session,
-        conversation,
-        OutgoingContent(subject=subject, text=draft.text, html=draft.html, language=language),
-        dedupe_key=key,
-        author_agent_id=draft.author_agent_id,
-        sender=sender,
-        blobs=blobs,
-        now=now,
-    )
-    return message, True
+    return language
+
+
+def _check_content(draft: ReplyDraft) -> None:
+    """Text XOR template, and HTML only beside text."""
+    has_text, has_template = draft.text is not None, draft.template_key is not None
+    if has_text == has_template:
+        raise ReplyContentChoice(
+            errors=[
+                FieldError(name, "text_or_template", REASON_TEXT_OR_TEMPLATE)
+                for name in ("text", "template_key")
+            ]
+        )
+    if has_template and draft.html is not None:
+        raise ReplyContentChoice(
+            errors=[FieldError("html", "html_with_template", REASON_HTML_WITH_TEMPLATE)]
+        )
 
 
 @dataclass(frozen=True)
@@ -117,8 +230,10 @@ async def queue_email(
     blobs: BlobStore,
     now: datetime,
     kind: str = "email",
+    files: Sequence[OutgoingFile] = (),
 ) -> Message:
-    """Compose the email in the conversation's thread, store its bytes and queue it."""
+    """Compose the email in the conversation's thread, store its bytes (and each attached
+    file's, content-addressed) and queue it with its attachments recorded."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
     recipient = last.from_address if last else await _contact_email(session, conversation)
@@ -145,9 +260,10 @@ async def queue_email(
             date=now,
             language=content.language,
             automatic=kind == "automatic",
+            attachments=tuple(files),
         )
     )
-    digest = await blobs.put(raw)
+    digest, *file_digests = await blobs.put_many([raw, *(file.data for file in files)])
     message = Message(
         id=uuid.uuid4(),
         conversation_id=conversation.id,
@@ -177,6 +293,20 @@ async def queue_email(
         received_at=now,
     )
     session.add(message)
+    session.add_all(
+        Attachment(
+            id=uuid.uuid4(),
+            message_id=message.id,
+            position=position,
+            filename=file.filename,
+            content_type=file.content_type,
+            size=len(file.data),
+            sha256=file_digest,
+            inline=False,
+            stored=True,
+        )
+        for position, (file, file_digest) in enumerate(zip(files, file_digests, strict=True))
+    )
     conversations.mark_message(conversation, now=now)
     emit(session, OutboxEvent, EmailQueued(message_id=message.id))
     await session.flush()

@@ -1,0 +1,142 @@
+"""Template replies: the variables the inbox fills in, rendering through the translation client,
+and the translation service's refusals turned into the inbox's own localized errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from services.inbox.errors import (
+    ReplyTemplateLanguage,
+    ReplyTemplateNotFound,
+    ReplyTemplateVariables,
+)
+from services.inbox.models import Conversation
+from shared.clients.base import PeerRejected
+from shared.clients.translation import TranslationClient
+from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest, TemplateSummary
+from shared.errors import FieldError
+from shared.problems import GENERIC_REASON
+
+REASON_MISSING_VARIABLE = "Template '{key}' needs this variable."
+REASON_UNKNOWN_VARIABLE = "Template '{key}' does not declare this variable."
+#: What a value of each variable type must be (the translation service's types).
+REASONS_INVALID_VARIABLE = {
+    "text": "Must be text without control characters.",
+    "number": "Must be a number.",
+    "money": "Must be an amount, or an amount and an ISO 4217 currency.",
+    "date": "Must be a date (YYYY-MM-DD).",
+    "time": "Must be a time (HH:MM).",
+    "datetime": "Must be a date and time with a time zone.",
+    "duration": "Must be a duration of zero or more seconds.",
+}
+
+
+def standard_variables(conversation: Conversation, *, author_name: str | None) -> dict[str, object]:
+    """The variables the inbox knows by itself (documented in schemas.STANDARD_VARIABLES)."""
+    inbound_names = [
+        m.from_name for m in conversation.messages if m.direction == "inbound" and m.from_name
+    ]
+    known: dict[str, object | None] = {
+        "customer_name": conversation.contact.display_name
+        or (inbound_names[-1] if inbound_names else None),
+        "reference": conversation.reference,
+        "agent_name": author_name,
+        "queue_name": conversation.queue_name,
+    }
+    return {name: value for name, value in known.items() if value}
+
+
+async def render_reply_template(
+    translation: TranslationClient,
+    *,
+    key: str,
+    language: str,
+    variables: Mapping[str, object],
+    explicit: set[str],
+) -> RenderedTemplate:
+    """The template rendered in ``language`` (both for ``und``) with the variables it declares;
+    raises ReplyTemplateNotFound, ReplyTemplateLanguage, ReplyTemplateVariables or
+    PeerUnavailable."""
+    try:
+        template = await translation.get_template(key)
+    except PeerRejected as rejected:
+        if rejected.params.get("peer_status") == 404:
+            raise _not_found(key) from rejected
+        raise
+    declared = _declared(template, language)
+    if declared is None:
+        raise _no_version(key, language)
+    problems = [
+        FieldError(
+            f"variables.{name}", "variable_unknown", REASON_UNKNOWN_VARIABLE, (("key", key),)
+        )
+        for name in sorted(explicit - set(declared))
+    ] + [
+        FieldError(
+            f"variables.{name}", "variable_missing", REASON_MISSING_VARIABLE, (("key", key),)
+        )
+        for name in sorted(set(declared) - set(variables))
+    ]
+    if problems:
+        raise ReplyTemplateVariables(key=key, errors=problems)
+    request = TemplateRenderRequest(
+        locale=language if language in ("en", "fr") else "und",
+        variables={name: value for name, value in variables.items() if name in declared},
+    )
+    try:
+        return await translation.render_template(key, request)
+    except PeerRejected as rejected:
+        raise _template_problem(rejected, key=key, language=language, types=declared) from rejected
+
+
+def _declared(template: TemplateSummary, language: str) -> dict[str, str] | None:
+    """The variables (name: type) the versions rendered for ``language`` declare; None when the
+    template has no version in that language."""
+    wanted = ("en", "fr") if language not in ("en", "fr") else (language,)
+    versions = [v for v in template.versions if v.locale.split("-")[0].lower() in wanted]
+    if not versions:
+        return None
+    return {variable.name: variable.type for version in versions for variable in version.variables}
+
+
+def _not_found(key: str) -> ReplyTemplateNotFound:
+    return ReplyTemplateNotFound(
+        key=key,
+        errors=[FieldError("template_key", "template_not_found", ReplyTemplateNotFound.title)],
+    )
+
+
+def _no_version(key: str, language: str) -> ReplyTemplateLanguage:
+    return ReplyTemplateLanguage(
+        key=key,
+        language=language,
+        errors=[FieldError("language", "template_language", ReplyTemplateLanguage.title)],
+    )
+
+
+def _template_problem(
+    rejected: PeerRejected, *, key: str, language: str, types: Mapping[str, str]
+) -> Exception:
+    """Our error for the translation service's refusal to render, with its fields."""
+    code = str(rejected.problem.get("code", ""))
+    if code == "template.not_found":
+        return _not_found(key)
+    if code in ("template.version_not_found", "template.locale_unsupported"):
+        return _no_version(key, language)
+    if code.startswith("template.variable_"):
+        # The peer's reasons are already formatted in one language: ours are localized.
+        fields = []
+        for item in rejected.problem.get("errors", []):
+            where = str(item.get("field", "")) if isinstance(item, dict) else ""
+            name = where.removeprefix("variables.")
+            if code == "template.variable_missing":  # e.g. a null value given
+                reason = REASON_MISSING_VARIABLE
+            else:
+                reason = REASONS_INVALID_VARIABLE.get(types.get(name, ""), GENERIC_REASON)
+            fields.append(
+                FieldError(
+                    where or "variables", code.removeprefix("template."), reason, (("key", key),)
+                )
+            )
+        return ReplyTemplateVariables(key=key, errors=fields)
+    return rejected
