@@ -17,6 +17,7 @@ from services.inbox.auth.service import DatabaseVerifier
 from services.inbox.blobs import BlobStore
 from services.inbox.contacts import router as contacts_router
 from services.inbox.conversations import router as conversations_router
+from services.inbox.conversations.visibility import AgentQueuesCache
 from services.inbox.events import handlers
 from services.inbox.ingest import router as ingest_router
 from services.inbox.ingest import telephony
@@ -122,6 +123,7 @@ def create_app(
         context.extras.update(
             relay=relay,
             routing=routing,
+            agent_queues=AgentQueuesCache(ttl=settings.agent_queues_cache_seconds),
             translation=translation,
             blobs=blobs,
             mail=mail,

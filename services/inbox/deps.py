@@ -8,6 +8,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from services.inbox.blobs import BlobStore
+from services.inbox.conversations.visibility import AgentQueuesCache, Visibility
 from services.inbox.settings import InboxSettings
 from shared.auth import Principal, Role, verify_signature
 from shared.clients.routing import RoutingClient
@@ -32,6 +33,7 @@ __all__ = [
     "SettingsDep",
     "SupervisorDep",
     "TranslationDep",
+    "VisibilityDep",
     "WriterDep",
 ]
 
@@ -69,9 +71,16 @@ def get_blobs(request: Request) -> BlobStore:
     return blobs
 
 
+def get_visibility(request: Request) -> Visibility:
+    cache = service_context(request).extras["agent_queues"]
+    assert isinstance(cache, AgentQueuesCache)
+    return Visibility(cache=cache, routing=get_routing(request))
+
+
 TranslationDep = Annotated[TranslationClient, Depends(get_translation)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 RoutingDep = Annotated[RoutingClient, Depends(get_routing)]
+VisibilityDep = Annotated[Visibility, Depends(get_visibility)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 

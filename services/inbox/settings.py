@@ -26,6 +26,12 @@ class InboxSettings(CommonSettings):
         description='Per-gateway signing secrets as JSON, e.g. {"postfix": "…"}.',
     )
     token_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    agent_queues_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long the queues an agent serves, as routing said, are kept per agent.",
+    )
     max_message_bytes: int = Field(
         default=25 * 1024 * 1024, ge=1024, description="Larger inbound messages get 413."
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from typing import ClassVar
+from uuid import UUID
 
-from shared.clients.base import ServiceClient
+from shared.clients.base import PeerRejected, ServiceClient
 from shared.contracts.events import EventAck, EventEnvelope
-from shared.contracts.routing import Availability, AvailabilityQuery
+from shared.contracts.routing import AgentQueues, Availability, AvailabilityQuery
 
 
 class RoutingClient(ServiceClient):
@@ -23,3 +24,12 @@ class RoutingClient(ServiceClient):
         return await self.call(
             "POST", "/routing/v1/availability", Availability, json=query.model_dump(mode="json")
         )
+
+    async def agent_queues(self, agent_id: UUID) -> AgentQueues | None:
+        """The queues the agent serves; None when routing knows no such agent."""
+        try:
+            return await self.call("GET", f"/routing/v1/agents/{agent_id}/queues", AgentQueues)
+        except PeerRejected as exc:
+            if exc.params.get("peer_status") == 404:
+                return None
+            raise

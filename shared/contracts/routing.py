@@ -26,3 +26,24 @@ class Availability(BaseModel):
     queue_id: UUID | None = None
     queue_name: str | None = None
     reason: str | None = Field(default=None, examples=["outside_hours", "holiday", "no_queue"])
+
+
+class ServedQueue(BaseModel):
+    """A queue an agent serves, and which of its contacts the agent may take there."""
+
+    queue_id: UUID
+    name: str = Field(examples=["Email — English"])
+    languages: list[Language] = Field(
+        description="Contact languages of this queue the agent speaks at the queue's level.",
+        examples=[["en"]],
+    )
+    channels: list[Literal["phone", "email", "fax"]] = Field(
+        description="Channels of this queue the agent has capacity for.", examples=[["email"]]
+    )
+
+
+class AgentQueues(BaseModel):
+    """The queues an agent serves under each queue's base rule; widening steps are not counted."""
+
+    agent_id: UUID
+    queues: list[ServedQueue]

@@ -15,9 +15,7 @@ from services.inbox.conversations.schemas import (
     ConversationStatus,
     ConversationSummary,
 )
-from services.inbox.deps import ReaderDep, SessionDep
-from services.inbox.errors import ConversationNotFound
-from shared.auth import Role
+from services.inbox.deps import ReaderDep, SessionDep, VisibilityDep
 from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
 
@@ -27,11 +25,17 @@ router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 @router.get(
     "/conversations",
     summary="List conversations, most recently active first (cursor-paginated)",
+    description="Agents see the conversations assigned to them and those waiting unassigned "
+    "in the queues they serve (`GET /routing/v1/agents/{agent_id}/queues`), in a language and "
+    "on a channel they may take there; supervisors, admins and services see all. While routing "
+    "cannot say which queues an agent serves, the agent's list holds only its own "
+    "conversations rather than failing.",
     responses=problem_responses(401, 403, 422),
 )
 async def list_conversations(
     session: SessionDep,
     principal: ReaderDep,
+    visibility: VisibilityDep,
     status: ConversationStatus | None = None,
     channel: Channel | None = None,
     language: Language | None = None,
@@ -63,7 +67,6 @@ async def list_conversations(
                 FieldError(field="assignee", code="value_error", reason="This value is not valid.")
             ]
         )
-    is_agent = principal.role is Role.AGENT
     rows, next_cursor = await service.list_conversations(
         session,
         filters=service.ConversationFilter(
@@ -76,7 +79,7 @@ async def list_conversations(
             tag=tag.lower() if tag else None,
             created_after=created_after,
             created_before=created_before,
-            visible_to_agent=principal.agent_id if is_agent else None,
+            visible_to=await visibility.view_for_listing(principal),
             search=q,
         ),
         cursor=cursor,
@@ -90,14 +93,18 @@ async def list_conversations(
 @router.get(
     "/conversations/{conversation_id}",
     summary="Read a conversation with its contact and messages",
-    responses=problem_responses(401, 403, 404, 422),
+    description="An agent reads the conversations it would see in its list; any other is 404, "
+    "as if it did not exist. One waiting in a queue while routing cannot be asked is 503.",
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def read_conversation(
-    conversation_id: UUID, response: Response, session: SessionDep, principal: ReaderDep
+    conversation_id: UUID,
+    response: Response,
+    session: SessionDep,
+    principal: ReaderDep,
+    visibility: VisibilityDep,
 ) -> ConversationRead:
     conversation = await service.get_conversation(session, conversation_id)
-    if principal.role is Role.AGENT and conversation.assignee_agent_id != principal.agent_id:
-        # Existence must not leak to agents who may not see it.
-        raise ConversationNotFound(conversation_id=str(conversation_id))
+    await visibility.ensure_visible(principal, conversation)
     response.headers["ETag"] = f'"{conversation.version}"'
     return ConversationRead.model_validate(conversation)

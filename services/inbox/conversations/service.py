@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from services.inbox.conversations.search import search_condition
 from services.inbox.errors import ConversationNotFound, InvalidCursor
 from services.inbox.models import Conversation, ConversationTag, Message
+from shared.contracts.routing import ServedQueue
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")
@@ -179,6 +180,15 @@ async def get_conversation(session: AsyncSession, conversation_id: uuid.UUID) ->
 
 
 @dataclass(frozen=True)
+class AgentView:
+    """What one agent may see: the conversations assigned to it, and those waiting unassigned
+    in a queue it serves, in a language and on a channel it may take there."""
+
+    agent_id: uuid.UUID
+    queues: Sequence[ServedQueue] = ()
+
+
+@dataclass(frozen=True)
 class ConversationFilter:
     """What a conversation list is restricted to; None means any."""
 
@@ -191,18 +201,52 @@ class ConversationFilter:
     tag: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    visible_to_agent: uuid.UUID | None = None
-    visible_queue_ids: frozenset[uuid.UUID] = frozenset()
+    visible_to: AgentView | None = None
     search: str | None = None
 
 
-def visible_to_agent(agent_id: uuid.UUID, queue_ids: frozenset[uuid.UUID]) -> ColumnElement[bool]:
-    """An agent sees what is assigned to it and what waits in the queues it serves."""
-    waiting = and_(
-        Conversation.routing_status.in_(("needs_agent", "queued")),
-        Conversation.queue_id.in_(list(queue_ids)),
+def waits_in_queue(conversation: Conversation) -> bool:
+    """True when the conversation waits for an agent in a queue routing named, unassigned."""
+    return (
+        conversation.assignee_agent_id is None
+        and conversation.routing_status == "queued"
+        and conversation.status in OPEN_STATUSES
+        and conversation.queue_id is not None
     )
-    return or_(Conversation.assignee_agent_id == agent_id, waiting)
+
+
+def is_visible(conversation: Conversation, view: AgentView) -> bool:
+    """The rule of ``visible_to_agent`` for one loaded conversation."""
+    if conversation.assignee_agent_id == view.agent_id:
+        return True
+    return waits_in_queue(conversation) and any(
+        queue.queue_id == conversation.queue_id
+        and conversation.language in queue.languages
+        and conversation.channel in queue.channels
+        for queue in view.queues
+    )
+
+
+def visible_to_agent(view: AgentView) -> ColumnElement[bool]:
+    """An agent sees what is assigned to it and what waits in the queues it serves."""
+    mine = Conversation.assignee_agent_id == view.agent_id
+    served = [
+        and_(
+            Conversation.queue_id == queue.queue_id,
+            Conversation.language.in_(queue.languages),
+            Conversation.channel.in_(queue.channels),
+        )
+        for queue in view.queues
+    ]
+    if not served:
+        return mine
+    waiting = and_(
+        Conversation.assignee_agent_id.is_(None),
+        Conversation.routing_status == "queued",
+        Conversation.status.in_(OPEN_STATUSES),
+        or_(*served),
+    )
+    return or_(mine, waiting)
 
 
 def encode_cursor(conversation: Conversation) -> str:
@@ -247,8 +291,8 @@ async def list_conversations(
         stmt = stmt.where(Conversation.created_at >= filters.created_after)
     if filters.created_before:
         stmt = stmt.where(Conversation.created_at < filters.created_before)
-    if filters.visible_to_agent:
-        stmt = stmt.where(visible_to_agent(filters.visible_to_agent, filters.visible_queue_ids))
+    if filters.visible_to is not None:
+        stmt = stmt.where(visible_to_agent(filters.visible_to))
     if filters.search and filters.search.strip():
         stmt = stmt.where(await search_condition(session, filters.search))
     if cursor:

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import Field
 
 from services.inbox.conversations.schemas import ConversationSummary
-from services.inbox.deps import ReaderDep, SessionDep, SupervisorDep, WriterDep
-from services.inbox.errors import NotYourConversation
+from services.inbox.conversations.visibility import Visibility
+from services.inbox.deps import ReaderDep, SessionDep, SupervisorDep, VisibilityDep, WriterDep
+from services.inbox.errors import ConversationNotFound
 from services.inbox.ingest.phone import InvalidNumber, to_e164
 from services.inbox.models import Conversation
 from services.inbox.settings import InboxSettings
@@ -31,7 +32,7 @@ from services.inbox.workspace.schemas import (
     TimelineRead,
     TransferCreate,
 )
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.db import utc_now
 from shared.errors import FieldError, InvalidInput
 from shared.i18n import negotiate_locale
@@ -39,7 +40,8 @@ from shared.schemas import problem_responses
 from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1", tags=["workspace"])
-ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422)
+ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
+READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
 IfMatch = Annotated[
     str | None,
     Header(
@@ -68,15 +70,31 @@ def actor(principal: Principal) -> service.Actor:
 
 
 async def load(
-    session: SessionDep, conversation_id: UUID, principal: Principal, if_match: str | None
+    session: SessionDep,
+    conversation_id: UUID,
+    principal: Principal,
+    if_match: str | None,
+    visibility: Visibility,
 ) -> Conversation:
-    """The conversation to act on: locked, version checked, and the agent's own."""
-    conversation = await service.load_for_action(
-        session, conversation_id, expected_version=expected_version(if_match)
-    )
-    if principal.role is Role.AGENT and conversation.assignee_agent_id != principal.agent_id:
-        raise NotYourConversation(conversation_id=str(conversation_id))
+    """The conversation to act on: one the caller may see, locked, version checked."""
+    if visibility.restricts(principal):
+        # Routing, when it must be asked, is asked before the row is locked.
+        await readable(session, conversation_id, principal, visibility)
+    conversation = await service.lock_conversation(session, conversation_id)
+    # Checked again on the locked row; whom it is hidden from learns nothing more of it.
+    await visibility.ensure_visible(principal, conversation)
+    service.ensure_actionable(conversation, expected_version=expected_version(if_match))
     return conversation
+
+
+async def readable(
+    session: SessionDep, conversation_id: UUID, principal: Principal, visibility: Visibility
+) -> None:
+    """Raise ConversationNotFound unless the conversation exists and the caller may see it."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise ConversationNotFound(conversation_id=str(conversation_id))
+    await visibility.ensure_visible(principal, conversation)
 
 
 def answer(conversation: Conversation, response: Response) -> ConversationSummary:
@@ -93,11 +111,12 @@ async def summary_of(session: SessionDep, conversation: Conversation) -> Convers
 @router.get(
     "/conversations/{conversation_id}/timeline",
     summary="What happened to a conversation: who did what, when",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=READ_ERRORS,
 )
 async def read_timeline(
-    conversation_id: UUID, session: SessionDep, _: ReaderDep
+    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
 ) -> list[TimelineRead]:
+    await readable(session, conversation_id, principal, visibility)
     return [
         TimelineRead.model_validate(e) for e in await service.timeline(session, conversation_id)
     ]
@@ -106,10 +125,12 @@ async def read_timeline(
 @router.get(
     "/conversations/{conversation_id}/notes",
     summary="The internal notes of a conversation",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=READ_ERRORS,
 )
-async def read_notes(conversation_id: UUID, session: SessionDep, _: ReaderDep) -> list[NoteRead]:
-    await service.timeline(session, conversation_id)
+async def read_notes(
+    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
+) -> list[NoteRead]:
+    await readable(session, conversation_id, principal, visibility)
     return [NoteRead.model_validate(n) for n in await service.notes_of(session, conversation_id)]
 
 
@@ -124,9 +145,10 @@ async def create_note(
     body: NoteCreate,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> NoteRead:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     note = await service.add_note(
         session, conversation, actor(principal), body=body.body, now=utc_now()
     )
@@ -143,9 +165,10 @@ async def add_tags(
     body: TagsAdd,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> TagsRead:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     tags = await service.add_tags(
         session, conversation, actor(principal), tags=body.tags, now=utc_now()
     )
@@ -162,9 +185,10 @@ async def remove_tag(
     tag: Annotated[str, Field(max_length=64)],
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> TagsRead:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     tags = await service.remove_tag(
         session, conversation, actor(principal), tag=tag.lower(), now=utc_now()
     )
@@ -182,9 +206,10 @@ async def set_disposition(
     response: Response,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.set_disposition(
         session, conversation, actor(principal), code=body.code, now=utc_now()
     )
@@ -204,9 +229,10 @@ async def change_status(
     response: Response,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.change_status(
         session,
         conversation,
@@ -229,9 +255,10 @@ async def resolve(
     response: Response,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     now, who = utc_now(), actor(principal)
     if body.disposition:
         await service.set_disposition(session, conversation, who, code=body.disposition, now=now)
@@ -254,9 +281,10 @@ async def transfer(
     response: Response,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.transfer(
         session,
         conversation,
@@ -280,9 +308,10 @@ async def escalate(
     response: Response,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.escalate(
         session,
         conversation,
@@ -309,6 +338,7 @@ async def schedule_callback(
     request: Request,
     session: SessionDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     if_match: IfMatch = None,
 ) -> CallbackScheduled:
     settings = service_context(request).settings
@@ -325,7 +355,7 @@ async def schedule_callback(
                     )
                 ]
             ) from exc
-    conversation = await load(session, conversation_id, principal, if_match)
+    conversation = await load(session, conversation_id, principal, if_match, visibility)
     number = await service.schedule_callback(
         session,
         conversation,

@@ -66,26 +66,29 @@ def summary(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-async def load_for_action(
-    session: AsyncSession,
-    conversation_id: uuid.UUID,
-    *,
-    expected_version: int | None,
-    allow_closed: bool = False,
-) -> Conversation:
-    """The conversation, locked for this transaction; refuses a stale version or a closed one."""
+async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -> Conversation:
+    """The conversation locked for this transaction, read afresh; raises ConversationNotFound."""
     conversation = await session.scalar(
-        select(Conversation).where(Conversation.id == conversation_id).with_for_update()
+        select(Conversation)
+        .where(Conversation.id == conversation_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if conversation is None:
         raise ConversationNotFound(conversation_id=str(conversation_id))
+    return conversation
+
+
+def ensure_actionable(
+    conversation: Conversation, *, expected_version: int | None, allow_closed: bool = False
+) -> None:
+    """Refuse a stale version (ConversationChanged) or a closed conversation."""
     if expected_version is not None and conversation.version != expected_version:
         error = ConversationChanged(expected=expected_version, current_version=conversation.version)
         error.extensions["current"] = summary(conversation)
         raise error
     if conversation.status == "closed" and not allow_closed:
         raise ConversationClosed(conversation_id=str(conversation.id))
-    return conversation
 
 
 def record(

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
 from services.routing.agents import service
 from services.routing.agents.schemas import AgentCreate, AgentRead, AgentStatusUpdate, AgentUpdate
 from services.routing.deps import ActorDep, ManagerDep, SessionDep, SettingsDep, ensure_own_agent
+from shared.auth import Principal, Role
+from shared.contracts.routing import AgentQueues
 from shared.db import utc_now
 from shared.schemas import problem_responses
+from shared.web import require_roles
 
 router = APIRouter(prefix="/routing/v1", tags=["agents"], responses=problem_responses(401, 403))
+#: The inbox asks, with the services' token, which queues an agent serves.
+ReaderDep = Annotated[
+    Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))
+]
 
 
 @router.post(
@@ -59,6 +66,23 @@ async def read_agent(
         session, [agent], now=utc_now(), stale_after=settings.stream_stale_after
     )
     return read
+
+
+@router.get(
+    "/agents/{agent_id}/queues",
+    summary="The queues an agent serves (admin, supervisor, services, or the agent itself)",
+    description="A queue is served when the agent speaks a language it takes at the queue's "
+    "`min_language_level`, holds its required skills at their minimum levels, is of one of its "
+    "tiers, and has capacity for one of its channels. Presence and current load do not count, "
+    "nor do widening steps: a long wait may bring an agent work from queues not listed here. "
+    "Each queue lists the languages and channels the agent may take in it.",
+    responses=problem_responses(404),
+)
+async def read_agent_queues(
+    agent_id: UUID, session: SessionDep, principal: ReaderDep
+) -> AgentQueues:
+    ensure_own_agent(principal, agent_id)
+    return await service.served_queues(session, agent_id=agent_id, now=utc_now())
 
 
 @router.patch(

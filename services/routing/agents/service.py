@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -18,10 +19,22 @@ from services.routing.agents.schemas import (
     Capacity,
 )
 from services.routing.engine import offers
-from services.routing.engine.snapshots import stream_connected
+from services.routing.engine.catalog import load_catalog
+from services.routing.engine.eligibility import eligible
+from services.routing.engine.model import (
+    AgentSnapshot,
+    AgentStatus,
+    QueueConfig,
+    TaskLanguage,
+    TaskSnapshot,
+)
+from services.routing.engine.snapshots import capacity, stream_connected
 from services.routing.errors import AgentEmailTaken, AgentHoldsTasks, AgentNotFound
 from services.routing.models import Agent, AgentLanguage, AgentSkill, Task
 from services.routing.workload import HELD_STATES, agent_loads
+from shared.contracts.routing import AgentQueues, ServedQueue
+
+TASK_LANGUAGES: tuple[TaskLanguage, ...] = ("en", "fr", "und")
 
 
 def read_agent(
@@ -182,3 +195,54 @@ async def set_status(
         session, agent_id=agent_id, status=data.status, reason=data.reason, now=now
     )
     return await get_agent(session, agent_id)
+
+
+def served_in(agent: AgentSnapshot, queue: QueueConfig, *, now: datetime) -> ServedQueue | None:
+    """What of ``queue`` the agent may take under the queue's base rule, None when nothing.
+
+    The engine's own eligibility decides, for a contact of each language and channel the queue
+    takes, with the agent as if free (available, connected, holding nothing) and no widening
+    step: the queues an agent serves, not the ones a long wait may stretch to reach it.
+    """
+    base = replace(queue, widening=())
+    taken = [
+        (language, channel)
+        for channel in sorted(queue.channels)
+        for language in TASK_LANGUAGES
+        if queue.accepts_language(language)
+        and eligible(
+            agent,
+            TaskSnapshot(id=agent.id, channel=channel, language=language, arrived_at=now),
+            base,
+            waited=timedelta(0),
+        ).eligible
+    ]
+    if not taken:
+        return None
+    return ServedQueue(
+        queue_id=queue.id,
+        name=queue.name,
+        languages=sorted({language for language, _ in taken}),
+        channels=sorted({channel.value for _, channel in taken}),
+    )
+
+
+async def served_queues(
+    session: AsyncSession, *, agent_id: uuid.UUID, now: datetime
+) -> AgentQueues:
+    """The queues the agent serves, by name; raises AgentNotFound."""
+    agent = await get_agent(session, agent_id)
+    snapshot = AgentSnapshot(
+        id=agent.id,
+        languages={row.language: row.level for row in agent.languages},
+        skills={row.skill: row.level for row in agent.skills},
+        status=AgentStatus.AVAILABLE,
+        idle_since=None,
+        stream_connected=True,
+        capacity=capacity(agent),
+        tier=agent.tier,
+    )
+    catalog = await load_catalog(session)
+    queues = sorted(catalog.queues.values(), key=lambda queue: (queue.name, queue.id))
+    served = (served_in(snapshot, queue, now=now) for queue in queues)
+    return AgentQueues(agent_id=agent.id, queues=[queue for queue in served if queue is not None])
