@@ -258,7 +258,7 @@ async def test_closed_conversations_and_other_agents_cannot_reply(
     )
     await drain_mail(mail_app)
 
-    assert as_stranger.status_code == 403
+    assert as_stranger.status_code == 404
     assert as_owner.status_code == 201
     assert as_owner.json()["author_agent_id"] == str(owner)
     assert closed.status_code == 409

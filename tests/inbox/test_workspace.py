@@ -293,7 +293,7 @@ async def test_only_the_assigned_agent_a_supervisor_or_an_admin_may_act(
     owner = await call({"Authorization": f"Bearer {await app.token(Role.AGENT, agent_id=AGENT)}"})
 
     assert (anonymous, gateway) == (401, 403)
-    # Hidden from other agents as if it did not exist (replies keep their own check for now).
-    assert other == (403 if path == "replies" else 404)
+    # Hidden from other agents as if it did not exist.
+    assert other == 404
     assert owner in (200, 201, 202)
     assert (await state(app, conversation_id)).version > version_before

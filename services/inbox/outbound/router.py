@@ -8,14 +8,19 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Request, Response
 
 from services.inbox.conversations.schemas import MessageRead
-from services.inbox.deps import BlobsDep, SessionDep, SettingsDep, TranslationDep, WriterDep
-from services.inbox.errors import NotYourConversation
+from services.inbox.deps import (
+    BlobsDep,
+    SessionDep,
+    SettingsDep,
+    TranslationDep,
+    VisibilityDep,
+    WriterDep,
+)
 from services.inbox.ingest.mime import sanitize_html
 from services.inbox.models import Conversation
 from services.inbox.outbound import service
 from services.inbox.outbound.attachments import FileUpload
 from services.inbox.outbound.schemas import ReplyCreate
-from shared.auth import Role
 from shared.db import utc_now
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -49,6 +54,7 @@ async def reply(
     blobs: BlobsDep,
     translation: TranslationDep,
     principal: WriterDep,
+    visibility: VisibilityDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> MessageRead:
     draft = service.ReplyDraft(
@@ -75,11 +81,12 @@ async def reply(
     # Reads before the translation service is asked use short sessions of their own: the
     # request's session opens its transaction only to write.
     sessions = service_context(request).require_sessions()
-    if principal.role is Role.AGENT:
+    if visibility.restricts(principal):
         async with sessions() as lookup:
             conversation = await lookup.get(Conversation, conversation_id)
-        if conversation is not None and conversation.assignee_agent_id != principal.agent_id:
-            raise NotYourConversation(conversation_id=str(conversation_id))
+        if conversation is not None:
+            # The same rule as reading it: what an agent may not see is 404.
+            await visibility.ensure_visible(principal, conversation)
     prepared = await service.prepare_reply(
         sessions, conversation_id=conversation_id, draft=draft, translation=translation
     )
