@@ -9,17 +9,19 @@ is counted by two passes at once.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.routing import metrics
 from services.routing.engine.catalog import Catalog, load_catalog
 from services.routing.engine.eligibility import Candidate, eligible_agents
 from services.routing.engine.model import (
@@ -27,6 +29,7 @@ from services.routing.engine.model import (
     AgentSnapshot,
     Channel,
     QueueConfig,
+    RoutingPolicy,
     TaskSnapshot,
     WideningKind,
 )
@@ -154,6 +157,93 @@ async def _declined(
     return declined
 
 
+_PolicyKey = tuple[int, datetime]
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class _FreeAgents:
+    """The pass's free agents, kept in each policy's order so that the best agent for a task
+    is usually found after assessing a few agents rather than all of them.
+
+    For longest_idle and round_robin queues the policy's order depends on the agent alone, so
+    the agents are walked in that order (then by id) and the walk stops at the first agent
+    who fits the task as it arrived (no widening step, no translation): every agent after it
+    ranks lower. ``rank_agents`` then picks among those assessed, with the preferred agent
+    added, exactly as if all had been assessed. most_skilled queues assess every agent.
+    """
+
+    def __init__(self, agents: Iterable[AgentSnapshot], now: datetime) -> None:
+        self._now = now
+        self.pool: dict[uuid.UUID, AgentSnapshot] = {a.id: a for a in agents}
+        self._orders: dict[RoutingPolicy, list[tuple[_PolicyKey, uuid.UUID]]] = {
+            policy: sorted((self._key(a, policy), a.id) for a in self.pool.values())
+            for policy in (RoutingPolicy.LONGEST_IDLE, RoutingPolicy.ROUND_ROBIN)
+        }
+
+    def _key(self, agent: AgentSnapshot, policy: RoutingPolicy) -> _PolicyKey:
+        # The same order as ranking's policy keys for these two policies.
+        if policy is RoutingPolicy.ROUND_ROBIN:
+            return (0, agent.last_assigned_at or _NEVER)
+        if agent.idle_since is None:
+            return (1, self._now)
+        return (0, min(agent.idle_since, self._now))
+
+    def any_spare(self, channel: Channel) -> bool:
+        """True when some free agent has room on ``channel``."""
+        return any(_spare(agent, channel) for agent in self.pool.values())
+
+    def _walk(self, policy: RoutingPolicy) -> Iterator[AgentSnapshot]:
+        if policy not in self._orders:
+            yield from list(self.pool.values())
+            return
+        for _, agent_id in self._orders[policy]:
+            yield self.pool[agent_id]
+
+    def best(self, task: TaskSnapshot, queue: QueueConfig, waited: timedelta) -> Candidate | None:
+        """The best eligible agent for ``task``, or None."""
+        steps = active_steps(queue, task.channel, waited)
+        widened = any(
+            s.kind in (WideningKind.BILINGUAL, WideningKind.OTHER_LANGUAGE) for s in steps
+        )
+        ordered = queue.policy in self._orders
+        assessed: list[Candidate] = []
+        preferred = self.pool.get(task.preferred_agent_id) if task.preferred_agent_id else None
+        if preferred is not None and _spare(preferred, task.channel):
+            assessed.extend(eligible_agents([preferred], task, queue, waited=waited))
+        for agent in self._walk(queue.policy):
+            if agent is preferred or not _spare(agent, task.channel):
+                continue
+            if not _may_speak(agent, task, queue, widened):
+                continue
+            found = eligible_agents([agent], task, queue, waited=waited)
+            assessed.extend(found)
+            if ordered and found:
+                fit = found[0].eligibility
+                if not fit.needs_translation and not fit.steps:
+                    break
+        ranked = rank_agents(assessed, task, queue, now=self._now)
+        return ranked[0] if ranked else None
+
+    def took(self, agent: AgentSnapshot, channel: Channel) -> None:
+        """The agent was offered a task on ``channel``: its load and place in line change."""
+        now = self._now
+        updated = dataclasses.replace(
+            agent,
+            load={**agent.load, channel: agent.load[channel] + 1},
+            idle_since=now,
+            last_assigned_at=now,
+        )
+        keep = any(_spare(updated, c) for c in Channel)
+        for policy, order in self._orders.items():
+            del order[bisect.bisect_left(order, (self._key(agent, policy), agent.id))]
+            if keep:
+                bisect.insort(order, (self._key(updated, policy), agent.id))
+        if keep:
+            self.pool[agent.id] = updated
+        else:
+            del self.pool[agent.id]
+
+
 async def match_once(
     session: AsyncSession,
     *,
@@ -188,45 +278,28 @@ async def match_once(
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
     next_due: timedelta | None = None
     agents_by_id = {row.id: row for row in agent_rows}
+    free = _FreeAgents(pool.values(), now)
     for task in order_tasks(snapshots, now=now, queues=open_queues):
         assert task.queue_id is not None
         queue = open_queues[task.queue_id]
         waited = now - task.arrived_at
-        steps = active_steps(queue, task.channel, waited)
-        widened = any(
-            s.kind in (WideningKind.BILINGUAL, WideningKind.OTHER_LANGUAGE) for s in steps
-        )
-        spare = [a for a in pool.values() if _spare(a, task.channel)]
-        free = [a for a in spare if _may_speak(a, task, queue, widened)]
-        ranked = rank_agents(
-            eligible_agents(free, task, queue, waited=waited), task, queue, now=now
-        )
-        if not ranked and task.declined_agent_ids:
+        best = free.best(task, queue, waited)
+        if best is None and task.declined_agent_ids:
             # Every agent who could take it has declined once: go round again rather than
             # leave the contact waiting for an agent who will never come.
             task = dataclasses.replace(task, declined_agent_ids=frozenset())
-            candidates = eligible_agents(free, task, queue, waited=waited)
-            ranked = rank_agents(candidates, task, queue, now=now)
+            best = free.best(task, queue, waited)
         row = task_rows[task.id]
-        if not ranked:
-            reason = "no_eligible_agent" if spare else "no_agent_available"
+        if best is None:
+            reason = "no_eligible_agent" if free.any_spare(task.channel) else "no_agent_available"
             if row.wait_reason != reason:
                 row.wait_reason = reason
             due = next_step_due(queue, task.channel, waited)
             if due is not None and (next_due is None or due < next_due):
                 next_due = due
             continue
-        best = ranked[0]
         offers.append((row, best, queue))
-        agent = best.agent
-        pool[agent.id] = dataclasses.replace(
-            agent,
-            load={**agent.load, task.channel: agent.load[task.channel] + 1},
-            idle_since=now,
-            last_assigned_at=now,
-        )
-        if not any(_spare(pool[agent.id], c) for c in Channel):
-            del pool[agent.id]
+        free.took(best.agent, task.channel)
     events: list[tuple[uuid.UUID, str, dict[str, Any]]] = []
     made: list[Reservation] = []
     for row, candidate, queue in offers:
@@ -250,6 +323,7 @@ async def match_once(
         )
         session.add(reservation)
         made.append(reservation)
+        metrics.offer_made(session, channel=row.channel, waited=now - row.queued_at)
         row.state, row.agent_id, row.offered_at, row.wait_reason = (
             "offered",
             candidate.agent.id,

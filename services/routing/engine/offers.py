@@ -7,16 +7,17 @@ events are written after its row is locked, so one agent's event ids commit in o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing import signals
+from services.routing import metrics, signals
 from services.routing.errors import (
     NotOwnAgent,
     OfferClosed,
@@ -35,6 +36,7 @@ from services.routing.models import (
     Task,
 )
 from shared.contracts.routing_events import ConversationAssigned
+from shared.errors import AppError
 from shared.outbox import emit
 
 
@@ -98,17 +100,17 @@ async def _pending_offer(session: AsyncSession, task_id: uuid.UUID) -> Reservati
 
 def offer_payload(reservation: Reservation, task: Task) -> dict[str, Any]:
     """What an agent's stream and offer list show of an offer."""
-    return {
-        "offer_id": str(reservation.id),
-        "task_id": str(task.id),
-        "conversation_id": str(task.conversation_id),
-        "channel": task.channel,
-        "language": task.language,
-        "queue_id": str(reservation.queue_id) if reservation.queue_id else None,
-        "offered_at": reservation.offered_at.isoformat(),
-        "expires_at": reservation.expires_at.isoformat(),
-        "needs_translation": bool(reservation.why.get("needs_translation", False)),
-    }
+    return _offer_document(
+        offer_id=reservation.id,
+        task_id=task.id,
+        conversation_id=task.conversation_id,
+        channel=task.channel,
+        language=task.language,
+        queue_id=reservation.queue_id,
+        offered_at=reservation.offered_at,
+        expires_at=reservation.expires_at,
+        why=reservation.why,
+    )
 
 
 async def _answerable(
@@ -136,6 +138,203 @@ async def _answerable(
     return task, reservation, agents[reservation.agent_id]
 
 
+def _offer_document(
+    *,
+    offer_id: uuid.UUID,
+    task_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    channel: str,
+    language: str,
+    queue_id: uuid.UUID | None,
+    offered_at: datetime,
+    expires_at: datetime,
+    why: Mapping[str, Any],
+) -> dict[str, Any]:
+    return {
+        "offer_id": str(offer_id),
+        "task_id": str(task_id),
+        "conversation_id": str(conversation_id),
+        "channel": channel,
+        "language": language,
+        "queue_id": str(queue_id) if queue_id else None,
+        "offered_at": offered_at.isoformat(),
+        "expires_at": expires_at.isoformat(),
+        "needs_translation": bool(why.get("needs_translation", False)),
+    }
+
+
+async def _closed_offer(
+    session: AsyncSession, offer_id: uuid.UUID, acting_agent_id: uuid.UUID | None
+) -> AppError:
+    """Why an offer could not be answered (read after the claim found nothing to change)."""
+    found = await session.get(Reservation, offer_id, populate_existing=True)
+    if found is None:
+        return OfferNotFound(offer_id=offer_id)
+    if acting_agent_id is not None and found.agent_id != acting_agent_id:
+        return NotOwnAgent()
+    return OfferClosed(state=found.state if found.state != "pending" else "expired")
+
+
+_OFFERED_TASK_COLUMNS = (
+    Task.id.label("task_id"),
+    Task.conversation_id,
+    Task.channel,
+    Task.language,
+    Task.queue_id.label("task_queue_id"),
+    Task.route,
+)
+_OFFER_COLUMNS = (
+    Reservation.id,
+    Reservation.agent_id,
+    Reservation.queue_id,
+    Reservation.channel,
+    Reservation.offered_at,
+    Reservation.expires_at,
+    Reservation.why,
+    Reservation.task_id,
+)
+_OUTBOX_COLUMNS = ("id", "type", "payload", "occurred_at", "available_at", "attempts")
+
+
+def _param(name: str, column: Any) -> Any:
+    # Prefixed: a column's own name is reserved for SQLAlchemy's VALUES parameters.
+    return bindparam(f"p_{name}", type_=column.type)
+
+
+def _params(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"p_{name}": value for name, value in values.items()}
+
+
+@functools.cache
+def _claim_statement(postgresql: bool, own: bool) -> Any:
+    """Moves a pending, unexpired offer to ``:state`` (see ``_claim_answer``)."""
+    offer_id = _param("offer_id", Reservation.id)
+    conditions = [
+        Reservation.id == offer_id,
+        Reservation.state == "pending",
+        Reservation.expires_at > _param("now", Reservation.expires_at),
+    ]
+    if own:
+        conditions.append(Reservation.agent_id == _param("acting_agent_id", Reservation.agent_id))
+    stmt = update(Reservation).values(
+        state=_param("state", Reservation.state), answered_at=_param("now", Reservation.answered_at)
+    )
+    if not postgresql:
+        return stmt.where(*conditions).returning(*_OFFER_COLUMNS)
+    locked = (
+        select(*_OFFERED_TASK_COLUMNS)
+        .join(Reservation, Reservation.task_id == Task.id)
+        .where(Reservation.id == offer_id)
+        .with_for_update(of=Task)
+        .cte("locked_task")
+    )
+    return stmt.where(*conditions, Reservation.task_id == locked.c.task_id).returning(
+        *_OFFER_COLUMNS, *locked.c
+    )
+
+
+@functools.cache
+def _offered_task_statement() -> Any:
+    return (
+        select(*_OFFERED_TASK_COLUMNS)
+        .join(Reservation, Reservation.task_id == Task.id)
+        .where(Reservation.id == _param("offer_id", Reservation.id))
+    )
+
+
+async def _claim_answer(
+    session: AsyncSession,
+    *,
+    offer_id: uuid.UUID,
+    acting_agent_id: uuid.UUID | None,
+    now: datetime,
+    state: str,
+) -> Any:
+    """Move a pending, unexpired offer to ``state``; its row with its task's columns.
+
+    On PostgreSQL one statement: the task is locked first (a ``FOR UPDATE`` common table
+    expression, scanned before the reservation's row is updated), so the lock order task,
+    reservation holds; the reservation's ``state = 'pending'`` is rechecked on its newest
+    version once locked, so an offer already answered, expired or withdrawn is never answered
+    twice. SQLite has one writer at a time, so a read then an update suffice there.
+    """
+    connection = await session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    params = _params(
+        {"offer_id": offer_id, "now": now, "state": state, "acting_agent_id": acting_agent_id}
+    )
+    statement = _claim_statement(postgresql, acting_agent_id is not None)
+    if postgresql:
+        row = (await connection.execute(statement, params)).first()
+    else:
+        task_row = (await connection.execute(_offered_task_statement(), params)).first()
+        offer_row = (await connection.execute(statement, params)).first()
+        row = None if task_row is None or offer_row is None else (*offer_row, *task_row)
+    if row is None:
+        raise await _closed_offer(session, offer_id, acting_agent_id)
+    return row
+
+
+@functools.cache
+def _assign_statements(postgresql: bool, outbox: bool) -> tuple[Any, ...]:
+    """Lock the agent, write the event, the assignment (and the outbox row), assign the task.
+
+    On PostgreSQL one statement whose common table expressions do the writes; the event row
+    is built from the locked agent's row, so its id is drawn only once the agent's lock is held
+    (one agent's stream ids commit in order). On SQLite, the same writes one by one.
+    """
+    agent_id = _param("agent_id", Agent.id)
+    now = _param("now", Agent.last_assigned_at)
+    lock_agent = (
+        update(Agent)
+        .where(Agent.id == agent_id)
+        .values(last_assigned_at=now, missed_offers=0)
+        .returning(Agent.id)
+    )
+    assignment = insert(Assignment).values(
+        id=_param("assignment_id", Assignment.id),
+        task_id=_param("task_id", Assignment.task_id),
+        reservation_id=_param("offer_id", Assignment.reservation_id),
+        agent_id=agent_id,
+        queue_id=_param("queue_id", Assignment.queue_id),
+        channel=_param("channel", Assignment.channel),
+        assigned_at=now,
+        needs_translation=_param("needs_translation", Assignment.needs_translation),
+    )
+    outbox_row = insert(OutboxEvent).values(
+        {name: _param(f"outbox_{name}", OutboxEvent.__table__.c[name]) for name in _OUTBOX_COLUMNS}
+    )
+    assign_task = (
+        update(Task)
+        .where(Task.id == _param("task_id", Task.id))
+        .values(
+            state="assigned",
+            assigned_at=now,
+            agent_id=agent_id,
+            needs_translation=_param("needs_translation", Task.needs_translation),
+            route=_param("route", Task.route),
+        )
+    )
+    event_columns = {
+        "agent_id": agent_id,
+        "type": _param("event_type", AgentEvent.type),
+        "reservation_id": _param("offer_id", AgentEvent.reservation_id),
+        "payload": _param("payload", AgentEvent.payload),
+        "created_at": _param("now", AgentEvent.created_at),
+    }
+    if not postgresql:
+        event = insert(AgentEvent).values(event_columns)
+        return (lock_agent, event, assignment, *([outbox_row] if outbox else []), assign_task)
+    agent = lock_agent.cte("locked_agent")
+    event = insert(AgentEvent).from_select(
+        list(event_columns), select(agent.c.id, *list(event_columns.values())[1:])
+    )
+    ctes = [agent, event.cte("agent_event"), assignment.cte("assignment")]
+    if outbox:
+        ctes.append(outbox_row.cte("outbox_event"))
+    return (assign_task.add_cte(*ctes),)
+
+
 async def accept_offer(
     session: AsyncSession,
     *,
@@ -144,42 +343,70 @@ async def accept_offer(
     now: datetime,
 ) -> Reservation:
     """Assign the offered task to the agent and tell the inbox; raises OfferClosed once answered
-    or expired, NotOwnAgent for another agent's offer."""
-    task, reservation, agent = await _answerable(session, offer_id, acting_agent_id, now)
-    needs_translation = bool(reservation.why.get("needs_translation", False))
-    reservation.state, reservation.answered_at = "accepted", now
-    task.state, task.assigned_at, task.agent_id = "assigned", now, agent.id
-    task.needs_translation = needs_translation
-    task.route = {**task.route, "assignment": reservation.why}
-    agent.last_assigned_at, agent.missed_offers = now, 0
-    session.add(
-        Assignment(
-            id=uuid.uuid4(),
-            task_id=task.id,
-            reservation_id=reservation.id,
-            agent_id=agent.id,
-            queue_id=task.queue_id,
-            channel=task.channel,
-            assigned_at=now,
-            needs_translation=needs_translation,
-        )
+    or expired, NotOwnAgent for another agent's offer, OfferNotFound. Returns a detached copy
+    of the answered offer.
+
+    Two statements on PostgreSQL: the claim of the offer (task, then reservation locked), then
+    one statement that locks the agent, assigns the task and writes the assignment, the agent's
+    stream event and the outbox event. The statements are built once and reused.
+    """
+    row = await _claim_answer(
+        session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now, state="accepted"
     )
-    payload = offer_payload(reservation, task)
-    record_agent_events(session, now, [(agent.id, "assignment", payload)])
-    if task.queue_id is not None:
-        emit(
+    reservation = Reservation(
+        **{column.key: value for column, value in zip(_OFFER_COLUMNS, row, strict=False)},
+        state="accepted",
+        answered_at=now,
+    )
+    task_id, conversation_id, channel, language, queue_id, route = row[len(_OFFER_COLUMNS) :]
+    why = reservation.why
+    needs_translation = bool(why.get("needs_translation", False))
+    agent_id = reservation.agent_id
+    params: dict[str, Any] = {
+        "agent_id": agent_id,
+        "now": now,
+        "offer_id": offer_id,
+        "task_id": task_id,
+        "assignment_id": uuid.uuid4(),
+        "queue_id": queue_id,
+        "channel": channel,
+        "needs_translation": needs_translation,
+        "route": {**route, "assignment": why},
+        "event_type": "assignment",
+        "payload": _offer_document(
+            offer_id=offer_id,
+            task_id=task_id,
+            conversation_id=conversation_id,
+            channel=channel,
+            language=language,
+            queue_id=reservation.queue_id,
+            offered_at=reservation.offered_at,
+            expires_at=reservation.expires_at,
+            why=why,
+        ),
+    }
+    if queue_id is not None:
+        outbox = emit(
             session,
             OutboxEvent,
             ConversationAssigned(
-                conversation_id=task.conversation_id,
-                task_id=task.id,
-                agent_id=agent.id,
-                queue_id=task.queue_id,
+                conversation_id=conversation_id,
+                task_id=task_id,
+                agent_id=agent_id,
+                queue_id=queue_id,
                 needs_translation=needs_translation,
                 assigned_at=now,
             ),
         )
-    await session.flush()
+        # Written by the statement below rather than by a flush of its own.
+        session.expunge(outbox)
+        params.update({f"outbox_{name}": getattr(outbox, name) for name in _OUTBOX_COLUMNS})
+    connection = await session.connection()
+    postgresql = connection.dialect.name == "postgresql"
+    for statement in _assign_statements(postgresql, queue_id is not None):
+        await connection.execute(statement, _params(params))
+    metrics.offer_ended(session, channel=channel, outcome="accepted")
+    signals.notify_agents(session, [agent_id])
     return reservation
 
 
@@ -197,6 +424,7 @@ async def reject_offer(
     """Decline an offer: the task goes to the next agent; raises like ``accept_offer``."""
     task, reservation, agent = await _answerable(session, offer_id, acting_agent_id, now)
     reservation.state, reservation.answered_at = "rejected", now
+    metrics.offer_ended(session, channel=reservation.channel, outcome="rejected")
     _back_to_waiting(task, "offer_declined")
     payload = {**offer_payload(reservation, task), "reason": "rejected"}
     record_agent_events(session, now, [(agent.id, "offer.ended", payload)])
@@ -225,6 +453,7 @@ async def expire_offers(
     events: list[tuple[uuid.UUID, str, dict[str, Any]]] = []
     for task, reservation in due:
         reservation.state, reservation.answered_at = "expired", now
+        metrics.offer_ended(session, channel=reservation.channel, outcome="expired")
         _back_to_waiting(task, "offer_expired")
         events.append(
             (
@@ -265,6 +494,7 @@ async def rescind_offers(
     pending = (await session.execute(stmt)).all()
     for task, reservation in pending:
         reservation.state, reservation.answered_at = "canceled", now
+        metrics.offer_ended(session, channel=reservation.channel, outcome="canceled")
         _back_to_waiting(task, "offer_rescinded")
     record_agent_events(
         session,
@@ -380,6 +610,7 @@ async def cancel_task(session: AsyncSession, *, task: Task, reason: str, now: da
         if reservation is not None:
             await lock_agents(session, [reservation.agent_id])
             reservation.state, reservation.answered_at = "canceled", now
+            metrics.offer_ended(session, channel=reservation.channel, outcome="canceled")
             payload = {**offer_payload(reservation, task), "reason": "canceled"}
             events.append((reservation.agent_id, "offer.ended", payload))
     elif task.state == "assigned" and task.agent_id is not None:
