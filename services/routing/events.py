@@ -8,14 +8,17 @@ from typing import TypeVar
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.routing.engine import intake, offers
+from services.routing.engine import intake, offers, requeue
 from services.routing.settings import RoutingSettings
 from shared.consumer import Handler
 from shared.contracts.events import Event, EventEnvelope
 from shared.contracts.inbox_events import (
+    CallbackRequested,
     ConversationCanceled,
+    ConversationEscalated,
     ConversationNeedsAgent,
     ConversationResolved,
+    ConversationTransferred,
 )
 from shared.db import utc_now
 from shared.problems import invalid_input
@@ -62,8 +65,48 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         if task is not None:
             await offers.cancel_task(session, task=task, reason=event.reason[:100], now=utc_now())
 
+    async def transferred(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(ConversationTransferred, envelope)
+        request = requeue.Requeue(
+            event_id=envelope.id,
+            occurred_at=envelope.occurred_at,
+            kind="transfer",
+            conversation_id=event.conversation_id,
+            from_agent_id=event.from_agent_id,
+            to_queue_id=event.to_queue_id,
+            to_agent_id=event.to_agent_id,
+        )
+        await requeue.requeue_conversation(
+            session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
+        )
+
+    async def escalated(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(ConversationEscalated, envelope)
+        request = requeue.Requeue(
+            event_id=envelope.id,
+            occurred_at=envelope.occurred_at,
+            kind="escalation",
+            conversation_id=event.conversation_id,
+            from_agent_id=event.from_agent_id,
+            to_queue_id=event.to_queue_id,
+            tier=event.tier,
+            reason=event.reason,
+        )
+        await requeue.requeue_conversation(
+            session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
+        )
+
+    async def callback_requested(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = _parse(CallbackRequested, envelope)
+        await requeue.schedule_callback(
+            session, callback_id=envelope.id, event=event, now=utc_now()
+        )
+
     return {
         ConversationNeedsAgent.event_type: needs_agent,
         ConversationResolved.event_type: resolved,
         ConversationCanceled.event_type: canceled,
+        ConversationTransferred.event_type: transferred,
+        ConversationEscalated.event_type: escalated,
+        CallbackRequested.event_type: callback_requested,
     }

@@ -40,6 +40,8 @@ WAIT_TEXTS = {
     "offer_declined": "The last offer was declined; the task goes to the next agent.",
     "offer_expired": "The last offer expired; the task goes to the next agent.",
     "offer_rescinded": "The last offer was withdrawn; the task goes to the next agent.",
+    "transfer_agent_unavailable": "The task was transferred to an agent who may not "
+    "take it now; it waits in its queue.",
 }
 REFUSAL_TEXTS = {
     "channel_not_served": "The queue does not serve the {subject} channel.",
