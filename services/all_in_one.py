@@ -20,9 +20,12 @@ from services.routing.app import create_app as create_routing_app
 from services.routing.settings import RoutingSettings
 from services.translation.app import create_app as create_translation_app
 from services.translation.settings import TranslationSettings
+from shared.metrics import Metrics
 
 SERVICE_NAMES = ("inbox", "routing", "translation")
 _SHARED_PATHS = {"/healthz", "/readyz"}
+#: Served once at the root for the whole process; documented once, from the first service.
+_PROCESS_PATHS = {"/metrics"}
 
 
 class PrefixDispatcher:
@@ -65,6 +68,9 @@ def merged_openapi(apps: dict[str, FastAPI]) -> dict[str, Any]:
         spec = _rename_refs(spec, renames)
         for path, operations in spec.get("paths", {}).items():
             if path in _SHARED_PATHS:
+                continue
+            if path in _PROCESS_PATHS:
+                document["paths"].setdefault(path, operations)
                 continue
             for operation in operations.values():
                 operation["tags"] = [f"{name}: {tag}" for tag in operation.get("tags", [])] or [
@@ -122,10 +128,12 @@ def create_all_in_one(
         routing = routing.model_copy(update={"service_token": token})
         translation = translation.model_copy(update={"service_token": token})
     transports: dict[str, httpx.AsyncBaseTransport] = {}
+    # One registry for the process: any service's /metrics shows all three.
+    metrics = Metrics()
     apps: dict[str, FastAPI] = {
-        "inbox": create_inbox_app(inbox, peers=transports),
-        "routing": create_routing_app(routing, peers=transports),
-        "translation": create_translation_app(translation, peers=transports),
+        "inbox": create_inbox_app(inbox, peers=transports, metrics=metrics),
+        "routing": create_routing_app(routing, peers=transports, metrics=metrics),
+        "translation": create_translation_app(translation, peers=transports, metrics=metrics),
     }
     for name, app in apps.items():
         transports[name] = httpx.ASGITransport(app=app)
@@ -165,5 +173,21 @@ def create_all_in_one(
             if answer.status_code != 200:
                 return Response(answer.content, answer.status_code, headers=dict(answer.headers))
         return JSONResponse({"status": "ready"})
+
+    @root.get("/metrics", include_in_schema=False)
+    async def process_metrics(request: Request) -> Response:
+        # The inbox app renders the shared registry and checks METRICS_TOKEN the same way.
+        async with httpx.AsyncClient(
+            transport=transports["inbox"], base_url="http://inbox.internal"
+        ) as client:
+            answer = await client.get(
+                "/metrics",
+                headers={
+                    name: value
+                    for name, value in request.headers.items()
+                    if name in ("authorization", "accept-language", "x-request-id")
+                },
+            )
+        return Response(answer.content, answer.status_code, headers=dict(answer.headers))
 
     return PrefixDispatcher(root, dict(apps))

@@ -140,6 +140,15 @@ class DatabaseUnavailable(Unavailable):
     detail_template = "The database cannot be reached; retry in {retry_after} seconds."
 
 
+class DatabaseBusy(Unavailable):
+    code = "database.busy"
+    title = "Database busy"
+    detail_template = (
+        "Concurrent changes kept the database from completing the request; "
+        "retry in {retry_after} seconds."
+    )
+
+
 class PeerUnavailable(Unavailable):
     code = "peer.unavailable"
     title = "Service unavailable"

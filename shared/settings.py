@@ -25,6 +25,7 @@ UNPREFIXED_FIELDS = frozenset(
         "log_json",
         "default_locale",
         "service_token",
+        "metrics_token",
         "inbox_url",
         "routing_url",
         "translation_url",
@@ -60,6 +61,10 @@ class CommonSettings(BaseSettings):
         default=None,
         description="Shared secret the services present to each other; required when a peer "
         "service is reached over the network.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics needs 'Authorization: Bearer <this>'; open otherwise.",
     )
     inbox_url: str | None = Field(default=None, description="Base URL of the inbox service.")
     routing_url: str | None = Field(default=None, description="Base URL of the routing service.")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -26,6 +26,7 @@ from shared.auth import Principal, Role, TokenVerifier, same_secret
 from shared.db import create_engine, create_sessionmaker, ping
 from shared.errors import (
     AppError,
+    DatabaseBusy,
     DatabaseUnavailable,
     MethodNotAllowed,
     RouteNotFound,
@@ -35,12 +36,20 @@ from shared.errors import (
 from shared.errors import Forbidden as ForbiddenError
 from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
 from shared.logging import get_logger, request_id_var
+from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from shared.problems import PROBLEM_MEDIA_TYPE, invalid_input, render_problem
 from shared.schemas import problem_responses
 from shared.settings import CommonSettings
 
 log = get_logger(__name__)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+#: SQLSTATEs after which the same request may well succeed: the transaction lost a race.
+_CONFLICT_STATES = frozenset({"40001", "40P01"})
+#: SQLSTATE classes and codes meaning the database went away or refuses connections for now.
+_UNREACHABLE_CLASSES = ("08",)
+_UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+#: SQLite's "database is locked": another connection held the lock past the busy timeout.
+_SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 
 
 class InvalidToken(Unauthorized):
@@ -59,6 +68,7 @@ class ServiceContext:
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     verifier: TokenVerifier | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def require_sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -141,10 +151,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         error.status = exc.status_code  # type: ignore[misc]
         return problem_response(request, error)
 
-    async def on_database_down(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and not _is_connection_problem(exc):
-            raise exc
-        log.warning("database.unavailable", error=type(exc).__name__)
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, DBAPIError):  # the pool timed out waiting for a connection
+            log.warning("database.unavailable", error=type(exc).__name__)
+            return problem_response(request, DatabaseUnavailable(retry_after=5))
+        if _is_contention(exc):
+            log.warning("database.busy", error=type(exc).__name__, sqlstate=_sqlstate(exc))
+            return problem_response(request, DatabaseBusy(retry_after=1))
+        if not _is_connection_problem(exc):
+            raise exc  # a bug, not the database's state: the server error it is
+        log.warning("database.unavailable", error=type(exc).__name__, sqlstate=_sqlstate(exc))
         return problem_response(request, DatabaseUnavailable(retry_after=5))
 
     async def on_io_error(request: Request, exc: Exception) -> JSONResponse:
@@ -157,15 +173,35 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for kind in (OperationalError, InterfaceError, PoolTimeout):
-        app.add_exception_handler(kind, on_database_down)
+    for kind in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(kind, on_database_error)
     app.add_exception_handler(OSError, on_io_error)
 
 
-def _is_connection_problem(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated:
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE the driver reported (asyncpg's ``sqlstate``), if any."""
+    state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return state if isinstance(state, str) else None
+
+
+def _is_contention(exc: DBAPIError) -> bool:
+    """Whether the transaction lost to a concurrent one: the same request may well succeed."""
+    if _sqlstate(exc) in _CONFLICT_STATES:
         return True
-    return isinstance(exc, OperationalError | InterfaceError)
+    return getattr(exc.orig, "sqlite_errorname", None) in _SQLITE_BUSY
+
+
+def _is_connection_problem(exc: DBAPIError) -> bool:
+    """Whether the error says the database is out of reach (for now), not that the SQL is wrong.
+
+    SQLite reports most trouble opening or reading its file as an ``OperationalError``.
+    """
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return True
+    state = _sqlstate(exc)
+    if state is None:
+        return False
+    return state.startswith(_UNREACHABLE_CLASSES) or state in _UNREACHABLE_STATES
 
 
 Lifespan = Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]]
@@ -180,15 +216,18 @@ def create_service_app(
     routers: Sequence[APIRouter],
     locale_dirs: Sequence[Path] = (),
     lifespan: Lifespan | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """A service's FastAPI app; the engine and background work start in its lifespan.
 
     The service's own ``lifespan`` runs once the engine exists and sets ``context.verifier``.
+    ``metrics`` is the process's registry when several services share one (all in one).
     """
     context = ServiceContext(
         name=name,
         settings=settings,
         translator=Translator([SHARED_LOCALE_DIR, *locale_dirs]),
+        metrics=metrics if metrics is not None else Metrics(),
     )
 
     @asynccontextmanager
@@ -215,8 +254,10 @@ def create_service_app(
     )
     app.state.context = context
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=context.metrics, service=name)
     _install_error_handlers(app)
     app.include_router(health_router())
+    app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
     return app
@@ -245,6 +286,33 @@ def health_router() -> APIRouter:
             log.warning("readiness.failed", error=type(exc).__name__)
             raise DatabaseUnavailable(retry_after=5) from exc
         return {"status": "ready"}
+
+    return router
+
+
+def metrics_router() -> APIRouter:
+    """``/metrics``: Prometheus text, open unless ``METRICS_TOKEN`` is set."""
+    router = APIRouter(tags=["health"])
+
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics: requests, outbox backlog and the service's own figures",
+        response_class=Response,
+        responses={
+            200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text format"},
+            **problem_responses(401),
+        },
+    )
+    async def metrics(request: Request) -> Response:
+        context = service_context(request)
+        expected = context.settings.metrics_token
+        if expected is not None:
+            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or not presented.strip():
+                raise Unauthorized()
+            if not same_secret(presented.strip(), expected.get_secret_value()):
+                raise InvalidToken()
+        return Response(await context.metrics.render(), media_type=CONTENT_TYPE)
 
     return router
 

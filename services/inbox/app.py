@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.inbox import metrics as inbox_metrics
 from services.inbox.auth import router as auth_router
 from services.inbox.auth.service import DatabaseVerifier
 from services.inbox.blobs import BlobStore
@@ -37,6 +38,7 @@ from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.db import session_scope, utc_now
 from shared.logging import get_logger
+from shared.metrics import Metrics
 from shared.outbox import relay_from_settings
 from shared.web import ServiceContext, create_service_app
 from shared.workers import Ticker, Workers
@@ -73,7 +75,10 @@ def mail_transport(settings: InboxSettings) -> MailTransport:
 
 
 def create_app(
-    settings: InboxSettings, *, peers: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    settings: InboxSettings,
+    *,
+    peers: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the inbox app; ``peers`` gives in-process transports to the other services."""
     transports = peers if peers is not None else {}
@@ -129,6 +134,7 @@ def create_app(
             mail=mail,
             deliver=deliver,
         )
+        inbox_metrics.install(context)
         await _seed_dispositions(sessions)
         workers = Workers()
         if settings.run_workers:
@@ -162,4 +168,5 @@ def create_app(
         ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
+        metrics=metrics,
     )

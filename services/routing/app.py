@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from services.routing import metrics as routing_metrics
 from services.routing import signals
 from services.routing.agents import router as agents_router
 from services.routing.engine.loop import RoutingEngine
@@ -28,6 +29,7 @@ from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.db import session_scope, utc_now
 from shared.logging import get_logger
+from shared.metrics import Metrics
 from shared.outbox import relay_from_settings
 from shared.web import ServiceContext, create_service_app
 from shared.workers import Workers
@@ -54,7 +56,10 @@ async def _seed(context: ServiceContext, settings: RoutingSettings) -> None:
 
 
 def create_app(
-    settings: RoutingSettings, *, peers: Mapping[str, httpx.AsyncBaseTransport] | None = None
+    settings: RoutingSettings,
+    *,
+    peers: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the routing app; ``peers`` gives in-process transports to the other services."""
     transports = peers if peers is not None else {}
@@ -81,6 +86,7 @@ def create_app(
             on_queues=engine.forget_queues,
         )
         context.extras.update(relay=relay, inbox=inbox, engine=engine, broker=broker)
+        routing_metrics.install(context)
         if settings.seed_default_queues:
             await _seed(context, settings)
         workers = Workers()
@@ -111,4 +117,5 @@ def create_app(
         ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
+        metrics=metrics,
     )

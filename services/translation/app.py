@@ -23,6 +23,7 @@ from shared.clients.inbox import InboxClient, IntrospectingVerifier
 from shared.clients.peers import peer_client
 from shared.db import session_scope, utc_now
 from shared.logging import get_logger
+from shared.metrics import Metrics
 from shared.web import ServiceContext, create_service_app
 
 LOCALE_DIR = Path(__file__).parent / "locales"
@@ -51,6 +52,7 @@ def create_app(
     settings: TranslationSettings,
     *,
     peers: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the translation app; ``peers`` gives in-process transports to the other services."""
     transports = peers if peers is not None else {}
@@ -83,4 +85,5 @@ def create_app(
         routers=[detection_router.router, templates_router.router, mt_router.router],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,
+        metrics=metrics,
     )

@@ -1,0 +1,227 @@
+"""A database that loses a race, locks up or drops the connection answers 503, never 500.
+
+A small probe service, built with the same factory as ours, runs SQL that makes the database
+itself raise: a deadlock or serialization failure on PostgreSQL (raised, and provoked for real),
+a terminated connection, a locked SQLite file, a database that cannot be opened.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.settings import CommonSettings
+from shared.web import SessionDep, create_service_app, service_context
+from tests.support.database import BACKEND
+
+_SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
+needs_postgresql = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL behaviour")
+
+
+def probe_app(database_url: str) -> FastAPI:
+    """A service whose routes make the database fail in chosen ways."""
+    router = APIRouter(prefix="/probe")
+
+    @router.post("/raise/{sqlstate}")
+    async def raise_sqlstate(sqlstate: str, session: SessionDep) -> dict[str, str]:
+        assert _SQLSTATE.match(sqlstate)
+        await session.execute(
+            text(f"DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '{sqlstate}'; END $$")
+        )
+        return {"status": "unreachable"}
+
+    @router.post("/stale-update")
+    async def stale_update(request: Request, session: SessionDep) -> dict[str, str]:
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        await session.execute(text("SELECT n FROM probe_row WHERE id = 1"))
+        engine = service_context(request).engine
+        assert engine is not None
+        async with engine.begin() as other:  # a concurrent request commits first
+            await other.execute(text("UPDATE probe_row SET n = n + 1 WHERE id = 1"))
+        await session.execute(text("UPDATE probe_row SET n = n + 10 WHERE id = 1"))
+        return {"status": "unreachable"}
+
+    @router.post("/fail-at-commit")
+    async def fail_at_commit(session: SessionDep) -> dict[str, str]:
+        # A deferred check that fails as the request's transaction commits, after this returns.
+        for statement in (
+            "CREATE TEMP TABLE probe_commit (id int) ON COMMIT DROP",
+            "CREATE FUNCTION pg_temp.probe_fail() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION USING ERRCODE = '40001'; END $$",
+            "CREATE CONSTRAINT TRIGGER probe_fail AFTER INSERT ON probe_commit "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.probe_fail()",
+            "INSERT INTO probe_commit VALUES (1)",
+        ):
+            await session.execute(text(statement))
+        return {"status": "written"}
+
+    @router.post("/terminate")
+    async def terminate(session: SessionDep) -> dict[str, str]:
+        await session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        await session.execute(text("SELECT 1"))
+        return {"status": "unreachable"}
+
+    @router.post("/divide-by-zero")
+    async def divide_by_zero(session: SessionDep) -> dict[str, str]:
+        await session.execute(text("SELECT 1 / 0"))
+        return {"status": "unreachable"}
+
+    @router.post("/write")
+    async def write(session: SessionDep) -> dict[str, str]:
+        await session.execute(text("INSERT INTO probe_row (id, n) VALUES (2, 0)"))
+        return {"status": "written"}
+
+    @router.post("/write-impatiently")
+    async def write_impatiently() -> dict[str, str]:
+        # Its own engine with a 50 ms busy timeout, so a held lock fails fast instead of in 10 s.
+        engine = create_async_engine(database_url, connect_args={"timeout": 0.05})
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO probe_row (id, n) VALUES (3, 0)"))
+        finally:
+            await engine.dispose()
+        return {"status": "written"}
+
+    settings = CommonSettings(database_url=database_url, run_workers=False, log_json=True)
+    return create_service_app(
+        name="probe", title="Probe", description="Test-only.", settings=settings, routers=[router]
+    )
+
+
+async def _client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = probe_app(database_url)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://probe"
+        ) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def postgres(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The probe on the run's PostgreSQL database, with a one-row table to fight over."""
+    engine = create_async_engine(db_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE probe_row (id int PRIMARY KEY, n int)"))
+        await connection.execute(text("INSERT INTO probe_row VALUES (1, 0)"))
+    try:
+        async for client in _client(db_url):
+            yield client
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE probe_row"))
+        await engine.dispose()
+
+
+def assert_busy(answers: dict[str, httpx.Response], *, code: str = "database.busy") -> None:
+    english, french = answers["en"], answers["fr"]
+    for answer in (english, french):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert int(answer.headers["retry-after"]) >= 1
+        assert answer.json()["code"] == code
+        assert answer.json()["status"] == 503
+    titles = {
+        "database.busy": ("Database busy", "Base de données occupée"),
+        "database.unavailable": ("Database unavailable", "Base de données indisponible"),
+    }
+    assert (english.json()["title"], french.json()["title"]) == titles[code]
+    assert french.headers["content-language"] == "fr"
+    assert "réessayez" in french.json()["detail"]
+    assert "retry" in english.json()["detail"]
+
+
+async def ask_twice(client: httpx.AsyncClient, path: str) -> dict[str, httpx.Response]:
+    return {
+        language: await client.post(path, headers={"Accept-Language": language})
+        for language in ("en", "fr")
+    }
+
+
+@needs_postgresql
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+async def test_a_deadlock_or_serialization_failure_is_503_busy(
+    postgres: httpx.AsyncClient, sqlstate: str
+) -> None:
+    assert_busy(await ask_twice(postgres, f"/probe/raise/{sqlstate}"))
+
+
+@needs_postgresql
+async def test_a_real_concurrent_update_under_repeatable_read_is_503_and_changes_nothing(
+    postgres: httpx.AsyncClient, db_url: str
+) -> None:
+    answers = await ask_twice(postgres, "/probe/stale-update")
+
+    assert_busy(answers)
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            n = await connection.scalar(text("SELECT n FROM probe_row WHERE id = 1"))
+    finally:
+        await engine.dispose()
+    assert n == 2  # only the two concurrent updates; the failed requests' +10 never landed
+
+
+@needs_postgresql
+async def test_a_serialization_failure_at_commit_is_503_busy(postgres: httpx.AsyncClient) -> None:
+    assert_busy(await ask_twice(postgres, "/probe/fail-at-commit"))
+
+
+@needs_postgresql
+async def test_a_connection_killed_under_the_request_is_503_unavailable(
+    postgres: httpx.AsyncClient,
+) -> None:
+    answers = await ask_twice(postgres, "/probe/terminate")
+    after = await postgres.post("/probe/write")
+
+    assert_busy(answers, code="database.unavailable")
+    assert after.status_code == 200  # the pool replaced the dead connection
+
+
+@needs_postgresql
+async def test_a_plain_sql_error_is_still_a_server_error(postgres: httpx.AsyncClient) -> None:
+    with pytest.raises(DBAPIError) as raised:
+        await postgres.post("/probe/divide-by-zero")
+
+    assert getattr(raised.value.orig, "sqlstate", None) == "22012"
+
+
+async def test_a_locked_sqlite_database_is_503_busy_and_the_write_is_not_made(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE probe_row (id int PRIMARY KEY, n int)")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        async for client in _client(f"sqlite+aiosqlite:///{path}"):
+            answers = await ask_twice(client, "/probe/write-impatiently")
+    finally:
+        holder.rollback()
+    rows = holder.execute("SELECT count(*) FROM probe_row").fetchone()
+    holder.close()
+
+    assert_busy(answers)
+    assert rows == (0,)
+
+
+async def test_a_sqlite_database_that_cannot_be_opened_is_503_unavailable(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "a-folder-not-a-file.db"
+    folder.mkdir()
+    async for client in _client(f"sqlite+aiosqlite:///{folder}"):
+        answers = await ask_twice(client, "/probe/write")
+
+    assert_busy(answers, code="database.unavailable")
