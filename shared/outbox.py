@@ -5,7 +5,8 @@ event row to the caller's transaction, so an event exists if and only if its cha
 committed. A ``Relay`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so several relays never take the same row), delivers outside any transaction,
 then marks each row delivered or schedules a retry with exponential backoff. Delivery is
-at least once; consumers make it exactly once with ``record_processed()``.
+at least once; consumers make it exactly once with ``record_processed()``. Events of one
+conversation are delivered one after another in the order they happened.
 """
 
 from __future__ import annotations
@@ -105,6 +106,21 @@ async def record_processed(
 
 
 Deliver = Callable[[EventEnvelope], Awaitable[None]]
+#: ``last_error`` of an event held back because an earlier event of its conversation failed.
+DEFERRED = "deferred behind "
+
+
+def _chains(claimed: Sequence[tuple[EventEnvelope, int]]) -> list[list[EventEnvelope]]:
+    """The batch split by conversation (events without one stand alone), each in order.
+
+    Consumers apply a conversation's events in the order they happened (queued, then
+    assigned); events of different conversations are delivered concurrently.
+    """
+    chains: dict[object, list[EventEnvelope]] = {}
+    for envelope, _ in claimed:
+        key = envelope.payload.get("conversation_id") or envelope.id
+        chains.setdefault(key, []).append(envelope)
+    return list(chains.values())
 
 
 class Relay:
@@ -162,9 +178,22 @@ class Relay:
         claimed = await self._claim()
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(envelope) for envelope, _ in claimed))
-        await self._record(claimed, outcomes)
+        outcome: dict[uuid.UUID, str | None] = {}
+        await asyncio.gather(*(self._attempt_chain(chain, outcome) for chain in _chains(claimed)))
+        await self._record(claimed, [outcome[envelope.id] for envelope, _ in claimed])
         return len(claimed)
+
+    async def _attempt_chain(
+        self, chain: Sequence[EventEnvelope], outcome: dict[uuid.UUID, str | None]
+    ) -> None:
+        """Deliver one conversation's events in order; after a failure the rest wait for it."""
+        for index, envelope in enumerate(chain):
+            error = await self._attempt(envelope)
+            outcome[envelope.id] = error
+            if error:
+                for later in chain[index + 1 :]:
+                    outcome[later.id] = f"{DEFERRED}{envelope.id}"
+                return
 
     async def _claim(self) -> list[tuple[EventEnvelope, int]]:
         model = self._model
@@ -177,7 +206,7 @@ class Relay:
                     model.available_at <= now,
                     or_(model.locked_until.is_(None), model.locked_until < now),
                 )
-                .order_by(model.available_at)
+                .order_by(model.available_at, model.occurred_at)
                 .limit(self._batch_size)
             )
             if session.get_bind().dialect.name == "postgresql":
@@ -235,16 +264,21 @@ class Relay:
                     .values(delivered_at=now, locked_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
+            retry_at: dict[uuid.UUID, datetime] = {}
             for (envelope, attempts), error in zip(claimed, outcomes, strict=True):
                 if error:
+                    # A deferred event comes back with the failed one it waits for, never before.
+                    waits_for = error.removeprefix(DEFERRED)
+                    at = (
+                        retry_at[uuid.UUID(waits_for)]
+                        if waits_for != error
+                        else now + timedelta(seconds=self.backoff(attempts))
+                    )
+                    retry_at[envelope.id] = at
                     await session.execute(
                         update(model)
                         .where(model.id == envelope.id)
-                        .values(
-                            available_at=now + timedelta(seconds=self.backoff(attempts)),
-                            locked_until=None,
-                            last_error=error,
-                        )
+                        .values(available_at=at, locked_until=None, last_error=error)
                         .execution_options(synchronize_session=False)
                     )
         for envelope, _ in claimed:

@@ -21,7 +21,7 @@ def queued_handler(*, acknowledge: bool) -> Handler:
     async def on_queued(session: AsyncSession, envelope: EventEnvelope) -> None:
         """Show which queue the conversation waits in."""
         event = ConversationQueued.model_validate(envelope.payload)
-        conversation = await session.get(Conversation, event.conversation_id)
+        conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
         if conversation is None or conversation.routing_status == "assigned":
             return
         first_queue = conversation.queue_id is None
@@ -44,7 +44,7 @@ def queued_handler(*, acknowledge: bool) -> Handler:
 async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Record the agent who accepted the conversation."""
     event = ConversationAssigned.model_validate(envelope.payload)
-    conversation = await session.get(Conversation, event.conversation_id)
+    conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
     if conversation is None:
         return
     conversation.routing_status = "assigned"

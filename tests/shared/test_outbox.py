@@ -172,3 +172,48 @@ async def test_delivery_to_a_peer_that_is_down_is_retried_not_lost(
     assert row.delivered_at is None
     assert row.attempts == 1
     assert "PeerUnavailable" in (row.last_error or "")
+
+
+class Step(Event):
+    event_type: ClassVar[str] = "test.step"
+    conversation_id: uuid.UUID
+    n: int
+
+
+class OrderConsumer:
+    """Records each conversation's steps as applied; fails the first try of the listed events."""
+
+    def __init__(self, fail_once: set[int]) -> None:
+        self.fail_once = fail_once
+        self.applied: dict[str, list[int]] = {}
+
+    async def __call__(self, envelope: EventEnvelope) -> None:
+        n = int(envelope.payload["n"])
+        if n in self.fail_once:
+            self.fail_once.discard(n)
+            raise ConnectionError("consumer down")
+        # Yield so that concurrently delivered events would interleave if they could.
+        await asyncio.sleep(0)
+        self.applied.setdefault(envelope.payload["conversation_id"], []).append(n)
+
+
+async def test_one_conversations_events_apply_in_order_even_after_a_failure(
+    app: Running,
+) -> None:
+    sessions = app.context("inbox").require_sessions()
+    first, second = uuid.uuid4(), uuid.uuid4()
+    async with session_scope(sessions) as session:
+        for n, conversation in enumerate([first, first, second, first, second]):
+            emit(session, OutboxEvent, Step(conversation_id=conversation, n=n))
+            await session.flush()  # distinct occurrence times, in this order
+    consumer = OrderConsumer(fail_once={0})
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", max_backoff_seconds=0)
+
+    rounds = [await relay.run_once() for _ in range(3)]
+
+    # The first conversation's later steps waited for step 0; the other went on meanwhile.
+    assert rounds == [5, 3, 0]
+    assert consumer.applied == {str(first): [0, 1, 3], str(second): [2, 4]}
+    async with sessions() as session:
+        rows = (await session.scalars(select(OutboxEvent))).all()
+    assert all(row.delivered_at is not None and row.last_error is None for row in rows)
