@@ -207,3 +207,21 @@ async def test_accepted_and_expired_offers_are_counted_by_outcome(app: Running) 
     assert value(samples, "routing_offers_ended_total", channel="email", outcome="accepted") == 1
     assert value(samples, "routing_offers_ended_total", channel="email", outcome="expired") == 1
     assert value(samples, "routing_offers_ended_total", channel="email", outcome="rejected") == 0
+
+
+async def test_a_call_is_counted_once_whatever_the_events_repeated(app: Running) -> None:
+    gateway = {"Authorization": f"Bearer {await app.token(Role.GATEWAY, name='cti')}"}
+    body = {"call_id": "call-7", "from": "+14165550123", "to": "+18005550100"}
+
+    answers = [
+        await app.client.post(
+            "/inbox/v1/inbound/calls", json={**body, "event": event}, headers=gateway
+        )
+        for event in ("ringing", "ringing", "answered")
+    ]
+    samples = await scrape(app)
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    stored = {"direction": "inbound", "status": "accepted"}
+    assert value(samples, "inbox_messages_stored_total", **stored, channel="phone") == 1
+    assert value(samples, "inbox_messages_stored_total", **stored, channel="email") == 0
