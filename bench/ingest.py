@@ -500,6 +500,11 @@ def create_token(env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
+def progress(phase: str) -> None:
+    """One line on stderr as a phase starts (for whoever watches, or profiles, the server)."""
+    print(f"bench: {phase}", file=sys.stderr, flush=True)
+
+
 def summary(name: str, tally: Tally) -> dict[str, Any]:
     """A phase's figures."""
     return {
@@ -525,15 +530,18 @@ async def measure(
     await closed_loop(host, port, bare, concurrency=c, seconds=1, limit=limit)
 
     first = Posts(emails, token, run, first_round=1)
+    progress("first round")
     with Meter(pid, url) as first_cost:
         first_round = await closed_loop(
             host, port, first.next, concurrency=c, seconds=phases.first_seconds, limit=len(emails)
         )
         first_drain = await drain(url)
+    progress("bare endpoint")
     bare_before = await closed_loop(
         host, port, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
     )
     posts = Posts(emails, token, run, first_round=2)
+    progress("steady state")
     with Meter(pid, url) as cost:
         ingest = await closed_loop(
             host, port, posts.next, concurrency=c, seconds=phases.ingest_seconds, limit=limit
@@ -541,10 +549,12 @@ async def measure(
         steady_drain = await drain(url)
     half_rate = ingest.rate / 2
     later = Posts(emails, token, run, first_round=posts.round + 1)
+    progress("half rate")
     half = await open_loop(
         host, port, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
     )
     half_drain = await drain(url)
+    progress("bare endpoint again")
     bare_after = await closed_loop(
         host, port, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
     )

@@ -38,7 +38,9 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> InboxSettings:
+# The getters are coroutines: FastAPI runs a plain function dependency in a worker thread, a
+# thread hop per request for a dictionary lookup.
+async def get_settings(request: Request) -> InboxSettings:
     settings = service_context(request).settings
     assert isinstance(settings, InboxSettings)
     return settings
@@ -53,7 +55,7 @@ ReaderDep = Annotated[
 ]
 
 
-def get_translation(request: Request) -> TranslationClient:
+async def get_translation(request: Request) -> TranslationClient:
     client = service_context(request).extras["translation"]
     assert isinstance(client, TranslationClient)
     return client
@@ -65,7 +67,7 @@ def get_routing(request: Request) -> RoutingClient:
     return client
 
 
-def get_blobs(request: Request) -> BlobStore:
+async def get_blobs(request: Request) -> BlobStore:
     blobs = service_context(request).extras["blobs"]
     assert isinstance(blobs, BlobStore)
     return blobs

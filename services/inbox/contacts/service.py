@@ -41,10 +41,20 @@ async def find_or_create(
     """The contact with this identity, created if new; returns (contact, created)."""
     existing = await find_by_identity(session, kind=kind, value=value)
     if existing is not None:
-        if display_name and not existing.display_name:
-            existing.display_name = display_name
-            existing.updated_at = utc_now()
+        note_display_name(existing, display_name)
         return existing, False
+    return await create(session, kind=kind, value=value, display_name=display_name)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    kind: IdentityKind,
+    value: str,
+    display_name: str | None = None,
+) -> tuple[Contact, bool]:
+    """A new contact with this identity, unless a concurrent request has just created one:
+    then that one. Returns (contact, created)."""
     now = utc_now()
     contact = Contact(id=uuid.uuid4(), display_name=display_name, created_at=now, updated_at=now)
     try:
@@ -62,6 +72,13 @@ async def find_or_create(
             raise
         return winner, False
     return contact, True
+
+
+def note_display_name(contact: Contact, display_name: str | None) -> None:
+    """Give a contact known by its identity only the name it was just seen with."""
+    if display_name and not contact.display_name:
+        contact.display_name = display_name
+        contact.updated_at = utc_now()
 
 
 async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 from typing import Annotated
 
@@ -97,32 +99,47 @@ async def receive_email(
     earlier = await service.find_earlier(service_context(request).require_sessions(), key)
     if earlier is not None:
         return _receipt(earlier)
-    detection = None
-    if parsed is not None:
-        detection = await translation.detect(
-            DetectRequest(text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed))
-        )
     attachments = parsed.attachments if parsed else ()
-    # One trip to the blob store's thread for the message and all its kept attachments.
-    await blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
-    digests = tuple(None if item.omitted else item.sha256 for item in attachments)
-    result = await service.ingest_email(
-        session,
-        service.InboundEmail(
-            dedupe_key=key,
-            raw_sha256=raw_sha256,
-            raw_size=len(raw),
-            gateway=gateway.name,
-            inbox_address=inbox_address,
-            parsed=parsed,
-            parse_error=parse_error,
-            attachment_digests=digests,
-        ),
-        detection=detection,
-        reopen_days=settings.reopen_days,
-        now=utc_now(),
-        acknowledge=settings.auto_acknowledge,
+    # The message and its kept attachments are written (and synced) by the blob store's thread
+    # while detection and the transaction run here; the answer, hence the commit, waits for it.
+    writing = asyncio.ensure_future(
+        blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
     )
+    try:
+        detection = None
+        if parsed is not None:
+            detection = await translation.detect(
+                DetectRequest(
+                    text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed)
+                )
+            )
+        result = await service.ingest_email(
+            session,
+            service.InboundEmail(
+                dedupe_key=key,
+                raw_sha256=raw_sha256,
+                raw_size=len(raw),
+                gateway=gateway.name,
+                inbox_address=inbox_address,
+                parsed=parsed,
+                parse_error=parse_error,
+                attachment_digests=tuple(
+                    None if item.omitted else item.sha256 for item in attachments
+                ),
+            ),
+            detection=detection,
+            reopen_days=settings.reopen_days,
+            now=utc_now(),
+            acknowledge=settings.auto_acknowledge,
+        )
+    except BaseException:
+        # The thread cannot be stopped: let it finish; this request's own error is the answer.
+        with contextlib.suppress(Exception):
+            await writing
+        raise
+    # Durable files before any answer: a failed write fails the request, and the transaction
+    # is then rolled back, not committed.
+    await writing
     return _receipt(result)
 
 

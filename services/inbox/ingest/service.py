@@ -10,15 +10,23 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
 from services.inbox.conversations.threading import is_forward, normalize_subject, thread_keys
 from services.inbox.ingest.mime import ParsedEmail
 from services.inbox.internal_events import AcknowledgementDue
-from services.inbox.models import Attachment, Conversation, Message, OutboxEvent
+from services.inbox.models import (
+    Attachment,
+    Contact,
+    ContactIdentity,
+    Conversation,
+    Message,
+    OutboxEvent,
+)
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.contracts.translation import DetectHints, DetectResult
 from shared.outbox import emit
@@ -64,16 +72,37 @@ _LINK = (
     .where(MESSAGE.c.id == bindparam("message"))
     .values(conversation_id=bindparam("conversation"))
 )
+CONVERSATION = cast(Table, Conversation.__table__)
 _EARLIER = (
     select(
-        Message.id,
-        Message.conversation_id,
-        Message.status,
-        Message.language,
-        Conversation.contact_id,
+        MESSAGE.c.id,
+        MESSAGE.c.conversation_id,
+        MESSAGE.c.status,
+        MESSAGE.c.language,
+        CONVERSATION.c.contact_id,
     )
-    .outerjoin(Conversation, Conversation.id == Message.conversation_id)
-    .where(Message.dedupe_key == bindparam("dedupe_key"))
+    .select_from(MESSAGE.outerjoin(CONVERSATION, CONVERSATION.c.id == MESSAGE.c.conversation_id))
+    .where(MESSAGE.c.dedupe_key == bindparam("dedupe_key"))
+)
+# The sender's contact and, in the same statement, its latest email conversation with this
+# subject (none when the subject is None).
+_LATEST_BY_SUBJECT = (
+    select(Conversation.id)
+    .where(
+        Conversation.contact_id == Contact.id,
+        Conversation.channel == "email",
+        Conversation.normalized_subject == bindparam("normalized_subject"),
+    )
+    .order_by(Conversation.last_message_at.desc())
+    .limit(1)
+    .correlate(Contact)
+    .scalar_subquery()
+)
+_SENDER = (
+    select(Contact, Conversation)
+    .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
+    .outerjoin(Conversation, Conversation.id == _LATEST_BY_SUBJECT)
+    .where(ContactIdentity.kind == "email", ContactIdentity.value == bindparam("address"))
 )
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
@@ -112,7 +141,10 @@ def dedupe_key(
 
 async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None:
     """The earlier result for this dedupe key, if the message was already stored."""
-    row = (await session.execute(_EARLIER, {"dedupe_key": key})).first()
+    return _earlier((await session.execute(_EARLIER, {"dedupe_key": key})).first())
+
+
+def _earlier(row: Row[Any, Any, Any, Any, Any] | None) -> IngestResult | None:
     if row is None:
         return None
     return IngestResult(
@@ -126,12 +158,15 @@ async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None
 
 
 async def find_earlier(sessions: async_sessionmaker[AsyncSession], key: str) -> IngestResult | None:
-    """find_duplicate in a session of its own, before the request's transaction begins."""
-    async with sessions() as lookup:
-        if lookup.get_bind().dialect.name == "postgresql":
+    """find_duplicate on a connection of its own, before the request's transaction begins."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
             # A lone read needs no transaction: one round trip instead of BEGIN, it, ROLLBACK.
-            await lookup.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return await find_duplicate(lookup, key)
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        row = (await connection.execute(_EARLIER, {"dedupe_key": key})).first()
+    return _earlier(row)
 
 
 async def claim_message(session: AsyncSession, message: Message) -> bool:
@@ -150,6 +185,14 @@ async def claim_row(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(claim, values)).first() is not None
 
 
+async def _duplicate(session: AsyncSession, key: str) -> IngestResult:
+    """The earlier copy's result, once the claim found the dedupe key taken."""
+    duplicate = await find_duplicate(session, key)
+    if duplicate is None:
+        raise RuntimeError("dedupe key conflict without a stored message")
+    return duplicate
+
+
 async def ingest_email(
     session: AsyncSession,
     email: InboundEmail,
@@ -160,17 +203,12 @@ async def ingest_email(
     acknowledge: bool = False,
 ) -> IngestResult:
     """Store the email once; thread it; ask routing for an agent when it needs one."""
-    # The message row is claimed first, whole, in one statement: a second copy of the same
-    # message stops there, before any contact or conversation is touched.
     parsed = email.parsed
     message_id = uuid.uuid4()
     values = _message_values(email, detection, now)
-    if not await claim_row(session, {"id": message_id, **values}):
-        duplicate = await find_duplicate(session, email.dedupe_key)
-        if duplicate is None:
-            raise RuntimeError("dedupe key conflict without a stored message")
-        return duplicate
     if parsed is None:
+        if not await claim_row(session, {"id": message_id, **values}):
+            return await _duplicate(session, email.dedupe_key)
         return IngestResult(
             message_id=message_id,
             conversation_id=None,
@@ -183,22 +221,53 @@ async def ingest_email(
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
     address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
-    contact, _ = await contacts.find_or_create(
-        session, kind="email", value=address, display_name=clip(parsed.from_name, 300)
-    )
-    if contact.language is None and detection is not None and confidence >= 0.9:
-        contact.language = language
-
-    conversation, reopened, created = await _thread(
+    # Reads first: the sender and the conversation the email belongs to. Then the message row
+    # is claimed, whole, in one statement (linked already when its conversation exists): a
+    # second copy of the same message stops there, before anything is written.
+    normalized = clip(normalize_subject(parsed.subject), 500) or None
+    sender = (
+        await session.execute(_SENDER, {"address": address, "normalized_subject": normalized})
+    ).first()
+    contact, by_subject = (sender[0], sender[1]) if sender else (None, None)
+    existing, previous = await _thread(
         session,
         parsed,
-        contact_id=contact.id,
-        email=email,
-        language=language,
-        confidence=confidence,
+        contact_id=contact.id if contact else None,
+        by_subject=by_subject,
         reopen_days=reopen_days,
         now=now,
     )
+    conversation_id = existing.id if existing else None
+    if not await claim_row(
+        session, {"id": message_id, **values, "conversation_id": conversation_id}
+    ):
+        return await _duplicate(session, email.dedupe_key)
+
+    if contact is None:
+        contact, _ = await contacts.create(
+            session, kind="email", value=address, display_name=clip(parsed.from_name, 300)
+        )
+    else:
+        contacts.note_display_name(contact, clip(parsed.from_name, 300))
+    if contact.language is None and detection is not None and confidence >= 0.9:
+        contact.language = language
+    if existing is not None:
+        conversation, reopened, created = existing, conversations.reopen(existing, now=now), False
+    else:
+        conversation = await conversations.create_conversation(
+            session,
+            contact_id=contact.id,
+            channel="email",
+            subject=parsed.subject or None,
+            normalized_subject=normalized,
+            inbox_address=email.inbox_address,
+            language=language,
+            language_confidence=confidence,
+            status="resolved" if parsed.auto_reply else "open",
+            previous_conversation_id=previous.id if previous else None,
+            now=now,
+        )
+        reopened, created = False, True
     conversations.mark_message(conversation, now=now)
     if conversation.language == "und" and language != "und":
         conversation.language, conversation.language_confidence = language, confidence
@@ -241,10 +310,11 @@ async def ingest_email(
                 attributes={"inbox_address": email.inbox_address or ""},
             ),
         )
-    # One flush for the conversation, contact, attachments and events, then the message's
-    # link to its conversation (which may have just been inserted).
+    # One flush for the conversation, contact, attachments and events, then, when the
+    # conversation was just inserted, the message's link to it.
     await session.flush()
-    await session.execute(_LINK, {"message": message_id, "conversation": conversation.id})
+    if created:
+        await session.execute(_LINK, {"message": message_id, "conversation": conversation.id})
     return IngestResult(
         message_id=message_id,
         conversation_id=conversation.id,
@@ -324,15 +394,15 @@ async def _thread(
     session: AsyncSession,
     parsed: ParsedEmail,
     *,
-    contact_id: uuid.UUID,
-    email: InboundEmail,
-    language: str,
-    confidence: float,
+    contact_id: uuid.UUID | None,
+    by_subject: Conversation | None,
     reopen_days: int,
     now: datetime,
-) -> tuple[Conversation, bool, bool]:
-    """The conversation for this email: (conversation, reopened, created)."""
-    normalized = clip(normalize_subject(parsed.subject), 500) or None
+) -> tuple[Conversation | None, Conversation | None]:
+    """The conversation this email continues, if any, and else the one a new conversation
+    follows (a closed, or long resolved, one): (existing, previous). Reads only; contact_id is
+    None when the sender is new; by_subject is the sender's latest conversation with the
+    email's subject."""
     keys = [key[:500] for key in thread_keys(parsed)[:100]]
     by_header = await conversations.find_by_message_ids(session, keys)
     forwarded_by_other = (
@@ -341,27 +411,10 @@ async def _thread(
     previous: Conversation | None = None
     if by_header is not None and not forwarded_by_other:
         if by_header.status != "closed":
-            return by_header, conversations.reopen(by_header, now=now), False
+            return by_header, None
         previous = by_header
-    if normalized:
-        candidate = await conversations.find_by_subject(
-            session, contact_id=contact_id, channel="email", normalized_subject=normalized
-        )
-        if candidate is not None:
-            if conversations.within_reopen_window(candidate, now=now, days=reopen_days):
-                return candidate, conversations.reopen(candidate, now=now), False
-            previous = previous or candidate
-    conversation = await conversations.create_conversation(
-        session,
-        contact_id=contact_id,
-        channel="email",
-        subject=parsed.subject or None,
-        normalized_subject=normalized,
-        inbox_address=email.inbox_address,
-        language=language,
-        language_confidence=confidence,
-        status="resolved" if parsed.auto_reply else "open",
-        previous_conversation_id=previous.id if previous else None,
-        now=now,
-    )
-    return conversation, False, True
+    if by_subject is not None:
+        if conversations.within_reopen_window(by_subject, now=now, days=reopen_days):
+            return by_subject, None
+        previous = previous or by_subject
+    return None, previous
