@@ -16,13 +16,15 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
+from services.routing.engine import catalog
+
 _MATCH = "routing.match"
 _AGENTS = "routing.agents"
 _ON_MATCH = "routing.on_match"
 _ON_AGENTS = "routing.on_agents"
 _DEADLINES = "routing.deadlines"
 _ON_DEADLINE = "routing.on_deadline"
-_QUEUES = "routing.queues"
+_QUEUES = catalog.CHANGING
 _ON_QUEUES = "routing.on_queues"
 
 WakeMatcher = Callable[[], None]
@@ -42,7 +44,8 @@ def notify_agents(session: AsyncSession, agent_ids: Iterable[uuid.UUID]) -> None
 
 
 def queues_changed(session: AsyncSession) -> None:
-    """Tell this process's engine to reread the queues once this session commits."""
+    """Make this process reread the queues once this session commits (and this session
+    until then)."""
     session.info[_QUEUES] = True
     request_match(session)
 
@@ -54,8 +57,10 @@ def sweep_at(session: AsyncSession, moment: datetime) -> None:
 
 
 def _after_commit(session: Session) -> None:
-    if session.info.pop(_QUEUES, False) and session.info.get(_ON_QUEUES) is not None:
-        session.info[_ON_QUEUES]()
+    if session.info.pop(_QUEUES, False):
+        catalog.forget(session.get_bind())
+        if session.info.get(_ON_QUEUES) is not None:
+            session.info[_ON_QUEUES]()
     matched = session.info.pop(_MATCH, False)
     agents: set[uuid.UUID] = session.info.pop(_AGENTS, set())
     on_match = session.info.get(_ON_MATCH)

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import signals
-from services.routing.engine.catalog import Catalog, load_catalog
+from services.routing.engine.catalog import Catalog, recent_catalog
 from services.routing.engine.model import Channel, QueueConfig, TaskSnapshot
 from services.routing.engine.offers import open_task_for
 from services.routing.engine.ranking import select_queue
@@ -65,7 +65,7 @@ async def availability(
 ) -> Availability:
     """``queued`` when the contact's queue is open now; ``closed`` (holiday, outside hours, no
     queue) otherwise, so the telephony gateway plays the closed message."""
-    queue = choose_queue(await load_catalog(session), query, now)
+    queue = choose_queue(await recent_catalog(session), query, now)
     if queue is None:
         return Availability(action="closed", reason="no_queue")
     if is_open(queue.hours, now):
@@ -108,20 +108,14 @@ async def open_task(
     """The conversation's open task, updated while it waits, or a new one in its queue.
 
     A new task emits ``conversation.queued`` (when a queue takes it) and asks for a matching
-    pass; an existing task already offered or assigned is returned unchanged.
+    pass; an existing task already offered or assigned is returned unchanged. The insert is
+    tried first (the partial unique index keeps one open task per conversation), so a new
+    task costs one statement and its outbox row; the queue comes from the recent catalog.
     """
-    existing = await open_task_for(session, request.conversation_id)
-    if existing is not None:
-        if existing.state == "waiting":
-            existing.priority = max(existing.priority, request.priority)
-            existing.skills = {**existing.skills, **request.skills}
-            signals.request_match(session)
-            await session.flush()
-        return existing
     preferred = request.preferred_agent_id
     if preferred is None and sticky:
         preferred = await _recent_agent(session, request.conversation_id, now - sticky)
-    queue = choose_queue(await load_catalog(session), request, now)
+    queue = choose_queue(await recent_catalog(session), request, now)
     if queue is None:
         reason = "no_queue"
     else:
@@ -157,13 +151,24 @@ async def open_task(
         )
         .returning(Task)
     )
+    existing: Task | None = None
     task = await session.scalar(stmt)
     if task is None:
-        # Another replica opened the conversation's task between our read and our insert.
-        raced = await open_task_for(session, request.conversation_id)
-        if raced is None:
-            raise RuntimeError("the conversation's open task vanished while it was created")
-        return raced
+        # The conversation has an open task already (perhaps opened by another replica).
+        existing = await open_task_for(session, request.conversation_id)
+        if existing is None:
+            # It ended between the two statements: the insert may go through now.
+            task = await session.scalar(stmt)
+            if task is None:
+                raise RuntimeError("the conversation's open task vanished while it was created")
+    if task is None:
+        assert existing is not None
+        if existing.state == "waiting":
+            existing.priority = max(existing.priority, request.priority)
+            existing.skills = {**existing.skills, **request.skills}
+            signals.request_match(session)
+            await session.flush()
+        return existing
     if queue is not None:
         emit(
             session,

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.routing.engine import catalog as catalogs
 from services.routing.engine import intake, matcher, offers
-from services.routing.engine.catalog import Catalog, load_catalog
 from services.routing.engine.snapshots import stream_connected
 from services.routing.models import Agent, AgentEvent, Callback, Reservation
 from services.routing.settings import RoutingSettings
@@ -24,7 +23,6 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 _PRUNE_EVERY = timedelta(minutes=1)
-_CATALOG_TTL_SECONDS = 1.0
 
 
 async def away_lost_streams(
@@ -56,18 +54,15 @@ async def away_lost_streams(
 
 
 async def next_deadline(session: AsyncSession) -> datetime | None:
-    """The earliest offer expiry, wrap-up end or callback due time, if any."""
-    candidates = [
-        await session.scalar(
-            select(func.min(Reservation.expires_at)).where(Reservation.state == "pending")
-        ),
-        await session.scalar(
-            select(func.min(Agent.wrap_up_until)).where(Agent.status == "wrap_up")
-        ),
-        await session.scalar(
-            select(func.min(Callback.due_at)).where(Callback.state == "scheduled")
-        ),
-    ]
+    """The earliest offer expiry, wrap-up end or callback due time, if any (one query)."""
+    stmt = select(
+        select(func.min(Reservation.expires_at))
+        .where(Reservation.state == "pending")
+        .scalar_subquery(),
+        select(func.min(Agent.wrap_up_until)).where(Agent.status == "wrap_up").scalar_subquery(),
+        select(func.min(Callback.due_at)).where(Callback.state == "scheduled").scalar_subquery(),
+    )
+    candidates = (await session.execute(stmt)).one()
     present = [moment for moment in candidates if moment is not None]
     return min(present) if present else None
 
@@ -84,8 +79,7 @@ class RoutingEngine:
         self._stopping = False
         self._pruned_at: datetime | None = None
         self._planned: datetime | None = None
-        self._catalog: Catalog | None = None
-        self._catalog_read_at = 0.0
+        self._forget_queues = False
 
     def wake(self) -> None:
         """Ask for a pass now rather than at the next deadline."""
@@ -99,13 +93,13 @@ class RoutingEngine:
 
     def forget_queues(self) -> None:
         """Reread the queues at the next pass (they changed)."""
-        self._catalog = None
+        self._forget_queues = True
 
-    async def _recent_catalog(self, session: AsyncSession) -> Catalog:
-        now = time.monotonic()
-        if self._catalog is None or now - self._catalog_read_at > _CATALOG_TTL_SECONDS:
-            self._catalog, self._catalog_read_at = await load_catalog(session), now
-        return self._catalog
+    async def _recent_catalog(self, session: AsyncSession) -> catalogs.Catalog:
+        if self._forget_queues:
+            self._forget_queues = False
+            catalogs.forget(session.get_bind())
+        return await catalogs.recent_catalog(session)
 
     def stop(self) -> None:
         """Let ``run()`` return after the pass under way."""
@@ -117,8 +111,9 @@ class RoutingEngine:
 
         A wake-up (a task arrived, capacity freed) runs a matching pass; the sweeps (expiries,
         wrap-ups, callbacks, lost streams) run at their next deadline or every
-        ``sweep_seconds``. Wake-ups that come while a pass runs, or within the debounce
-        after one, are served by the next pass together.
+        ``sweep_seconds``. A wake-up while idle waits the debounce, so that a burst is
+        matched in one pass; wake-ups that come while a pass runs are served together by
+        the next pass, which starts at once.
         """
         loop = asyncio.get_running_loop()
         sweep_at = loop.time()
@@ -135,11 +130,13 @@ class RoutingEngine:
             except Exception as exc:  # the loop must outlive database outages and conflicts
                 log.warning("routing.pass_failed", error=repr(exc))
                 sweep_at = loop.time() + self._settings.sweep_seconds
-            if not self._wakeup.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._wakeup.wait(), timeout=max(sweep_at - loop.time(), 0.0)
-                    )
+            if self._wakeup.is_set():
+                # Woken while the pass ran: what gathered meanwhile is matched at once.
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wakeup.wait(), timeout=max(sweep_at - loop.time(), 0.0)
+                )
             if self._wakeup.is_set() and not self._stopping:
                 await asyncio.sleep(self._settings.match_debounce_seconds)
 
@@ -202,7 +199,9 @@ class RoutingEngine:
                 )
             if result.next_expiry is not None and (expiry is None or result.next_expiry < expiry):
                 expiry = result.next_expiry
-            if not result.offers:
+            if not (result.offers and result.more):
+                # Another pass could only find what this one left: nothing, unless a queue
+                # had more waiting tasks than one pass examines.
                 break
         delay = settings.sweep_seconds
         if result.contended:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import uuid
-from collections import defaultdict
+import weakref
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics
@@ -35,7 +36,7 @@ from services.routing.engine.model import (
 )
 from services.routing.engine.offers import offer_payload, record_agent_events
 from services.routing.engine.ranking import order_tasks, rank_agents
-from services.routing.engine.snapshots import agent_snapshot, task_snapshot
+from services.routing.engine.snapshots import agent_snapshot, stream_connected, task_snapshot
 from services.routing.engine.widening import active_steps, next_step_due
 from services.routing.models import Agent, AgentLanguage, AgentSkill, Reservation, Task
 from services.routing.queues.hours import is_open
@@ -45,11 +46,13 @@ from services.routing.workload import agent_loads
 @dataclass(frozen=True, slots=True)
 class MatchResult:
     """What a pass did: offers made, tasks examined, whether rows were held by another pass,
-    and how soon a widening step falls due for a task left waiting."""
+    whether a queue had more waiting tasks than the pass examined, and how soon a widening
+    step falls due for a task left waiting."""
 
     offers: int = 0
     examined: int = 0
     contended: bool = False
+    more: bool = False
     next_due: timedelta | None = None
     next_expiry: datetime | None = None
 
@@ -66,40 +69,108 @@ def _may_speak(agent: AgentSnapshot, task: TaskSnapshot, queue: QueueConfig, wid
     return all(agent.level(code) >= queue.min_language_level for code in spoken)
 
 
-async def _claim_agents(session: AsyncSession) -> Sequence[Agent]:
+_AGENT_COLUMNS = (
+    Agent.id,
+    Agent.status,
+    Agent.away_reason,
+    Agent.idle_since,
+    Agent.last_assigned_at,
+    Agent.stream_seen_at,
+    Agent.stream_dropped_at,
+    Agent.capacity_phone,
+    Agent.capacity_email,
+    Agent.capacity_fax,
+    Agent.tier,
+    Agent.updated_at,
+)
+
+
+async def _claim_agents(session: AsyncSession) -> Sequence[Any]:
+    """The available agents' rows (the columns a decision needs), locked, skipping those
+    another pass holds."""
     stmt = (
-        select(Agent)
+        select(*_AGENT_COLUMNS)
         .where(Agent.status == "available")
         .order_by(Agent.id)
         .with_for_update(skip_locked=True)
     )
-    return (await session.scalars(stmt)).all()
+    return (await session.execute(stmt)).all()
+
+
+_Fingerprint = tuple[Any, ...]
+_Levels = tuple[dict[str, int], dict[str, int]]
+_Copies = dict[uuid.UUID, tuple[_Fingerprint, AgentSnapshot]]
+#: Per database, the snapshots of the last pass's agents with what they were made from (an
+#: agent whose row and load are unchanged keeps its snapshot), and the agents' languages and
+#: skills by ``updated_at`` (the agents service sets it whenever they change).
+_snapshot_copies: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
+_level_copies: weakref.WeakKeyDictionary[Any, dict[tuple[uuid.UUID, Any], _Levels]]
+_level_copies = weakref.WeakKeyDictionary()
+
+
+async def _levels(
+    session: AsyncSession, rows: Sequence[Any]
+) -> dict[tuple[uuid.UUID, Any], _Levels]:
+    """Each agent's languages and skills, read only for agents changed since the last pass."""
+    bind = session.get_bind()
+    previous = _level_copies.get(bind, {})
+    keys = [(row.id, row.updated_at) for row in rows]
+    missing = [agent_id for agent_id, updated in keys if (agent_id, updated) not in previous]
+    fresh: dict[uuid.UUID, _Levels] = {agent_id: ({}, {}) for agent_id in missing}
+    if missing:
+        wanted = (
+            AgentLanguage.agent_id.in_(missing)
+            if len(missing) <= 200
+            else AgentLanguage.agent_id.in_(select(Agent.id).where(Agent.status == "available"))
+        )
+        stmt = select(AgentLanguage.agent_id, AgentLanguage.language, AgentLanguage.level)
+        for agent_id, code, level in await session.execute(stmt.where(wanted)):
+            if agent_id in fresh:
+                fresh[agent_id][0][code] = level
+        held = (
+            AgentSkill.agent_id.in_(missing)
+            if len(missing) <= 200
+            else AgentSkill.agent_id.in_(select(Agent.id).where(Agent.status == "available"))
+        )
+        stmt = select(AgentSkill.agent_id, AgentSkill.skill, AgentSkill.level)
+        for agent_id, name, level in await session.execute(stmt.where(held)):
+            if agent_id in fresh:
+                fresh[agent_id][1][name] = level
+    kept = {key: previous[key] if key in previous else fresh[key[0]] for key in keys}
+    _level_copies[bind] = kept
+    return kept
 
 
 async def _snapshots(
-    session: AsyncSession, rows: Sequence[Agent], now: datetime, stale_after: timedelta
+    session: AsyncSession, rows: Sequence[Any], now: datetime, stale_after: timedelta
 ) -> list[AgentSnapshot]:
-    ids = [row.id for row in rows]
-    languages: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    skills: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
-    for language in await session.scalars(
-        select(AgentLanguage).where(AgentLanguage.agent_id.in_(ids))
-    ):
-        languages[language.agent_id][language.language] = language.level
-    for skill in await session.scalars(select(AgentSkill).where(AgentSkill.agent_id.in_(ids))):
-        skills[skill.agent_id][skill.skill] = skill.level
-    loads = await agent_loads(session, ids)
-    return [
-        agent_snapshot(
-            row,
-            languages=languages[row.id],
-            skills=skills[row.id],
-            load={Channel(c): n for c, n in loads.get(row.id, {}).items()},
-            now=now,
-            stale_after=stale_after,
+    levels = await _levels(session, rows)
+    loads = await agent_loads(session)
+    bind = session.get_bind()
+    previous = _snapshot_copies.get(bind, {})
+    kept: _Copies = {}
+    for row in rows:
+        load = loads.get(row.id, {})
+        fingerprint = (
+            tuple(row),
+            stream_connected(row, now=now, stale_after=stale_after),
+            tuple(sorted(load.items())),
         )
-        for row in rows
-    ]
+        copy = previous.get(row.id)
+        if copy is None or copy[0] != fingerprint:
+            languages, skills = levels[(row.id, row.updated_at)]
+            snapshot = agent_snapshot(
+                row,
+                languages=languages,
+                skills=skills,
+                load={Channel(c): n for c, n in load.items()},
+                now=now,
+                stale_after=stale_after,
+            )
+            copy = (fingerprint, snapshot)
+        kept[row.id] = copy
+    _snapshot_copies[bind] = kept
+    return [snapshot for _, snapshot in kept.values()]
 
 
 async def _claim_tasks(
@@ -107,7 +178,7 @@ async def _claim_tasks(
     queues: Mapping[uuid.UUID, QueueConfig],
     pool: Mapping[uuid.UUID, AgentSnapshot],
     batch_size: int,
-) -> Sequence[Task]:
+) -> tuple[Sequence[Task], bool]:
     """Lock the head of each open queue, as deep as its channels have free places (twice, so
     a few tasks nobody may take yet do not hide the ones behind them)."""
     spare = {c: sum(max(a.capacity[c] - a.load[c], 0) for a in pool.values()) for c in Channel}
@@ -117,7 +188,7 @@ async def _claim_tasks(
         if any(spare[c] for c in q.channels)
     }
     if not depth:
-        return []
+        return [], False
     channels = [str(c) for c, places in spare.items() if places]
     order = (Task.priority.desc(), Task.queued_at, Task.id)
     ranked = (
@@ -140,7 +211,9 @@ async def _claim_tasks(
         .order_by(Task.id)
         .with_for_update(skip_locked=True)
     )
-    return (await session.scalars(stmt)).all()
+    rows = (await session.scalars(stmt)).all()
+    claimed = Counter(row.queue_id for row in rows)
+    return rows, any(claimed[qid] >= limit for qid, limit in depth.items())
 
 
 async def _declined(
@@ -272,12 +345,12 @@ async def match_once(
     channels = {c for a in pool.values() for c in Channel if _spare(a, c)}
     if not channels:
         return MatchResult()
-    task_rows = {row.id: row for row in await _claim_tasks(session, open_queues, pool, batch_size)}
+    claimed, more = await _claim_tasks(session, open_queues, pool, batch_size)
+    task_rows = {row.id: row for row in claimed}
     declined = await _declined(session, list(task_rows))
     snapshots = [task_snapshot(row, declined=declined[row.id]) for row in task_rows.values()]
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
     next_due: timedelta | None = None
-    agents_by_id = {row.id: row for row in agent_rows}
     free = _FreeAgents(pool.values(), now)
     for task in order_tasks(snapshots, now=now, queues=open_queues):
         assert task.queue_id is not None
@@ -330,15 +403,22 @@ async def match_once(
             now,
             None,
         )
-        agent_row = agents_by_id[candidate.agent.id]
-        agent_row.idle_since, agent_row.last_assigned_at = now, now
         events.append((candidate.agent.id, "offer", offer_payload(reservation, row)))
+    offered_agents = sorted({candidate.agent.id for _, candidate, _ in offers})
+    if offered_agents:
+        await session.execute(
+            update(Agent)
+            .where(Agent.id.in_(offered_agents))
+            .values(idle_since=now, last_assigned_at=now)
+            .execution_options(synchronize_session=False)
+        )
     record_agent_events(session, now, events)
     await session.flush()
     expiries = [reservation.expires_at for reservation in made]
     return MatchResult(
         offers=len(offers),
         examined=len(task_rows),
+        more=more,
         next_due=next_due,
         next_expiry=min(expiries) if expiries else None,
     )
