@@ -8,10 +8,12 @@ reply above quoted history in the other language, a body above a disclaimer in t
 language, French without accents, order numbers, URLs and phone numbers mixed in.
 
 Compared, each on the same texts and timed in this process: our ``detect`` (cleaning
-included), langdetect over all its 55 languages (seeded), langdetect limited to en+fr
-(seeded) and lingua limited to en+fr. Determinism is checked by a second pass and by a fresh
-interpreter with another hash seed. The detector's constants were tuned on the ``dev`` part;
-the default ``--part test`` measures on the other half.
+included; for texts of one or two words it adds lingua's en/fr confidence to its own
+evidence), langdetect over all its 55 languages (seeded), langdetect limited to en+fr
+(seeded) and lingua limited to en+fr. ``und`` counts as a wrong answer; ``ours_forced``
+shows our likelier language even below the ``und`` threshold. Determinism is checked by a
+second pass and by a fresh interpreter with another hash seed. The detector's constants were
+tuned on the ``dev`` part; the default ``--part test`` measures on the other half.
 
     .venv/bin/python bench/langid.py --quick    # a sample, under a minute
     .venv/bin/python bench/langid.py            # every text, a few minutes

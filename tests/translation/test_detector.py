@@ -46,6 +46,62 @@ def test_plain_texts_are_detected_from_the_text(text: str, language: str) -> Non
     assert detection.scores["en"] + detection.scores["fr"] == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Reçu", "fr"),
+        ("Recu", "fr"),
+        ("Déjà payé", "fr"),
+        ("Deja paye", "fr"),
+        ("Désolé", "fr"),
+        ("Desole", "fr"),
+        ("Numéro", "fr"),
+        ("Numero", "fr"),
+        ("Très bien", "fr"),
+        ("Tres bien", "fr"),
+        ("Annulé", "fr"),
+        ("Facture", "fr"),
+        ("Oui", "fr"),
+        ("Nœud", "fr"),
+        ("Merci !", "fr"),
+        ("Invoice", "en"),
+        ("Refund", "en"),
+        ("Sorry", "en"),
+        ("Already paid", "en"),
+        ("Yes please", "en"),
+        ("Call me", "en"),
+    ],
+)
+def test_one_or_two_words_with_or_without_accents_are_detected(text: str, language: str) -> None:
+    detection = detect(text)
+    assert detection.language == language
+    assert detection.evidence == ["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("L'email", "fr"), ("L’email", "fr"), ("C'est OK", "fr"), ("It's OK", "en"), ("Don't", "en")],
+)
+def test_french_elisions_and_english_contractions_decide_around_a_loanword(
+    text: str, language: str
+) -> None:
+    assert detect(text).language == language
+
+
+def test_english_title_case_leans_english() -> None:
+    for title, sentence in (("Image Format", "Image format"), ("Note Date", "Note date")):
+        assert detect(title).scores["en"] > detect(sentence).scores["en"]
+
+
+@pytest.mark.parametrize(
+    ("english", "french"),
+    [("incorrect code", "code incorrect"), ("possible action", "action possible")],
+)
+def test_adjective_before_the_noun_is_english_after_it_french(english: str, french: str) -> None:
+    assert detect(english).language == "en"
+    assert detect(french).language == "fr"
+
+
 def test_a_french_reply_above_english_history_is_french() -> None:
     text = (
         "Je n'ai toujours rien reçu.\n\nCordialement,\nJean\n\n"
@@ -69,7 +125,16 @@ def test_an_english_body_above_a_french_disclaimer_is_english() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   \n ", "12345", "#A12345-678 2025-000123", "+1 514-555-0199", "OK", "https://x.ca"],
+    [
+        "",
+        "   \n ",
+        "12345",
+        "#A12345-678 2025-000123",
+        "+1 514-555-0199",
+        "OK",
+        "Email",
+        "https://x.ca",
+    ],
 )
 def test_text_without_language_evidence_is_und(text: str) -> None:
     detection = detect(text)
@@ -224,7 +289,20 @@ def test_bad_arguments_to_detect_are_rejected() -> None:
         detect(FRENCH, {"line_language": "fr"})  # type: ignore[arg-type]
 
 
-SAMPLES = [ENGLISH, FRENCH, "OK", "Type", "Message", "Taille maximale", "Font options", ""]
+SAMPLES = [
+    ENGLISH,
+    FRENCH,
+    "OK",
+    "Type",
+    "Message",
+    "Taille maximale",
+    "Font options",
+    "",
+    "Deja paye",
+    "L'email",
+    "code incorrect",
+    "Image Format",
+]
 
 
 def test_same_text_same_answer_on_every_call() -> None:
