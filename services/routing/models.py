@@ -34,6 +34,7 @@ OPEN_TASK_STATES = ("waiting", "offered", "assigned")
 OPEN_TASK_CONDITION = text("state IN ('waiting', 'offered', 'assigned')")
 _PENDING = text("state = 'pending'")
 _WAITING = text("state = 'waiting'")
+_HELD = text("state IN ('offered', 'assigned')")
 
 
 class Agent(Base):
@@ -160,12 +161,11 @@ class Task(Base):
             sqlite_where=OPEN_TASK_CONDITION,
         ),
         Index(
-            "ix_routing_task_waiting",
-            "queue_id",
-            "priority",
-            "queued_at",
-            postgresql_where=_WAITING,
-            sqlite_where=_WAITING,
+            "ix_routing_task_held",
+            "agent_id",
+            "channel",
+            postgresql_where=_HELD,
+            sqlite_where=_HELD,
         ),
         Index("ix_routing_task_agent_state", "agent_id", "state"),
         Index("ix_routing_task_state_wrap_up", "state", "wrap_up_until"),
@@ -200,6 +200,20 @@ class Task(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+# Each queue's waiting tasks in the order the matcher takes them (priority first, then the
+# longest waiting), so a pass reads only the head of each open queue whatever waits behind it
+# or in closed queues; defined here because its order is descending on priority.
+Index(
+    "ix_routing_task_waiting",
+    Task.queue_id,
+    Task.priority.desc(),
+    Task.queued_at,
+    Task.id,
+    postgresql_where=_WAITING,
+    sqlite_where=_WAITING,
+)
 
 
 class Reservation(Base):

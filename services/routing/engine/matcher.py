@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics
@@ -190,21 +190,22 @@ async def _claim_tasks(
     if not depth:
         return [], False
     channels = [str(c) for c, places in spare.items() if places]
+    # One limited read per queue along ix_routing_task_waiting (same order): the cost follows
+    # the depth examined, not the number of tasks waiting.
     order = (Task.priority.desc(), Task.queued_at, Task.id)
-    ranked = (
-        select(
-            Task.id,
-            Task.queue_id,
-            func.row_number().over(partition_by=Task.queue_id, order_by=order).label("place"),
+    heads = union_all(
+        *(
+            select(
+                select(Task.id)
+                .where(Task.state == "waiting", Task.queue_id == qid, Task.channel.in_(channels))
+                .order_by(*order)
+                .limit(limit)
+                .subquery()
+                .c.id
+            )
+            for qid, limit in depth.items()
         )
-        .where(
-            Task.state == "waiting",
-            Task.queue_id.in_(list(depth)),
-            Task.channel.in_(channels),
-        )
-        .subquery()
     )
-    heads = select(ranked.c.id).where(ranked.c.place <= case(depth, value=ranked.c.queue_id))
     stmt = (
         select(Task)
         .where(Task.id.in_(heads), Task.state == "waiting")
