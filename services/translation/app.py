@@ -67,7 +67,7 @@ def create_app(
         )
         context.extras[PROVIDER_EXTRA] = select_provider(settings, mt_http)
         try:
-            # Load the detection models now, not on the first request (about a second).
+            # Load the detection models now, not on the first request (a few seconds).
             await asyncio.to_thread(detector.warm_up)
             if settings.seed_templates:
                 await _seed(context)
