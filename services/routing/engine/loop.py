@@ -153,14 +153,15 @@ class RoutingEngine:
         settings = self._settings
         sticky = timedelta(seconds=settings.sticky_seconds)
         stale_after = settings.stream_stale_after
+        # Expiries, wrap-ups and due callbacks in one transaction, which also reads the next
+        # deadline among those left (the offers matched below are in match_pass's delay).
         async with session_scope(self._sessions) as session:
             await offers.expire_offers(
                 session, now=clock(), missed_limit=settings.missed_offers_limit
             )
-        async with session_scope(self._sessions) as session:
             await offers.end_wrap_ups(session, now=clock())
-        async with session_scope(self._sessions) as session:
             await intake.release_callbacks(session, now=clock(), sticky=sticky)
+            deadline = await next_deadline(session)
         async with session_scope(self._sessions) as session:
             await away_lost_streams(
                 session,
@@ -172,8 +173,6 @@ class RoutingEngine:
         delay = await self.match_pass(now)
         finished = clock()
         await self._prune(finished)
-        async with session_scope(self._sessions) as session:
-            deadline = await next_deadline(session)
         if deadline is not None:
             delay = min(delay, (deadline - finished).total_seconds())
         return max(delay, settings.contention_retry_seconds)

@@ -264,6 +264,7 @@ async def _claim_answer(
         {"offer_id": offer_id, "now": now, "state": state, "acting_agent_id": acting_agent_id}
     )
     statement = _claim_statement(postgresql, acting_agent_id is not None)
+    row: Sequence[Any] | None
     if postgresql:
         row = (await connection.execute(statement, params)).first()
     else:
