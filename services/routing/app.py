@@ -85,7 +85,9 @@ def create_app(
             on_deadline=engine.plan,
             on_queues=engine.forget_queues,
         )
-        context.extras.update(relay=relay, inbox=inbox, engine=engine, broker=broker)
+        context.extras.update(
+            relay=relay, deliver=deliver, inbox=inbox, engine=engine, broker=broker
+        )
         routing_metrics.install(context)
         if settings.seed_default_queues:
             await _seed(context, settings)

@@ -9,28 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from services.inbox.models import OutboxEvent
 from shared.auth import Role
-from shared.outbox import Relay
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
-from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer
+from tests.support.apps import Running
+from tests.support.smtp import SmtpServer, running_with_smtp
 
 ENGLISH = "Hello,\n\nMy parcel never arrived. Could you please check the tracking number?\n\nJohn"
 
 
 @pytest.fixture
 async def ack_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
-    async with running_all_in_one(
-        db_url,
-        tmp_path,
-        auto_acknowledge=True,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        mail_domain="centre.example",
-    ) as running:
+    async with running_with_smtp(db_url, tmp_path, smtp_server, auto_acknowledge=True) as running:
         yield running
 
 
@@ -44,17 +34,8 @@ async def post(app: Running, raw: bytes) -> dict[str, str]:
 
 
 async def drain(app: Running) -> None:
-    context = app.context("inbox")
-    relay = Relay(
-        context.require_sessions(),
-        OutboxEvent,
-        context.extras["deliver"],
-        source="inbox",
-        max_backoff_seconds=0,
-    )
-    # The acknowledgement waits for routing to place the conversation: deliver both ways.
-    while await relay.run_once() + await app.relay("routing").run_once():
-        pass
+    """Deliver every pending event, both ways: the acknowledgement waits for routing."""
+    await app.deliver_all()
 
 
 def sent(smtp_server: SmtpServer) -> list[email.message.EmailMessage]:

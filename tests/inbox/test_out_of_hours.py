@@ -21,8 +21,8 @@ from shared.auth import Role
 from shared.db import session_scope
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
-from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer
+from tests.support.apps import Running
+from tests.support.smtp import SmtpServer, running_with_smtp
 
 ZONE = "America/Toronto"
 FRENCH_QUEUE = "Courriel — français"
@@ -34,15 +34,7 @@ NBSP = "\u00a0"
 
 @pytest.fixture
 async def ooh_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
-    async with running_all_in_one(
-        db_url,
-        tmp_path,
-        auto_acknowledge=True,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        mail_domain="centre.example",
-    ) as running:
+    async with running_with_smtp(db_url, tmp_path, smtp_server, auto_acknowledge=True) as running:
         yield running
 
 
@@ -77,9 +69,8 @@ async def post(app: Running, raw: bytes) -> str:
 
 
 async def drain(app: Running) -> None:
-    """Deliver every pending event, both ways, until neither service has any left."""
-    while await app.relay("inbox").run_once() + await app.relay("routing").run_once():
-        pass
+    """Deliver every pending event, both ways: the acknowledgement waits for routing."""
+    await app.deliver_all()
 
 
 async def redeliver(app: Running) -> None:

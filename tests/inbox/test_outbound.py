@@ -12,28 +12,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.inbox.models import Conversation, Message, OutboxEvent
+from services.inbox.models import Conversation, Message
 from shared.auth import Role
 from shared.db import session_scope
-from shared.outbox import Relay
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
 from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, running_with_smtp
 
 CUSTOMER_ID = "<q1@exemple.ca>"
 
 
 @pytest.fixture
 async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
-    async with running_all_in_one(
-        db_url,
-        tmp_path,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        mail_domain="centre.example",
-        mail_from_name="Service à la clientèle",
+    async with running_with_smtp(
+        db_url, tmp_path, smtp_server, mail_from_name="Service à la clientèle"
     ) as running:
         yield running
 
@@ -50,20 +43,9 @@ async def start_conversation(app: Running) -> dict[str, Any]:
     return receipt
 
 
-def relay_now(app: Running) -> Relay:
-    """The inbox's relay with no backoff, so a retry is due at once."""
-    context = app.context("inbox")
-    return Relay(
-        context.require_sessions(),
-        OutboxEvent,
-        context.extras["deliver"],
-        source="inbox",
-        max_backoff_seconds=0,
-    )
-
-
 async def drain_mail(app: Running) -> None:
-    relay = relay_now(app)
+    """Send every queued email now (failed sends are due again at once)."""
+    relay = app.relay_now("inbox")
     while await relay.run_once():
         pass
 

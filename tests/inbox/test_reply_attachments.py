@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from services.inbox.blobs import BlobStore
 from services.inbox.models import Attachment, Message
 from tests.inbox.test_outbound import drain_mail, start_conversation, supervisor
-from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer
+from tests.support.apps import Running
+from tests.support.smtp import SmtpServer, running_with_smtp
 
 FILE_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 100_000
@@ -31,13 +31,10 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture
 async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
-    async with running_all_in_one(
+    async with running_with_smtp(
         db_url,
         tmp_path,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        mail_domain="centre.example",
+        smtp_server,
         max_attachment_bytes=FILE_LIMIT,
         max_message_bytes=MESSAGE_LIMIT,
     ) as running:

@@ -17,23 +17,17 @@ from shared.auth import Role
 from shared.clients.translation import TranslationClient
 from shared.db import session_scope
 from tests.inbox.test_outbound import drain_mail, start_conversation
-from tests.support.apps import Running, running_all_in_one
+from tests.support.apps import Running
 from tests.support.processes import free_port
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import SmtpServer, running_with_smtp
 
 NNBSP = "\u202f"
 
 
 @pytest.fixture
 async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
-    async with running_all_in_one(
-        db_url,
-        tmp_path,
-        smtp_host=smtp_server.host,
-        smtp_port=smtp_server.port,
-        smtp_security="none",
-        mail_domain="centre.example",
-        mail_from_name="Service à la clientèle",
+    async with running_with_smtp(
+        db_url, tmp_path, smtp_server, mail_from_name="Service à la clientèle"
     ) as running:
         yield running
 

@@ -13,15 +13,21 @@ from fastapi import FastAPI
 
 from services.all_in_one import PrefixDispatcher, create_all_in_one
 from services.inbox.auth.service import create_token
+from services.inbox.models import OutboxEvent as InboxOutboxEvent
 from services.inbox.settings import InboxSettings
+from services.routing.models import OutboxEvent as RoutingOutboxEvent
 from services.routing.settings import RoutingSettings
 from services.translation.settings import TranslationSettings
 from shared.auth import Role
 from shared.db import session_scope
-from shared.outbox import Relay
+from shared.outbox import OutboxEventMixin, Relay
 from shared.web import ServiceContext
 
 SERVICE_TOKEN = "test-service-token-0123456789"
+OUTBOX_MODELS: dict[str, type[OutboxEventMixin]] = {
+    "inbox": InboxOutboxEvent,
+    "routing": RoutingOutboxEvent,
+}
 
 
 def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
@@ -60,6 +66,23 @@ class Running:
         relay = self.context(name).extras["relay"]
         assert isinstance(relay, Relay)
         return relay
+
+    def relay_now(self, name: str) -> Relay:
+        """The service's relay with no backoff, so a failed delivery is due again at once."""
+        context = self.context(name)
+        return Relay(
+            context.require_sessions(),
+            OUTBOX_MODELS[name],
+            context.extras["deliver"],
+            source=name,
+            max_backoff_seconds=0,
+        )
+
+    async def deliver_all(self) -> None:
+        """Deliver every pending event both ways (inbox ↔ routing) until none is left."""
+        inbox, routing = self.relay_now("inbox"), self.relay_now("routing")
+        while await inbox.run_once() + await routing.run_once():
+            pass
 
     async def token(self, role: Role, *, agent_id: Any = None, name: str = "test") -> str:
         """A new API token of this role, stored through the inbox's own service code."""

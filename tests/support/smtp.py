@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.support.apps import Running, running_all_in_one
 from tests.support.processes import free_port
+
+MAIL_DOMAIN = "centre.example"
 
 
 @dataclass
@@ -69,3 +74,20 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield SmtpServer(host="127.0.0.1", port=port, handler=handler)
     finally:
         controller.stop()
+
+
+@asynccontextmanager
+async def running_with_smtp(
+    database_url: str, data_dir: Path, server: SmtpServer, **overrides: Any
+) -> AsyncIterator[Running]:
+    """The three services in one app, sending mail as ``centre.example`` to this SMTP server."""
+    async with running_all_in_one(
+        database_url,
+        data_dir,
+        smtp_host=server.host,
+        smtp_port=server.port,
+        smtp_security="none",
+        mail_domain=MAIL_DOMAIN,
+        **overrides,
+    ) as running:
+        yield running
