@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -143,7 +144,15 @@ def create_all_in_one(
         async with AsyncExitStack() as stack:
             for app in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
-            yield
+            # What start-up loaded (the detection models: hundreds of thousands of objects)
+            # lives as long as the app: out of the collector's sight, a full collection no
+            # longer walks it (about 170 ms each time, stalling every request in flight).
+            # Handed back at shutdown, so that an app started and stopped (tests) leaks nothing.
+            gc.freeze()
+            try:
+                yield
+            finally:
+                gc.unfreeze()
 
     root = FastAPI(title="Bilingual inbox", lifespan=lifespan, docs_url=None, openapi_url=None)
     spec_cache: dict[str, Any] = {}
