@@ -153,14 +153,18 @@ class RoutingEngine:
         settings = self._settings
         sticky = timedelta(seconds=settings.sticky_seconds)
         stale_after = settings.stream_stale_after
-        # Expiries, wrap-ups and due callbacks in one transaction, which also reads the next
-        # deadline among those left (the offers matched below are in match_pass's delay).
+        # Each step in its own transaction: one holding agents' locks (expiries, wrap-ups)
+        # must not then wait on a task an accept holds while that accept waits for the agent.
         async with session_scope(self._sessions) as session:
             await offers.expire_offers(
                 session, now=clock(), missed_limit=settings.missed_offers_limit
             )
+        async with session_scope(self._sessions) as session:
             await offers.end_wrap_ups(session, now=clock())
+        async with session_scope(self._sessions) as session:
             await intake.release_callbacks(session, now=clock(), sticky=sticky)
+            # The next deadline among those left (the offers matched below are in
+            # match_pass's delay); a read, after the callbacks' writes.
             deadline = await next_deadline(session)
         async with session_scope(self._sessions) as session:
             await away_lost_streams(
