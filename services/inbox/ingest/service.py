@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +73,10 @@ _LINK = (
     .values(conversation_id=bindparam("conversation"))
 )
 CONVERSATION = cast(Table, Conversation.__table__)
+_ATTACHMENTS = cast(Table, Attachment.__table__).insert()
+_CONVERSATION_COLUMNS = {
+    prop.key: prop.columns[0].name for prop in Conversation.__mapper__.column_attrs
+}
 _EARLIER = (
     select(
         MESSAGE.c.id,
@@ -252,6 +256,9 @@ async def ingest_email(
     if contact.language is None and detection is not None and confidence >= 0.9:
         contact.language = language
     if existing is not None:
+        # Out of the unit of work: the columns this email changes are written with one Core
+        # UPDATE below, not by a flush.
+        session.expunge(existing)
         conversation, reopened, created = existing, conversations.reopen(existing, now=now), False
     else:
         conversation = await conversations.create_conversation(
@@ -271,22 +278,27 @@ async def ingest_email(
     conversations.mark_message(conversation, now=now)
     if conversation.language == "und" and language != "und":
         conversation.language, conversation.language_confidence = language, confidence
-    for position, (attachment, digest) in enumerate(
-        zip(parsed.attachments, email.attachment_digests, strict=True)
-    ):
-        session.add(
-            Attachment(
-                id=uuid.uuid4(),
-                message_id=message_id,
-                position=position,
-                filename=clip(attachment.filename, 500),
-                content_type=clip(attachment.content_type, 200) or "application/octet-stream",
-                size=attachment.size,
-                sha256=attachment.sha256,
-                content_id=clip(attachment.content_id, 500),
-                inline=attachment.inline,
-                stored=digest is not None,
-            )
+    if parsed.attachments:
+        await session.execute(
+            _ATTACHMENTS,
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "message_id": message_id,
+                    "position": position,
+                    "filename": clip(attachment.filename, 500),
+                    "content_type": clip(attachment.content_type, 200)
+                    or "application/octet-stream",
+                    "size": attachment.size,
+                    "sha256": attachment.sha256,
+                    "content_id": clip(attachment.content_id, 500),
+                    "inline": attachment.inline,
+                    "stored": digest is not None,
+                }
+                for position, (attachment, digest) in enumerate(
+                    zip(parsed.attachments, email.attachment_digests, strict=True)
+                )
+            ],
         )
     if parsed.auto_reply:
         if created:
@@ -310,8 +322,13 @@ async def ingest_email(
                 attributes={"inbox_address": email.inbox_address or ""},
             ),
         )
-    # One flush for the conversation, contact, attachments and events, then, when the
-    # conversation was just inserted, the message's link to it.
+    changed = {} if created else _changed_columns(conversation)
+    if changed:
+        await session.execute(
+            update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
+        )
+    # One flush for whatever the ORM holds (a new contact or conversation, events), then, when
+    # the conversation was just inserted, the message's link to it.
     await session.flush()
     if created:
         await session.execute(_LINK, {"message": message_id, "conversation": conversation.id})
@@ -323,6 +340,16 @@ async def ingest_email(
         status=values["status"],
         language=language,
     )
+
+
+def _changed_columns(conversation: Conversation) -> dict[str, Any]:
+    """The columns whose attributes were set since the conversation was loaded, by name."""
+    state = inspect(conversation)
+    return {
+        column: getattr(conversation, key)
+        for key, column in _CONVERSATION_COLUMNS.items()
+        if state.attrs[key].history.has_changes()
+    }
 
 
 def clip(value: str | None, limit: int) -> str | None:
