@@ -8,15 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.routing.engine import catalog as catalogs
 from services.routing.engine import intake, matcher, offers
 from services.routing.engine.snapshots import stream_connected
-from services.routing.models import Agent, AgentEvent, Callback, Reservation
+from services.routing.models import Agent, AgentEvent, Callback, Reservation, Task
 from services.routing.settings import RoutingSettings
 from shared.db import session_scope, utc_now
 from shared.logging import get_logger
@@ -65,6 +66,44 @@ async def next_deadline(session: AsyncSession) -> datetime | None:
     candidates = (await session.execute(stmt)).one()
     present = [moment for moment in candidates if moment is not None]
     return min(present) if present else None
+
+
+@dataclass(frozen=True, slots=True)
+class SweepDue:
+    """What the sweeps have to look at: the earliest offer expiry, wrap-up end (of an agent
+    or of a task) and callback due time, and whether an available agent has a stream."""
+
+    expiry: datetime | None
+    wrap_up: datetime | None
+    callback: datetime | None
+    streams: bool
+
+    def first(self) -> datetime | None:
+        """The earliest of the deadlines, if any."""
+        present = [m for m in (self.expiry, self.wrap_up, self.callback) if m is not None]
+        return min(present) if present else None
+
+
+async def sweep_due(session: AsyncSession) -> SweepDue:
+    """Read in one query what ``run_once``'s sweeps would find, so that an idle sweep costs
+    one round trip rather than a transaction per step."""
+    stmt = select(
+        select(func.min(Reservation.expires_at))
+        .where(Reservation.state == "pending")
+        .scalar_subquery(),
+        select(func.min(Agent.wrap_up_until)).where(Agent.status == "wrap_up").scalar_subquery(),
+        select(func.min(Task.wrap_up_until)).where(Task.state == "wrap_up").scalar_subquery(),
+        select(func.min(Callback.due_at)).where(Callback.state == "scheduled").scalar_subquery(),
+        exists().where(Agent.status == "available", Agent.stream_seen_at.is_not(None)),
+    )
+    expiry, agent_wrap_up, task_wrap_up, callback, streams = (await session.execute(stmt)).one()
+    wrap_ups = [m for m in (agent_wrap_up, task_wrap_up) if m is not None]
+    return SweepDue(
+        expiry=expiry,
+        wrap_up=min(wrap_ups) if wrap_ups else None,
+        callback=callback,
+        streams=bool(streams),
+    )
 
 
 class RoutingEngine:
@@ -155,24 +194,37 @@ class RoutingEngine:
         stale_after = settings.stream_stale_after
         # Each step in its own transaction: one holding agents' locks (expiries, wrap-ups)
         # must not then wait on a task an accept holds while that accept waits for the agent.
-        async with session_scope(self._sessions) as session:
-            await offers.expire_offers(
-                session, now=clock(), missed_limit=settings.missed_offers_limit
-            )
-        async with session_scope(self._sessions) as session:
-            await offers.end_wrap_ups(session, now=clock())
-        async with session_scope(self._sessions) as session:
-            await intake.release_callbacks(session, now=clock(), sticky=sticky)
-            # The next deadline among those left (the offers matched below are in
-            # match_pass's delay); a read, after the callbacks' writes.
-            deadline = await next_deadline(session)
-        async with session_scope(self._sessions) as session:
-            await away_lost_streams(
-                session,
-                now=clock(),
-                grace=timedelta(seconds=settings.stream_grace_seconds),
-                stale_after=stale_after,
-            )
+        # A step runs only when the first read shows it has something to do.
+        async with self._sessions() as session:
+            due = await sweep_due(session)
+        ran = False
+        if due.expiry is not None and due.expiry <= clock():
+            async with session_scope(self._sessions) as session:
+                await offers.expire_offers(
+                    session, now=clock(), missed_limit=settings.missed_offers_limit
+                )
+            ran = True
+        if due.wrap_up is not None and due.wrap_up <= clock():
+            async with session_scope(self._sessions) as session:
+                await offers.end_wrap_ups(session, now=clock())
+            ran = True
+        if due.callback is not None and due.callback <= clock():
+            async with session_scope(self._sessions) as session:
+                await intake.release_callbacks(session, now=clock(), sticky=sticky)
+            ran = True
+        if due.streams:
+            async with session_scope(self._sessions) as session:
+                await away_lost_streams(
+                    session,
+                    now=clock(),
+                    grace=timedelta(seconds=settings.stream_grace_seconds),
+                    stale_after=stale_after,
+                )
+        deadline = due.first()
+        if ran:
+            # The offers matched below are in match_pass's delay.
+            async with self._sessions() as session:
+                deadline = await next_deadline(session)
         self.forget_queues()
         delay = await self.match_pass(now)
         finished = clock()

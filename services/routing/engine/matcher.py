@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import uuid
 import weakref
 from collections import Counter, defaultdict
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, union_all, update
+from sqlalchemy import Integer, bindparam, exists, func, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics
@@ -173,15 +174,55 @@ async def _snapshots(
     return [snapshot for _, snapshot in kept.values()]
 
 
+_ENDED_OFFERS = ("rejected", "expired", "canceled")
+
+
+@functools.cache
+def _heads_statement(queues: int) -> Any:
+    """Locks the head of ``queues`` queues (parameters ``queue_<n>``, ``depth_<n>``,
+    ``channels_<n>``): one limited read per queue along ix_routing_task_waiting (the same
+    order), so the cost follows the depth examined, not the number of tasks waiting. Each
+    task comes with whether an offer of it ever ended unanswered. Built once per count."""
+    order = (Task.priority.desc(), Task.queued_at, Task.id)
+    heads = union_all(
+        *(
+            select(
+                select(Task.id)
+                .where(
+                    Task.state == "waiting",
+                    Task.queue_id == bindparam(f"queue_{n}"),
+                    Task.channel.in_(bindparam(f"channels_{n}", expanding=True)),
+                )
+                .order_by(*order)
+                .limit(bindparam(f"depth_{n}", type_=Integer))
+                .subquery()
+                .c.id
+            )
+            for n in range(queues)
+        )
+    )
+    declined = (
+        exists()
+        .where(Reservation.task_id == Task.id, Reservation.state.in_(_ENDED_OFFERS))
+        .label("declined")
+    )
+    return (
+        select(Task, declined)
+        .where(Task.id.in_(heads), Task.state == "waiting")
+        .order_by(Task.id)
+        .with_for_update(skip_locked=True, of=Task)
+    )
+
+
 async def _claim_tasks(
     session: AsyncSession,
     queues: Mapping[uuid.UUID, QueueConfig],
-    pool: Mapping[uuid.UUID, AgentSnapshot],
+    spare: Mapping[Channel, int],
     batch_size: int,
-) -> tuple[Sequence[Task], bool]:
+) -> tuple[Sequence[tuple[Task, bool]], bool]:
     """Lock the head of each open queue, as deep as its channels have free places (twice, so
-    a few tasks nobody may take yet do not hide the ones behind them)."""
-    spare = {c: sum(max(a.capacity[c] - a.load[c], 0) for a in pool.values()) for c in Channel}
+    a few tasks nobody may take yet do not hide the ones behind them); each task with
+    whether it was ever declined, and whether a queue had more than was examined."""
     depth = {
         qid: min(batch_size, 2 * sum(spare[c] for c in q.channels) + 5)
         for qid, q in queues.items()
@@ -190,30 +231,14 @@ async def _claim_tasks(
     if not depth:
         return [], False
     channels = [str(c) for c, places in spare.items() if places]
-    # One limited read per queue along ix_routing_task_waiting (same order): the cost follows
-    # the depth examined, not the number of tasks waiting.
-    order = (Task.priority.desc(), Task.queued_at, Task.id)
-    heads = union_all(
-        *(
-            select(
-                select(Task.id)
-                .where(Task.state == "waiting", Task.queue_id == qid, Task.channel.in_(channels))
-                .order_by(*order)
-                .limit(limit)
-                .subquery()
-                .c.id
-            )
-            for qid, limit in depth.items()
-        )
-    )
-    stmt = (
-        select(Task)
-        .where(Task.id.in_(heads), Task.state == "waiting")
-        .order_by(Task.id)
-        .with_for_update(skip_locked=True)
-    )
-    rows = (await session.scalars(stmt)).all()
-    claimed = Counter(row.queue_id for row in rows)
+    params: dict[str, Any] = {}
+    for n, (queue_id, limit) in enumerate(depth.items()):
+        params |= {f"queue_{n}": queue_id, f"depth_{n}": limit, f"channels_{n}": channels}
+    rows = [
+        (task, bool(declined))
+        for task, declined in await session.execute(_heads_statement(len(depth)), params)
+    ]
+    claimed = Counter(task.queue_id for task, _ in rows)
     return rows, any(claimed[qid] >= limit for qid, limit in depth.items())
 
 
@@ -224,7 +249,7 @@ async def _declined(
     if task_ids:
         stmt = select(Reservation.task_id, Reservation.agent_id).where(
             Reservation.task_id.in_(task_ids),
-            Reservation.state.in_(("rejected", "expired", "canceled")),
+            Reservation.state.in_(_ENDED_OFFERS),
         )
         for task_id, agent_id in (await session.execute(stmt)).all():
             declined[task_id].add(agent_id)
@@ -343,12 +368,13 @@ async def match_once(
         )
         return MatchResult(contended=bool(available))
     pool = {a.id: a for a in await _snapshots(session, agent_rows, now, stale_after)}
-    channels = {c for a in pool.values() for c in Channel if _spare(a, c)}
-    if not channels:
+    spare = {c: sum(max(a.capacity[c] - a.load[c], 0) for a in pool.values()) for c in Channel}
+    if not any(spare.values()):
         return MatchResult()
-    claimed, more = await _claim_tasks(session, open_queues, pool, batch_size)
-    task_rows = {row.id: row for row in claimed}
-    declined = await _declined(session, list(task_rows))
+    claimed, more = await _claim_tasks(session, open_queues, spare, batch_size)
+    task_rows = {row.id: row for row, _ in claimed}
+    # Only tasks offered before can have agents who declined them.
+    declined = await _declined(session, [row.id for row, ended in claimed if ended])
     snapshots = [task_snapshot(row, declined=declined[row.id]) for row in task_rows.values()]
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
     next_due: timedelta | None = None
