@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from services.inbox.models import Conversation, Message, OutboxEvent
 from services.routing.models import ProcessedEvent
 from shared.auth import Role
+from shared.clients.translation import TranslationClient
 from tests.inbox.builders import email, raw_headers
 from tests.support.apps import Running, running_all_in_one
+from tests.support.processes import free_port
 
 ENGLISH = (
     "Hello,\n\nI was charged twice for my November plan. Could you please refund the "
@@ -251,3 +253,39 @@ async def test_the_needs_agent_event_reaches_routing_once(app: Running, gateway:
 async def _events(app: Running) -> int:
     async with app.context("inbox").require_sessions()() as session:
         return int(await session.scalar(select(func.count()).select_from(OutboxEvent)) or 0)
+
+
+async def test_while_translation_is_down_an_email_is_503_and_stored_once_when_it_is_back(
+    app: Running, gateway: str
+) -> None:
+    before = email()
+    stored = email(body=ENGLISH, subject="Refund")
+    earlier = await post(app, gateway, before)
+    extras = app.context("inbox").extras
+    working = extras["translation"]
+    # A real client to a loopback port nobody listens on: the service is down.
+    down = TranslationClient(base_url=f"http://127.0.0.1:{free_port()}", token="x", timeout=2)
+    extras["translation"] = down
+    try:
+        refused = await app.client.post(
+            "/inbox/v1/inbound/email", content=stored, headers=raw_headers(gateway)
+        )
+        messages_while_down = await count(app, Message)
+        conversations_while_down = await count(app, Conversation)
+        # A message stored before the outage is answered from what was stored.
+        retried = await post(app, gateway, before)
+    finally:
+        extras["translation"] = working
+        await down.aclose()
+    first = await post(app, gateway, stored)
+    again = await post(app, gateway, stored)
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json()["code"] == "peer.unavailable"
+    assert (messages_while_down, conversations_while_down) == (1, 1)
+    assert (retried["duplicate"], retried["message_id"]) == (True, earlier["message_id"])
+    assert (first["duplicate"], again["duplicate"]) == (False, True)
+    assert first["message_id"] == again["message_id"]
+    assert first["language"] == "en"
+    assert await count(app, Message) == 2
