@@ -18,7 +18,7 @@ from shared.db import session_scope
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
 from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer, running_with_smtp
+from tests.support.smtp import SmtpServer, running_with_smtp, serving_smtp
 
 CUSTOMER_ID = "<q1@exemple.ca>"
 
@@ -264,3 +264,54 @@ async def test_without_smtp_mail_is_written_as_eml_files(db_url: str, tmp_path: 
     body = parsed.get_body(preferencelist=("plain",))
     assert body is not None
     assert "c’est corrigé" in body.get_content()
+
+
+INTERNATIONAL = "Jérôme Côté <jérôme.côté@exemple.ca>"
+
+
+async def reply_to_international_address(app: Running) -> dict[str, Any]:
+    raw = build_email(sender=INTERNATIONAL, message_id="<intl@exemple.ca>")
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email", content=raw, headers=raw_headers(await app.token(Role.GATEWAY))
+    )
+    assert answer.status_code == 202, answer.text
+    conversation_id = answer.json()["conversation_id"]
+    headers = await supervisor(app)
+    reply = await app.client.post(
+        f"/inbox/v1/conversations/{conversation_id}/replies",
+        json={"text": "Bonjour Jérôme, c'est réglé."},
+        headers=headers,
+    )
+    assert reply.status_code == 201, reply.text
+    await drain_mail(app)
+    conversation = await app.client.get(
+        f"/inbox/v1/conversations/{conversation_id}", headers=headers
+    )
+    outbound: dict[str, Any] = conversation.json()["messages"][-1]
+    return outbound
+
+
+async def test_a_reply_reaches_an_international_address_through_smtputf8(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    outbound = await reply_to_international_address(mail_app)
+
+    assert outbound["status"] == "sent"
+    [received] = smtp_server.messages
+    assert received.recipients == ["jérôme.côté@exemple.ca"]
+    # An SMTPUTF8 message's headers are UTF-8 as written.
+    sent = email.message_from_string(received.data.decode(), policy=email.policy.default)
+    assert sent["To"].addresses[0].addr_spec == "jérôme.côté@exemple.ca"
+    assert sent["To"].addresses[0].display_name == "Jérôme Côté"
+
+
+async def test_a_server_without_smtputf8_fails_the_reply_once_with_a_clear_reason(
+    db_url: str, tmp_path: Path
+) -> None:
+    with serving_smtp(smtputf8=False) as server:
+        async with running_with_smtp(db_url, tmp_path, server) as app:
+            outbound = await reply_to_international_address(app)
+
+    assert outbound["status"] == "failed"
+    assert "SMTPUTF8" in outbound["failure_reason"]
+    assert server.messages == []

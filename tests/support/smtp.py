@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,17 +63,25 @@ class SmtpServer:
         self.handler.replies.extend(replies)
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """An SMTP server on 127.0.0.1 for this test."""
+@contextmanager
+def serving_smtp(*, smtputf8: bool = True) -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1; ``smtputf8`` says whether it takes international
+    addresses (RFC 6531), as current servers do."""
     handler = RecordingHandler()
     port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
     controller.start()
     try:
         yield SmtpServer(host="127.0.0.1", port=port, handler=handler)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An SMTP server on 127.0.0.1 for this test."""
+    with serving_smtp() as server:
+        yield server
 
 
 @asynccontextmanager

@@ -9,7 +9,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, quote
 
 from services.inbox.conversations.threading import normalize_subject
 
@@ -60,11 +60,20 @@ def reply_subject(subject: str | None, language: str) -> str:
     return f"RE\u00a0: {base}" if language == "fr" else f"Re: {base}"
 
 
+def _mailbox(name: str | None, address: str) -> Address | str:
+    if address.isascii():
+        return Address(display_name=name or "", addr_spec=address)
+    # Address() refuses a non-ASCII local part; a UTF-8 header takes it as written.
+    return f'"{quote(name)}" <{address}>' if name else f"<{address}>"
+
+
 def compose(email: OutgoingEmail) -> bytes:
     """The email as RFC 5322 bytes: UTF-8 bodies, encoded-word headers, CRLF line ends."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = Address(display_name=email.sender_name or "", addr_spec=email.sender)
-    message["To"] = Address(display_name=email.recipient_name or "", addr_spec=email.recipient)
+    # International addresses (RFC 6531) can only be written as UTF-8 headers.
+    international = not (email.sender.isascii() and email.recipient.isascii())
+    message = EmailMessage(policy=SMTP.clone(utf8=True) if international else SMTP)
+    message["From"] = _mailbox(email.sender_name, email.sender)
+    message["To"] = _mailbox(email.recipient_name, email.recipient)
     message["Subject"] = email.subject
     message["Message-ID"] = f"<{email.message_id}>"
     if email.date is not None:

@@ -17,6 +17,9 @@ from typing import Literal, Protocol
 
 import aiosmtplib
 
+#: What the agent sees when the server cannot take an international address (RFC 6531's reply).
+NO_SMTPUTF8 = "5.6.7 The mail server does not accept international addresses (SMTPUTF8)."
+
 
 class PermanentFailure(Exception):
     """The server refused the message for good; ``reason`` is what it said."""
@@ -50,11 +53,13 @@ class SmtpTransport:
 
     async def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> str:
         """Send; returns the server's answer to the message data."""
+        international = not (sender.isascii() and all(r.isascii() for r in recipients))
         try:
             _, answer = await aiosmtplib.send(
                 raw,
                 sender=sender,
                 recipients=list(recipients),
+                mail_options=["SMTPUTF8"] if international else None,
                 hostname=self.host,
                 port=self.port,
                 username=self.username,
@@ -63,6 +68,9 @@ class SmtpTransport:
                 start_tls=self.security == "starttls",
                 timeout=self.timeout,
             )
+        except aiosmtplib.SMTPNotSupported as exc:
+            # Only an international address asks for an extension the server may lack.
+            raise PermanentFailure(553, NO_SMTPUTF8) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [refused.code for refused in exc.recipients]
             if codes and all(500 <= code < 600 for code in codes):
