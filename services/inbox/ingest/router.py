@@ -130,7 +130,6 @@ async def receive_email(
             detection=detection,
             reopen_days=settings.reopen_days,
             now=utc_now(),
-            acknowledge=settings.auto_acknowledge,
         )
     except BaseException:
         # The thread cannot be stopped: let it finish; this request's own error is the answer.

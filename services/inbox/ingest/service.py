@@ -18,7 +18,6 @@ from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
 from services.inbox.conversations.threading import is_forward, normalize_subject, thread_keys
 from services.inbox.ingest.mime import ParsedEmail
-from services.inbox.internal_events import AcknowledgementDue
 from services.inbox.models import (
     Attachment,
     Contact,
@@ -204,7 +203,6 @@ async def ingest_email(
     detection: DetectResult | None,
     reopen_days: int,
     now: datetime,
-    acknowledge: bool = False,
 ) -> IngestResult:
     """Store the email once; thread it; ask routing for an agent when it needs one."""
     parsed = email.parsed
@@ -304,8 +302,6 @@ async def ingest_email(
         if created:
             conversation.routing_status = "not_routed"
     elif created or reopened or conversation.routing_status in ("none", "not_routed"):
-        if created and acknowledge:
-            emit(session, OutboxEvent, AcknowledgementDue(conversation_id=conversation.id))
         conversation.routing_status = "needs_agent"
         emit(
             session,

@@ -58,9 +58,9 @@ async def acknowledge(
 ) -> bool:
     """Queue the conversation's automatic reply once; False when nothing was queued.
 
-    Asked without ``queue_name`` (at ingest) for a conversation routing places, it leaves the
-    reply to routing's answer, which asks again with the queue and its ``hours``: a closed
-    queue gets the out-of-hours notice instead of the acknowledgement.
+    Routing's ``conversation.queued`` asks, with the queue and its ``hours``: a closed queue
+    gets the out-of-hours notice instead of the acknowledgement. Asked without a queue for a
+    conversation routing still places, it waits for that answer.
     """
     key = f"ack:{conversation_id}"
     async with sessions() as session:
