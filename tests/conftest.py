@@ -25,6 +25,23 @@ def pytest_report_header() -> str:
     return f"database backend: {BACKEND}"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql_only: PostgreSQL behaviour, run in the PostgreSQL pass only"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave PostgreSQL-only tests out of other passes: deselected (run in the PostgreSQL
+    pass of ``make test``), never counted as skipped."""
+    if BACKEND == "postgresql":
+        return
+    other = [item for item in items if item.get_closest_marker("postgresql_only")]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated to head once per run, on the backend named by TEST_DATABASE."""

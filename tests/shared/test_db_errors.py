@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.settings import CommonSettings
 from shared.web import SessionDep, create_service_app, service_context
-from tests.support.database import BACKEND
 
 _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
-needs_postgresql = pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL behaviour")
+needs_postgresql = pytest.mark.postgresql_only
 
 
 def probe_app(database_url: str) -> FastAPI:
