@@ -487,3 +487,39 @@ async def test_a_callback_is_scheduled_once_and_becomes_a_phone_task_when_due(
     assert task["id"] == later["task_id"]
     assert (task["channel"], task["callback_id"]) == ("phone", str(event.id))
     assert task["preferred_agent_id"] == marie["id"]
+
+
+async def test_the_transferring_agent_is_not_offered_the_conversation_back(
+    app: Running,
+) -> None:
+    headers = await admin(app)
+    expert = await create_agent(app, headers, name="Marie", languages={"fr": 5})
+    await app.client.patch(
+        f"/routing/v1/agents/{expert['id']}", json={"skills": {"billing": 5}}, headers=headers
+    )
+    colleague = await create_agent(app, headers, name="Luc", languages={"fr": 5}, status="away")
+    await app.client.patch(
+        f"/routing/v1/agents/{colleague['id']}", json={"skills": {"billing": 3}}, headers=headers
+    )
+    # The most skilled agent would win this queue, but it is the one handing the contact over.
+    billing = await create_queue(app, headers, {**BILLING, "policy": "most_skilled"})
+    conversation_id = await assigned_conversation(app, headers, expert)
+
+    moved = await app.client.post(
+        f"/inbox/v1/conversations/{conversation_id}/transfer",
+        json={"to_queue_id": billing, "note": "Un collègue prendra la suite"},
+        headers=await inbox_agent(app, expert["id"]),
+    )
+    assert moved.status_code == 200, moved.text
+    await deliver(app, "inbox")
+    await app.client.put(
+        f"/routing/v1/agents/{colleague['id']}/status",
+        json={"status": "available"},
+        headers=headers,
+    )
+    await run_engine(app)
+
+    task = await task_of(app, conversation_id, headers)
+    [offer] = await offers_of(app, colleague["id"], headers)
+    assert offer["task_id"] == task["id"]
+    assert [o for o in await offers_of(app, expert["id"], headers) if o["state"] == "pending"] == []

@@ -242,6 +242,14 @@ async def _claim_tasks(
     return rows, any(claimed[qid] >= limit for qid, limit in depth.items())
 
 
+def _handed_over_by(task: Task) -> set[uuid.UUID]:
+    """The agent who transferred or escalated this task away counts as having declined it:
+    others first, and it comes back to that agent only when no one else may take it."""
+    requeue = task.route.get("requeue") if task.route else None
+    agent = requeue.get("from_agent_id") if isinstance(requeue, dict) else None
+    return {uuid.UUID(agent)} if isinstance(agent, str) else set()
+
+
 async def _declined(
     session: AsyncSession, task_ids: list[uuid.UUID]
 ) -> dict[uuid.UUID, set[uuid.UUID]]:
@@ -375,7 +383,10 @@ async def match_once(
     task_rows = {row.id: row for row, _ in claimed}
     # Only tasks offered before can have agents who declined them.
     declined = await _declined(session, [row.id for row, ended in claimed if ended])
-    snapshots = [task_snapshot(row, declined=declined[row.id]) for row in task_rows.values()]
+    snapshots = [
+        task_snapshot(row, declined=declined[row.id] | _handed_over_by(row))
+        for row in task_rows.values()
+    ]
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
     next_due: timedelta | None = None
     free = _FreeAgents(pool.values(), now)
