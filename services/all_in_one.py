@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -142,17 +141,11 @@ def create_all_in_one(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            # Each service's lifespan keeps what its start-up loaded out of the collector's
+            # sight (shared.web); the last one started covers all three.
             for app in apps.values():
                 await stack.enter_async_context(app.router.lifespan_context(app))
-            # What start-up loaded (the detection models: hundreds of thousands of objects)
-            # lives as long as the app: out of the collector's sight, a full collection no
-            # longer walks it (about 170 ms each time, stalling every request in flight).
-            # Handed back at shutdown, so that an app started and stopped (tests) leaks nothing.
-            gc.freeze()
-            try:
-                yield
-            finally:
-                gc.unfreeze()
+            yield
 
     root = FastAPI(title="Bilingual inbox", lifespan=lifespan, docs_url=None, openapi_url=None)
     spec_cache: dict[str, Any] = {}

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -207,6 +208,21 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
 Lifespan = Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]]
 
 
+@contextmanager
+def _frozen_startup() -> Iterator[None]:
+    """Keep what start-up loaded out of the garbage collector's sight while the app runs.
+
+    The detection models alone are hundreds of thousands of objects that live as long as the
+    app: a full collection walking them took about 170 ms, stalling every request in flight.
+    They are handed back at shutdown, so an app started and stopped (tests) leaks nothing.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def create_service_app(
     *,
     name: str,
@@ -236,10 +252,12 @@ def create_service_app(
         context.sessions = create_sessionmaker(context.engine)
         try:
             if lifespan is None:
-                yield
+                with _frozen_startup():
+                    yield
             else:
                 async with lifespan(app, context):
-                    yield
+                    with _frozen_startup():
+                        yield
         finally:
             await context.engine.dispose()
 
