@@ -62,17 +62,24 @@ class ProcessedEventMixin:
 
 def emit(session: AsyncSession, model: type[OutboxEventMixin], payload: Event) -> OutboxEventMixin:
     """Add the event to the session's transaction; it is delivered only if that commits."""
-    row: OutboxEventMixin = cast(Any, model)(
-        id=uuid.uuid4(),
-        type=payload.event_type,
-        payload=payload.model_dump(mode="json"),
-        occurred_at=utc_now(),
-        available_at=utc_now(),
-        attempts=0,
-    )
+    row: OutboxEventMixin = cast(Any, model)(**emitted_values(session, payload))
     session.add(row)
-    session.info[_EMITTED] = True
     return row
+
+
+def emitted_values(session: AsyncSession, payload: Event) -> dict[str, Any]:
+    """The outbox row's column values, for a statement of the caller's that writes the row
+    (the relay wakes after the session commits, as with ``emit``)."""
+    session.info[_EMITTED] = True
+    now = utc_now()
+    return {
+        "id": uuid.uuid4(),
+        "type": payload.event_type,
+        "payload": payload.model_dump(mode="json"),
+        "occurred_at": now,
+        "available_at": now,
+        "attempts": 0,
+    }
 
 
 def wake_on_commit(

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.routing import metrics, signals
 from services.routing.errors import (
@@ -37,7 +37,7 @@ from services.routing.models import (
 )
 from shared.contracts.routing_events import ConversationAssigned
 from shared.errors import AppError
-from shared.outbox import emit
+from shared.outbox import emitted_values
 
 
 def record_agent_events(
@@ -175,16 +175,8 @@ async def _closed_offer(
     return OfferClosed(state=found.state if found.state != "pending" else "expired")
 
 
-_OFFERED_TASK_COLUMNS = (
-    Task.id.label("task_id"),
-    Task.conversation_id,
-    Task.channel,
-    Task.language,
-    Task.queue_id.label("task_queue_id"),
-    Task.route,
-)
-_OFFER_COLUMNS = (
-    Reservation.id,
+_OFFERED_COLUMNS = (
+    Reservation.state,
     Reservation.agent_id,
     Reservation.queue_id,
     Reservation.channel,
@@ -192,6 +184,9 @@ _OFFER_COLUMNS = (
     Reservation.expires_at,
     Reservation.why,
     Reservation.task_id,
+    Task.conversation_id,
+    Task.language,
+    Task.queue_id.label("task_queue_id"),
 )
 _OUTBOX_COLUMNS = ("id", "type", "payload", "occurred_at", "available_at", "attempts")
 
@@ -206,134 +201,128 @@ def _params(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _claim_statement(postgresql: bool, own: bool) -> Any:
-    """Moves a pending, unexpired offer to ``:state`` (see ``_claim_answer``)."""
-    offer_id = _param("offer_id", Reservation.id)
-    conditions = [
-        Reservation.id == offer_id,
-        Reservation.state == "pending",
-        Reservation.expires_at > _param("now", Reservation.expires_at),
-    ]
-    if own:
-        conditions.append(Reservation.agent_id == _param("acting_agent_id", Reservation.agent_id))
-    stmt = update(Reservation).values(
-        state=_param("state", Reservation.state), answered_at=_param("now", Reservation.answered_at)
-    )
-    if not postgresql:
-        return stmt.where(*conditions).returning(*_OFFER_COLUMNS)
-    locked = (
-        select(*_OFFERED_TASK_COLUMNS)
-        .join(Reservation, Reservation.task_id == Task.id)
-        .where(Reservation.id == offer_id)
-        .with_for_update(of=Task)
-        .cte("locked_task")
-    )
-    return stmt.where(*conditions, Reservation.task_id == locked.c.task_id).returning(
-        *_OFFER_COLUMNS, *locked.c
-    )
-
-
-@functools.cache
-def _offered_task_statement() -> Any:
+def _offered_statement() -> Any:
+    """The offer with its task's columns, read without locks: what an accept writes is built
+    from columns that never change once the offer is made, and its state is rechecked by the
+    claim."""
     return (
-        select(*_OFFERED_TASK_COLUMNS)
-        .join(Reservation, Reservation.task_id == Task.id)
+        select(*_OFFERED_COLUMNS)
+        .join(Task, Task.id == Reservation.task_id)
         .where(Reservation.id == _param("offer_id", Reservation.id))
     )
 
 
-async def _claim_answer(
-    session: AsyncSession,
-    *,
-    offer_id: uuid.UUID,
-    acting_agent_id: uuid.UUID | None,
-    now: datetime,
-    state: str,
-) -> Any:
-    """Move a pending, unexpired offer to ``state``; its row with its task's columns.
-
-    On PostgreSQL one statement: the task is locked first (a ``FOR UPDATE`` common table
-    expression, scanned before the reservation's row is updated), so the lock order task,
-    reservation holds; the reservation's ``state = 'pending'`` is rechecked on its newest
-    version once locked, so an offer already answered, expired or withdrawn is never answered
-    twice. SQLite has one writer at a time, so a read then an update suffice there.
-    """
-    connection = await session.connection()
-    postgresql = connection.dialect.name == "postgresql"
-    params = _params(
-        {"offer_id": offer_id, "now": now, "state": state, "acting_agent_id": acting_agent_id}
-    )
-    statement = _claim_statement(postgresql, acting_agent_id is not None)
-    row: Sequence[Any] | None
+def _route_with(postgresql: bool) -> Any:
+    """The task's route with the accepted offer's why under ``assignment``, merged in SQL so
+    that a route written since the offer was read is kept."""
+    why = _param("why", Task.route)
     if postgresql:
-        row = (await connection.execute(statement, params)).first()
-    else:
-        task_row = (await connection.execute(_offered_task_statement(), params)).first()
-        offer_row = (await connection.execute(statement, params)).first()
-        row = None if task_row is None or offer_row is None else (*offer_row, *task_row)
-    if row is None:
-        raise await _closed_offer(session, offer_id, acting_agent_id)
-    return row
+        return Task.route.op("||")(func.jsonb_build_object("assignment", why))
+    return func.json_set(Task.route, "$.assignment", func.json(why))
 
 
 @functools.cache
-def _assign_statements(postgresql: bool, outbox: bool) -> tuple[Any, ...]:
-    """Lock the agent, write the event, the assignment (and the outbox row), assign the task.
+def _accept_statements(postgresql: bool, outbox: bool) -> tuple[Any, ...]:
+    """Claim the offer, lock the agent, write its stream event, the assignment (and the
+    outbox event), assign the task. Each returns a row only when the offer was claimed.
 
-    On PostgreSQL one statement whose common table expressions do the writes; the event row
-    is built from the locked agent's row, so its id is drawn only once the agent's lock is held
-    (one agent's stream ids commit in order). On SQLite, the same writes one by one.
+    On PostgreSQL one statement, which runs as its own transaction: the task is locked first
+    (a ``FOR UPDATE`` common table expression the claim joins), then the offer is claimed
+    (``state = 'pending'`` rechecked on its newest version once locked, so an offer already
+    answered, expired or withdrawn is never answered twice), then the agent's row is locked
+    by its update; every write hangs on the claim's row, so nothing is written when the claim
+    finds nothing. The stream event is built from the locked agent's row, so its id is drawn
+    only once the agent's lock is held (one agent's stream ids commit in order). Lock order:
+    task, offer, agent, as everywhere. On SQLite, the same writes one by one in the one
+    writer's transaction.
     """
+    offer_id, task_id = _param("offer_id", Reservation.id), _param("task_id", Task.id)
     agent_id = _param("agent_id", Agent.id)
     now = _param("now", Agent.last_assigned_at)
-    lock_agent = (
-        update(Agent)
-        .where(Agent.id == agent_id)
-        .values(last_assigned_at=now, missed_offers=0)
-        .returning(Agent.id)
-    )
-    assignment = insert(Assignment).values(
-        id=_param("assignment_id", Assignment.id),
-        task_id=_param("task_id", Assignment.task_id),
-        reservation_id=_param("offer_id", Assignment.reservation_id),
-        agent_id=agent_id,
-        queue_id=_param("queue_id", Assignment.queue_id),
-        channel=_param("channel", Assignment.channel),
-        assigned_at=now,
-        needs_translation=_param("needs_translation", Assignment.needs_translation),
-    )
-    outbox_row = insert(OutboxEvent).values(
-        {name: _param(f"outbox_{name}", OutboxEvent.__table__.c[name]) for name in _OUTBOX_COLUMNS}
-    )
-    assign_task = (
-        update(Task)
-        .where(Task.id == _param("task_id", Task.id))
-        .values(
-            state="assigned",
-            assigned_at=now,
-            agent_id=agent_id,
-            needs_translation=_param("needs_translation", Task.needs_translation),
-            route=_param("route", Task.route),
+    claim = (
+        update(Reservation)
+        .where(
+            Reservation.id == offer_id,
+            Reservation.state == "pending",
+            Reservation.expires_at > now,
         )
+        .values(state="accepted", answered_at=now)
+        .returning(Reservation.id, Reservation.agent_id, Reservation.task_id)
     )
+    lock_agent = update(Agent).values(last_assigned_at=now, missed_offers=0).returning(Agent.id)
+    assignment_columns = {
+        "id": _param("assignment_id", Assignment.id),
+        "task_id": task_id,
+        "reservation_id": offer_id,
+        "agent_id": agent_id,
+        "queue_id": _param("queue_id", Assignment.queue_id),
+        "channel": _param("channel", Assignment.channel),
+        "assigned_at": now,
+        "needs_translation": _param("needs_translation", Assignment.needs_translation),
+    }
+    outbox_columns = {
+        name: _param(f"outbox_{name}", OutboxEvent.__table__.c[name]) for name in _OUTBOX_COLUMNS
+    }
     event_columns = {
         "agent_id": agent_id,
         "type": _param("event_type", AgentEvent.type),
-        "reservation_id": _param("offer_id", AgentEvent.reservation_id),
+        "reservation_id": offer_id,
         "payload": _param("payload", AgentEvent.payload),
-        "created_at": _param("now", AgentEvent.created_at),
+        "created_at": now,
     }
+    assign_task = update(Task).values(
+        state="assigned",
+        assigned_at=now,
+        agent_id=agent_id,
+        needs_translation=_param("needs_translation", Task.needs_translation),
+        route=_route_with(postgresql),
+    )
     if not postgresql:
-        event = insert(AgentEvent).values(event_columns)
-        return (lock_agent, event, assignment, *([outbox_row] if outbox else []), assign_task)
-    agent = lock_agent.cte("locked_agent")
+        return (
+            claim.where(Reservation.task_id == task_id),
+            lock_agent.where(Agent.id == agent_id),
+            insert(AgentEvent).values(event_columns).returning(AgentEvent.id),
+            insert(Assignment).values(assignment_columns).returning(Assignment.id),
+            *([insert(OutboxEvent).values(outbox_columns).returning(OutboxEvent.id)] * outbox),
+            assign_task.where(Task.id == task_id).returning(Task.id),
+        )
+    locked_task = select(Task.id).where(Task.id == task_id).with_for_update().cte("locked_task")
+    claimed = claim.where(Reservation.task_id == locked_task.c.id).cte("claimed")
+    agent = lock_agent.where(Agent.id == claimed.c.agent_id).cte("locked_agent")
     event = insert(AgentEvent).from_select(
         list(event_columns), select(agent.c.id, *list(event_columns.values())[1:])
     )
-    ctes = [agent, event.cte("agent_event"), assignment.cte("assignment")]
+    ctes = [
+        locked_task,
+        claimed,
+        agent,
+        event.cte("agent_event"),
+        insert(Assignment)
+        .from_select(
+            list(assignment_columns), select(*assignment_columns.values()).select_from(claimed)
+        )
+        .cte("assignment"),
+    ]
     if outbox:
-        ctes.append(outbox_row.cte("outbox_event"))
-    return (assign_task.add_cte(*ctes),)
+        ctes.append(
+            insert(OutboxEvent)
+            .from_select(
+                list(outbox_columns), select(*outbox_columns.values()).select_from(claimed)
+            )
+            .cte("outbox_event")
+        )
+    statement = assign_task.where(Task.id == claimed.c.task_id).returning(Task.id).add_cte(*ctes)
+    return (statement,)
+
+
+async def _accept_connection(session: AsyncSession) -> tuple[AsyncConnection, bool]:
+    """The session's connection, and whether it is PostgreSQL's. A PostgreSQL session not yet
+    in a transaction gets its connection in autocommit: the accept is one statement, which is
+    its own transaction, so no BEGIN and COMMIT round trips are spent on it."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql and not session.in_transaction():
+        return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}), True
+    return await session.connection(), postgresql
 
 
 async def accept_offer(
@@ -347,66 +336,77 @@ async def accept_offer(
     or expired, NotOwnAgent for another agent's offer, OfferNotFound. Returns a detached copy
     of the answered offer.
 
-    Two statements on PostgreSQL: the claim of the offer (task, then reservation locked), then
-    one statement that locks the agent, assigns the task and writes the assignment, the agent's
-    stream event and the outbox event. The statements are built once and reused.
+    Two round trips on PostgreSQL: the offer and its task read, then one statement that claims
+    the offer and writes everything else (see ``_accept_statements``). The statements are
+    built once and reused.
     """
-    row = await _claim_answer(
-        session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now, state="accepted"
-    )
-    reservation = Reservation(
-        **{column.key: value for column, value in zip(_OFFER_COLUMNS, row, strict=False)},
-        state="accepted",
-        answered_at=now,
-    )
-    task_id, conversation_id, channel, language, queue_id, route = row[len(_OFFER_COLUMNS) :]
-    why = reservation.why
+    connection, postgresql = await _accept_connection(session)
+    offered = (
+        await connection.execute(_offered_statement(), _params({"offer_id": offer_id}))
+    ).first()
+    if offered is None:
+        raise OfferNotFound(offer_id=offer_id)
+    agent_id = offered.agent_id
+    if acting_agent_id is not None and agent_id != acting_agent_id:
+        raise NotOwnAgent()
+    if offered.state != "pending":
+        raise OfferClosed(state=offered.state)
+    if offered.expires_at <= now:
+        raise OfferClosed(state="expired")
+    why: dict[str, Any] = offered.why
     needs_translation = bool(why.get("needs_translation", False))
-    agent_id = reservation.agent_id
+    reservation = Reservation(
+        id=offer_id,
+        task_id=offered.task_id,
+        agent_id=agent_id,
+        queue_id=offered.queue_id,
+        channel=offered.channel,
+        state="accepted",
+        offered_at=offered.offered_at,
+        expires_at=offered.expires_at,
+        answered_at=now,
+        why=why,
+    )
     params: dict[str, Any] = {
         "agent_id": agent_id,
         "now": now,
         "offer_id": offer_id,
-        "task_id": task_id,
+        "task_id": offered.task_id,
         "assignment_id": uuid.uuid4(),
-        "queue_id": queue_id,
-        "channel": channel,
+        "queue_id": offered.task_queue_id,
+        "channel": offered.channel,
         "needs_translation": needs_translation,
-        "route": {**route, "assignment": why},
+        "why": why,
         "event_type": "assignment",
         "payload": _offer_document(
             offer_id=offer_id,
-            task_id=task_id,
-            conversation_id=conversation_id,
-            channel=channel,
-            language=language,
-            queue_id=reservation.queue_id,
-            offered_at=reservation.offered_at,
-            expires_at=reservation.expires_at,
+            task_id=offered.task_id,
+            conversation_id=offered.conversation_id,
+            channel=offered.channel,
+            language=offered.language,
+            queue_id=offered.queue_id,
+            offered_at=offered.offered_at,
+            expires_at=offered.expires_at,
             why=why,
         ),
     }
-    if queue_id is not None:
-        outbox = emit(
-            session,
-            OutboxEvent,
-            ConversationAssigned(
-                conversation_id=conversation_id,
-                task_id=task_id,
-                agent_id=agent_id,
-                queue_id=queue_id,
-                needs_translation=needs_translation,
-                assigned_at=now,
-            ),
+    outbox = offered.task_queue_id is not None
+    if outbox:
+        event = ConversationAssigned(
+            conversation_id=offered.conversation_id,
+            task_id=offered.task_id,
+            agent_id=agent_id,
+            queue_id=offered.task_queue_id,
+            needs_translation=needs_translation,
+            assigned_at=now,
         )
-        # Written by the statement below rather than by a flush of its own.
-        session.expunge(outbox)
-        params.update({f"outbox_{name}": getattr(outbox, name) for name in _OUTBOX_COLUMNS})
-    connection = await session.connection()
-    postgresql = connection.dialect.name == "postgresql"
-    for statement in _assign_statements(postgresql, queue_id is not None):
-        await connection.execute(statement, _params(params))
-    metrics.offer_ended(session, channel=channel, outcome="accepted")
+        values = emitted_values(session, event)
+        params.update({f"outbox_{name}": values[name] for name in _OUTBOX_COLUMNS})
+    for statement in _accept_statements(postgresql, outbox):
+        if (await connection.execute(statement, _params(params))).first() is None:
+            # Only the claim (the first, or the only, statement) can find nothing.
+            raise await _closed_offer(session, offer_id, acting_agent_id)
+    metrics.offer_ended(session, channel=offered.channel, outcome="accepted")
     signals.notify_agents(session, [agent_id])
     return reservation
 
