@@ -15,6 +15,9 @@ waiting tasks; 10, 1,000 and 20,000 with ``--quick``):
   own transaction as the event intake does, while the engine loop runs in the same process;
   time to offer runs from the task's commit to the offer's commit.
 
+What the process loaded before measuring is frozen out of the garbage collector, as every
+service does at start-up (a full collection walking it stalls the loop for about 100 ms).
+
 The reference is one ``UPDATE … WHERE id = $1`` per transaction through asyncpg on one
 connection, on the same database in the same run, as in shared/BENCHMARKS.md.
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -331,6 +335,7 @@ async def run(quick: bool) -> dict[str, Any]:
         )
         try:
             backlog_queue = await _setup(sessions)
+            gc.freeze()
             reference = await reference_rate(url, 1.5 if quick else 5.0)
             sizes = (10, 1000, 20_000) if quick else (10, 1000, 100_000)
             filled = 0
@@ -354,6 +359,7 @@ async def run(quick: bool) -> dict[str, Any]:
                 )
                 print(f"waiting {size:>7}: {results[str(size)]}", flush=True)
         finally:
+            gc.unfreeze()
             await engine.dispose()
     finally:
         await _drop_database(url)

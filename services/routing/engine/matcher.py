@@ -58,6 +58,17 @@ class MatchResult:
     next_expiry: datetime | None = None
 
 
+def _spare_places(agents: Iterable[AgentSnapshot]) -> dict[Channel, int]:
+    """Free places per channel over these agents."""
+    places = dict.fromkeys(Channel, 0)
+    for agent in agents:
+        load = agent.load
+        for channel, capacity in agent.capacity.items():
+            if capacity > load[channel]:
+                places[channel] += capacity - load[channel]
+    return places
+
+
 def _spare(agent: AgentSnapshot, channel: Channel) -> bool:
     return agent.load[channel] < agent.capacity[channel]
 
@@ -95,9 +106,11 @@ async def _claim_agents(session: AsyncSession) -> Sequence[Any]:
         .order_by(Agent.id)
         .with_for_update(skip_locked=True)
     )
-    return (await session.execute(stmt)).all()
+    # Through the connection: plain rows, without the ORM's per-row loading.
+    return (await (await session.connection()).execute(stmt)).all()
 
 
+_UPDATED_AT = _AGENT_COLUMNS.index(Agent.updated_at)
 _Fingerprint = tuple[Any, ...]
 _Levels = tuple[dict[str, int], dict[str, int]]
 _Copies = dict[uuid.UUID, tuple[_Fingerprint, AgentSnapshot]]
@@ -115,7 +128,7 @@ async def _levels(
     """Each agent's languages and skills, read only for agents changed since the last pass."""
     bind = session.get_bind()
     previous = _level_copies.get(bind, {})
-    keys = [(row.id, row.updated_at) for row in rows]
+    keys = [(row[0], row[_UPDATED_AT]) for row in rows]
     missing = [agent_id for agent_id, updated in keys if (agent_id, updated) not in previous]
     fresh: dict[uuid.UUID, _Levels] = {agent_id: ({}, {}) for agent_id in missing}
     if missing:
@@ -151,25 +164,26 @@ async def _snapshots(
     previous = _snapshot_copies.get(bind, {})
     kept: _Copies = {}
     for row in rows:
-        load = loads.get(row.id, {})
+        load = loads.get(row[0])
         fingerprint = (
             tuple(row),
-            stream_connected(row, now=now, stale_after=stale_after),
-            tuple(sorted(load.items())),
+            row.stream_seen_at is not None
+            and stream_connected(row, now=now, stale_after=stale_after),
+            tuple(sorted(load.items())) if load else (),
         )
-        copy = previous.get(row.id)
+        copy = previous.get(row[0])
         if copy is None or copy[0] != fingerprint:
             languages, skills = levels[(row.id, row.updated_at)]
             snapshot = agent_snapshot(
                 row,
                 languages=languages,
                 skills=skills,
-                load={Channel(c): n for c, n in load.items()},
+                load={Channel(c): n for c, n in load.items()} if load else {},
                 now=now,
                 stale_after=stale_after,
             )
             copy = (fingerprint, snapshot)
-        kept[row.id] = copy
+        kept[row[0]] = copy
     _snapshot_copies[bind] = kept
     return [snapshot for _, snapshot in kept.values()]
 
@@ -376,7 +390,7 @@ async def match_once(
         )
         return MatchResult(contended=bool(available))
     pool = {a.id: a for a in await _snapshots(session, agent_rows, now, stale_after)}
-    spare = {c: sum(max(a.capacity[c] - a.load[c], 0) for a in pool.values()) for c in Channel}
+    spare = _spare_places(pool.values())
     if not any(spare.values()):
         return MatchResult()
     claimed, more = await _claim_tasks(session, open_queues, spare, batch_size)
