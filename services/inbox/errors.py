@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from shared.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 
 
 class TokenNotFound(NotFound):
@@ -70,12 +70,6 @@ class NoEmailRecipient(Conflict):
     code = "reply.no_recipient"
     title = "No email address"
     detail_template = "Conversation {conversation_id} has no email address to reply to."
-
-
-class NotYourConversation(Forbidden):
-    code = "conversation.not_assigned_to_you"
-    title = "Not your conversation"
-    detail_template = "Conversation {conversation_id} is not assigned to you."
 
 
 class ConversationChanged(Conflict):
