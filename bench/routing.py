@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from services import migrate  # noqa: E402
 from services.routing import signals  # noqa: E402
-from services.routing.engine import intake, offers  # noqa: E402
+from services.routing.engine import intake, matcher, offers  # noqa: E402
 from services.routing.engine.loop import RoutingEngine  # noqa: E402
 from services.routing.models import (  # noqa: E402
     Agent,
@@ -280,10 +280,13 @@ async def measure_latency(
     created: dict[uuid.UUID, float] = {}
     offered: dict[uuid.UUID, float] = {}
 
-    def after_flush(session: Session, _context: Any) -> None:
-        new = [obj.task_id for obj in session.new if isinstance(obj, Reservation)]
-        if new:
-            session.info.setdefault(_OFFERED, []).extend(new)
+    match_once = matcher.match_once
+
+    async def noting_offers(session: AsyncSession, **options: Any) -> matcher.MatchResult:
+        # The pass says which tasks it offered; its commit (after it returns) is their time.
+        result = await match_once(session, **options)
+        session.info.setdefault(_OFFERED, []).extend(result.offered)
+        return result
 
     everything_offered = asyncio.Event()
 
@@ -294,7 +297,7 @@ async def measure_latency(
         if len(created) == count and len(offered.keys() & created.keys()) == count:
             everything_offered.set()
 
-    event.listen(Session, "after_flush", after_flush)
+    matcher.match_once = noting_offers
     event.listen(Session, "after_commit", after_commit)
     loop = asyncio.create_task(engine.run())
     try:
@@ -312,7 +315,7 @@ async def measure_latency(
     finally:
         engine.stop()
         await loop
-        event.remove(Session, "after_flush", after_flush)
+        matcher.match_once = match_once
         event.remove(Session, "after_commit", after_commit)
     waits = [(offered[t] - created[t]) * 1000 for t in created if t in offered]
     return {

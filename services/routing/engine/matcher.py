@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, exists, func, select, union_all, update
+from sqlalchemy import Integer, Table, bindparam, exists, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics
@@ -35,7 +35,7 @@ from services.routing.engine.model import (
     TaskSnapshot,
     WideningKind,
 )
-from services.routing.engine.offers import offer_payload, record_agent_events
+from services.routing.engine.offers import offer_document, write_agent_events
 from services.routing.engine.ranking import order_tasks, rank_agents
 from services.routing.engine.snapshots import agent_snapshot, stream_connected, task_snapshot
 from services.routing.engine.widening import active_steps, next_step_due
@@ -46,11 +46,12 @@ from services.routing.workload import agent_loads
 
 @dataclass(frozen=True, slots=True)
 class MatchResult:
-    """What a pass did: offers made, tasks examined, whether rows were held by another pass,
-    whether a queue had more waiting tasks than the pass examined, and how soon a widening
-    step falls due for a task left waiting."""
+    """What a pass did: offers made (and the tasks offered), tasks examined, whether rows were
+    held by another pass, whether a queue had more waiting tasks than the pass examined, and
+    how soon a widening step falls due for a task left waiting."""
 
     offers: int = 0
+    offered: tuple[uuid.UUID, ...] = ()
     examined: int = 0
     contended: bool = False
     more: bool = False
@@ -365,6 +366,36 @@ class _FreeAgents:
             del self.pool[agent.id]
 
 
+_RESERVATIONS = cast(Table, Reservation.__table__)
+_TASKS = cast(Table, Task.__table__)
+_OFFER_TASKS = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("b_task"))
+    .values(state="offered", agent_id=bindparam("b_agent"), offered_at=bindparam("b_now"))
+    .values(wait_reason=None)
+)
+
+
+async def _write_offers(
+    session: AsyncSession, reservations: list[dict[str, Any]], now: datetime
+) -> None:
+    """Insert the offers, mark their tasks offered and their agents just assigned, each in one
+    statement for the whole pass (Core: the unit of work's bookkeeping per row cost more than
+    the writes)."""
+    connection = await session.connection()
+    await connection.execute(insert(_RESERVATIONS), reservations)
+    await connection.execute(
+        _OFFER_TASKS,
+        [{"b_task": r["task_id"], "b_agent": r["agent_id"], "b_now": now} for r in reservations],
+    )
+    await connection.execute(
+        update(Agent)
+        .where(Agent.id.in_(sorted({r["agent_id"] for r in reservations})))
+        .values(idle_since=now, last_assigned_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def match_once(
     session: AsyncSession,
     *,
@@ -425,50 +456,50 @@ async def match_once(
             continue
         offers.append((row, best, queue))
         free.took(best.agent, task.channel)
+    reservations: list[dict[str, Any]] = []
     events: list[tuple[uuid.UUID, str, dict[str, Any]]] = []
-    made: list[Reservation] = []
     for row, candidate, queue in offers:
-        eligibility = candidate.eligibility
+        agent_id = candidate.agent.id
         why: dict[str, Any] = {
-            **eligibility.why(),
+            **candidate.eligibility.why(),
             "queue_name": queue.name,
             "policy": str(queue.policy),
-            "sticky": row.preferred_agent_id == candidate.agent.id,
+            "sticky": row.preferred_agent_id == agent_id,
         }
-        reservation = Reservation(
-            id=uuid.uuid4(),
+        offer_id, expires_at = uuid.uuid4(), now + timedelta(seconds=queue.offer_timeout_seconds)
+        offer: dict[str, Any] = {
+            "id": offer_id,
+            "task_id": row.id,
+            "agent_id": agent_id,
+            "queue_id": queue.id,
+            "channel": row.channel,
+            "state": "pending",
+            "offered_at": now,
+            "expires_at": expires_at,
+            "why": why,
+        }
+        reservations.append(offer)
+        metrics.offer_made(session, channel=row.channel, waited=now - row.queued_at)
+        document = offer_document(
+            offer_id=offer_id,
             task_id=row.id,
-            agent_id=candidate.agent.id,
-            queue_id=queue.id,
+            conversation_id=row.conversation_id,
             channel=row.channel,
-            state="pending",
+            language=row.language,
+            queue_id=queue.id,
             offered_at=now,
-            expires_at=now + timedelta(seconds=queue.offer_timeout_seconds),
+            expires_at=expires_at,
             why=why,
         )
-        session.add(reservation)
-        made.append(reservation)
-        metrics.offer_made(session, channel=row.channel, waited=now - row.queued_at)
-        row.state, row.agent_id, row.offered_at, row.wait_reason = (
-            "offered",
-            candidate.agent.id,
-            now,
-            None,
-        )
-        events.append((candidate.agent.id, "offer", offer_payload(reservation, row)))
-    offered_agents = sorted({candidate.agent.id for _, candidate, _ in offers})
-    if offered_agents:
-        await session.execute(
-            update(Agent)
-            .where(Agent.id.in_(offered_agents))
-            .values(idle_since=now, last_assigned_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    record_agent_events(session, now, events)
+        events.append((agent_id, "offer", document))
+    if reservations:
+        await _write_offers(session, reservations, now)
+        await write_agent_events(session, now, events)
     await session.flush()
-    expiries = [reservation.expires_at for reservation in made]
+    expiries = [offer["expires_at"] for offer in reservations]
     return MatchResult(
         offers=len(offers),
+        offered=tuple(offer["task_id"] for offer in reservations),
         examined=len(task_rows),
         more=more,
         next_due=next_due,

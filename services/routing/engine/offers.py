@@ -12,9 +12,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.routing import metrics, signals
@@ -39,23 +39,43 @@ from shared.contracts.routing_events import ConversationAssigned
 from shared.errors import AppError
 from shared.outbox import emitted_values
 
+_AGENT_EVENTS = cast(Table, AgentEvent.__table__)
+
+
+def _event_rows(
+    now: datetime, events: Iterable[tuple[uuid.UUID, str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "agent_id": agent_id,
+            "type": kind,
+            "reservation_id": uuid.UUID(str(payload["offer_id"]))
+            if "offer_id" in payload
+            else None,
+            "payload": payload,
+            "created_at": now,
+        }
+        for agent_id, kind, payload in events
+    ]
+
 
 def record_agent_events(
     session: AsyncSession, now: datetime, events: Iterable[tuple[uuid.UUID, str, dict[str, Any]]]
 ) -> None:
     """Add stream events (agent, type, payload) to the transaction; lock the agents first."""
-    rows = [
-        AgentEvent(
-            agent_id=agent_id,
-            type=kind,
-            reservation_id=uuid.UUID(str(payload["offer_id"])) if "offer_id" in payload else None,
-            payload=payload,
-            created_at=now,
-        )
-        for agent_id, kind, payload in events
-    ]
-    session.add_all(rows)
-    signals.notify_agents(session, {row.agent_id for row in rows})
+    rows = _event_rows(now, events)
+    session.add_all(AgentEvent(**row) for row in rows)
+    signals.notify_agents(session, {row["agent_id"] for row in rows})
+
+
+async def write_agent_events(
+    session: AsyncSession, now: datetime, events: Iterable[tuple[uuid.UUID, str, dict[str, Any]]]
+) -> None:
+    """Write stream events at once, in one statement, in order; lock the agents first."""
+    rows = _event_rows(now, events)
+    if rows:
+        await (await session.connection()).execute(insert(_AGENT_EVENTS), rows)
+    signals.notify_agents(session, {row["agent_id"] for row in rows})
 
 
 async def lock_agents(
@@ -100,7 +120,7 @@ async def _pending_offer(session: AsyncSession, task_id: uuid.UUID) -> Reservati
 
 def offer_payload(reservation: Reservation, task: Task) -> dict[str, Any]:
     """What an agent's stream and offer list show of an offer."""
-    return _offer_document(
+    return offer_document(
         offer_id=reservation.id,
         task_id=task.id,
         conversation_id=task.conversation_id,
@@ -138,7 +158,7 @@ async def _answerable(
     return task, reservation, agents[reservation.agent_id]
 
 
-def _offer_document(
+def offer_document(
     *,
     offer_id: uuid.UUID,
     task_id: uuid.UUID,
@@ -150,6 +170,7 @@ def _offer_document(
     expires_at: datetime,
     why: Mapping[str, Any],
 ) -> dict[str, Any]:
+    """What an agent's stream and offer list show of an offer (its ids, contact, timing)."""
     return {
         "offer_id": str(offer_id),
         "task_id": str(task_id),
@@ -378,7 +399,7 @@ async def accept_offer(
         "needs_translation": needs_translation,
         "why": why,
         "event_type": "assignment",
-        "payload": _offer_document(
+        "payload": offer_document(
             offer_id=offer_id,
             task_id=offered.task_id,
             conversation_id=offered.conversation_id,
