@@ -58,7 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from services import migrate  # noqa: E402
 from services.routing import signals  # noqa: E402
-from services.routing.engine import intake, matcher, offers  # noqa: E402
+from services.routing.engine import accept, intake, matcher  # noqa: E402
 from services.routing.engine.loop import RoutingEngine  # noqa: E402
 from services.routing.models import (  # noqa: E402
     Agent,
@@ -256,7 +256,7 @@ async def measure_throughput(
     started = time.perf_counter()
     for offer_id in pending:
         async with session_scope(sessions) as session:
-            await offers.accept_offer(
+            await accept.accept_offer(
                 session, offer_id=offer_id, acting_agent_id=None, now=utc_now()
             )
     accepted_in = time.perf_counter() - started

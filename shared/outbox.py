@@ -70,7 +70,7 @@ def emit(session: AsyncSession, model: type[OutboxEventMixin], payload: Event) -
 def emitted_values(session: AsyncSession, payload: Event) -> dict[str, Any]:
     """The outbox row's column values, for a statement of the caller's that writes the row
     (the relay wakes after the session commits, as with ``emit``)."""
-    session.info[_EMITTED] = True
+    note_emitted(session)
     now = utc_now()
     return {
         "id": uuid.uuid4(),
@@ -80,6 +80,12 @@ def emitted_values(session: AsyncSession, payload: Event) -> dict[str, Any]:
         "available_at": now,
         "attempts": 0,
     }
+
+
+def note_emitted(session: AsyncSession) -> None:
+    """A statement of the caller's wrote an outbox row: wake the relay once the session
+    commits, as ``emit`` does."""
+    session.info[_EMITTED] = True
 
 
 def wake_on_commit(

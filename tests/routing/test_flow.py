@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from shared.contracts.routing_events import ConversationAssigned
 from shared.db import utc_now
 from tests.routing.scenario import (
     admin,
@@ -46,6 +47,7 @@ async def test_accepting_assigns_the_task_and_tells_the_inbox(app: Running) -> N
     await run_engine(app)
     [offer] = await offers_of(app, marie["id"], headers)
     as_marie = await agent_headers(app, marie["id"])
+    before = utc_now()
 
     accepted = await app.client.post(f"/routing/v1/offers/{offer['id']}/accept", headers=as_marie)
     again = await app.client.post(f"/routing/v1/offers/{offer['id']}/accept", headers=as_marie)
@@ -54,11 +56,18 @@ async def test_accepting_assigns_the_task_and_tells_the_inbox(app: Running) -> N
     assert accepted.json()["state"] == "accepted"
     assert again.status_code == 409
     assert again.json()["code"] == "offer.closed"
-    [assigned] = await emitted(app, "conversation.assigned")
-    assert assigned["conversation_id"] == conversation
-    assert assigned["agent_id"] == marie["id"]
-    assert assigned["needs_translation"] is False
     task = await task_of(app, conversation, headers)
+    [assigned] = await emitted(app, "conversation.assigned")
+    assigned_at = ConversationAssigned.model_validate(assigned).assigned_at
+    assert assigned == ConversationAssigned(
+        conversation_id=conversation,
+        task_id=task["id"],
+        agent_id=marie["id"],
+        queue_id=task["queue_id"],
+        needs_translation=False,
+        assigned_at=assigned_at,
+    ).model_dump(mode="json")
+    assert before <= assigned_at <= utc_now()
     assert task["state"] == "assigned"
     assert task["agent_id"] == marie["id"]
     assert task["route"]["assignment"]["languages"] == {"fr": 5}

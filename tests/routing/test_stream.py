@@ -71,6 +71,7 @@ async def test_a_new_stream_gets_pending_offers_then_the_assignment(app: Running
     assert pending["data"]["offer_id"] == offer["id"]
     assert pending["data"]["conversation_id"] == conversation
     assert assigned["event"] == "assignment"
+    assert assigned["data"] == pending["data"]
     assert assigned["id"] > pending["id"]
     assert connected.json()["stream_connected"] is True
     assert after.json()["stream_connected"] is False

@@ -1,4 +1,5 @@
-"""Offers and the task lifecycle after them: accept, reject, expire, rescind, complete, cancel.
+"""Offers and the task lifecycle after them: reject, expire, rescind, complete, cancel (accept
+has its own module, ``accept``).
 
 Lock order, everywhere but the matcher: task, then reservation, then agent. The matcher takes
 agents and tasks with SKIP LOCKED and never waits, so no cycle can form. An agent's stream
@@ -7,15 +8,14 @@ events are written after its row is locked, so one agent's event ids commit in o
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics, signals
 from services.routing.errors import (
@@ -30,14 +30,11 @@ from services.routing.models import (
     Agent,
     AgentEvent,
     Assignment,
-    OutboxEvent,
     Queue,
     Reservation,
     Task,
 )
-from shared.contracts.routing_events import ConversationAssigned
 from shared.errors import AppError
-from shared.outbox import emitted_values
 
 _AGENT_EVENTS = cast(Table, AgentEvent.__table__)
 
@@ -184,7 +181,7 @@ def offer_document(
     }
 
 
-async def _closed_offer(
+async def closed_offer(
     session: AsyncSession, offer_id: uuid.UUID, acting_agent_id: uuid.UUID | None
 ) -> AppError:
     """Why an offer could not be answered (read after the claim found nothing to change)."""
@@ -194,242 +191,6 @@ async def _closed_offer(
     if acting_agent_id is not None and found.agent_id != acting_agent_id:
         return NotOwnAgent()
     return OfferClosed(state=found.state if found.state != "pending" else "expired")
-
-
-_OFFERED_COLUMNS = (
-    Reservation.state,
-    Reservation.agent_id,
-    Reservation.queue_id,
-    Reservation.channel,
-    Reservation.offered_at,
-    Reservation.expires_at,
-    Reservation.why,
-    Reservation.task_id,
-    Task.conversation_id,
-    Task.language,
-    Task.queue_id.label("task_queue_id"),
-)
-_OUTBOX_COLUMNS = ("id", "type", "payload", "occurred_at", "available_at", "attempts")
-
-
-def _param(name: str, column: Any) -> Any:
-    # Prefixed: a column's own name is reserved for SQLAlchemy's VALUES parameters.
-    return bindparam(f"p_{name}", type_=column.type)
-
-
-def _params(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {f"p_{name}": value for name, value in values.items()}
-
-
-@functools.cache
-def _offered_statement() -> Any:
-    """The offer with its task's columns, read without locks: what an accept writes is built
-    from columns that never change once the offer is made, and its state is rechecked by the
-    claim."""
-    return (
-        select(*_OFFERED_COLUMNS)
-        .join(Task, Task.id == Reservation.task_id)
-        .where(Reservation.id == _param("offer_id", Reservation.id))
-    )
-
-
-def _route_with(postgresql: bool) -> Any:
-    """The task's route with the accepted offer's why under ``assignment``, merged in SQL so
-    that a route written since the offer was read is kept."""
-    why = _param("why", Task.route)
-    if postgresql:
-        return Task.route.op("||")(func.jsonb_build_object("assignment", why))
-    return func.json_set(Task.route, "$.assignment", func.json(why))
-
-
-@functools.cache
-def _accept_statements(postgresql: bool, outbox: bool) -> tuple[Any, ...]:
-    """Claim the offer, lock the agent, write its stream event, the assignment (and the
-    outbox event), assign the task. Each returns a row only when the offer was claimed.
-
-    On PostgreSQL one statement, which runs as its own transaction: the task is locked first
-    (a ``FOR UPDATE`` common table expression the claim joins), then the offer is claimed
-    (``state = 'pending'`` rechecked on its newest version once locked, so an offer already
-    answered, expired or withdrawn is never answered twice), then the agent's row is locked
-    by its update; every write hangs on the claim's row, so nothing is written when the claim
-    finds nothing. The stream event is built from the locked agent's row, so its id is drawn
-    only once the agent's lock is held (one agent's stream ids commit in order). Lock order:
-    task, offer, agent, as everywhere. On SQLite, the same writes one by one in the one
-    writer's transaction.
-    """
-    offer_id, task_id = _param("offer_id", Reservation.id), _param("task_id", Task.id)
-    agent_id = _param("agent_id", Agent.id)
-    now = _param("now", Agent.last_assigned_at)
-    claim = (
-        update(Reservation)
-        .where(
-            Reservation.id == offer_id,
-            Reservation.state == "pending",
-            Reservation.expires_at > now,
-        )
-        .values(state="accepted", answered_at=now)
-        .returning(Reservation.id, Reservation.agent_id, Reservation.task_id)
-    )
-    lock_agent = update(Agent).values(last_assigned_at=now, missed_offers=0).returning(Agent.id)
-    assignment_columns = {
-        "id": _param("assignment_id", Assignment.id),
-        "task_id": task_id,
-        "reservation_id": offer_id,
-        "agent_id": agent_id,
-        "queue_id": _param("queue_id", Assignment.queue_id),
-        "channel": _param("channel", Assignment.channel),
-        "assigned_at": now,
-        "needs_translation": _param("needs_translation", Assignment.needs_translation),
-    }
-    outbox_columns = {
-        name: _param(f"outbox_{name}", OutboxEvent.__table__.c[name]) for name in _OUTBOX_COLUMNS
-    }
-    event_columns = {
-        "agent_id": agent_id,
-        "type": _param("event_type", AgentEvent.type),
-        "reservation_id": offer_id,
-        "payload": _param("payload", AgentEvent.payload),
-        "created_at": now,
-    }
-    assign_task = update(Task).values(
-        state="assigned",
-        assigned_at=now,
-        agent_id=agent_id,
-        needs_translation=_param("needs_translation", Task.needs_translation),
-        route=_route_with(postgresql),
-    )
-    if not postgresql:
-        return (
-            claim.where(Reservation.task_id == task_id),
-            lock_agent.where(Agent.id == agent_id),
-            insert(AgentEvent).values(event_columns).returning(AgentEvent.id),
-            insert(Assignment).values(assignment_columns).returning(Assignment.id),
-            *([insert(OutboxEvent).values(outbox_columns).returning(OutboxEvent.id)] * outbox),
-            assign_task.where(Task.id == task_id).returning(Task.id),
-        )
-    locked_task = select(Task.id).where(Task.id == task_id).with_for_update().cte("locked_task")
-    claimed = claim.where(Reservation.task_id == locked_task.c.id).cte("claimed")
-    agent = lock_agent.where(Agent.id == claimed.c.agent_id).cte("locked_agent")
-    event = insert(AgentEvent).from_select(
-        list(event_columns), select(agent.c.id, *list(event_columns.values())[1:])
-    )
-    ctes = [
-        locked_task,
-        claimed,
-        agent,
-        event.cte("agent_event"),
-        insert(Assignment)
-        .from_select(
-            list(assignment_columns), select(*assignment_columns.values()).select_from(claimed)
-        )
-        .cte("assignment"),
-    ]
-    if outbox:
-        ctes.append(
-            insert(OutboxEvent)
-            .from_select(
-                list(outbox_columns), select(*outbox_columns.values()).select_from(claimed)
-            )
-            .cte("outbox_event")
-        )
-    statement = assign_task.where(Task.id == claimed.c.task_id).returning(Task.id).add_cte(*ctes)
-    return (statement,)
-
-
-async def _accept_connection(session: AsyncSession) -> tuple[AsyncConnection, bool]:
-    """The session's connection, and whether it is PostgreSQL's. A PostgreSQL session not yet
-    in a transaction gets its connection in autocommit: the accept is one statement, which is
-    its own transaction, so no BEGIN and COMMIT round trips are spent on it."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql and not session.in_transaction():
-        return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}), True
-    return await session.connection(), postgresql
-
-
-async def accept_offer(
-    session: AsyncSession,
-    *,
-    offer_id: uuid.UUID,
-    acting_agent_id: uuid.UUID | None,
-    now: datetime,
-) -> Reservation:
-    """Assign the offered task to the agent and tell the inbox; raises OfferClosed once answered
-    or expired, NotOwnAgent for another agent's offer, OfferNotFound. Returns a detached copy
-    of the answered offer.
-
-    Two round trips on PostgreSQL: the offer and its task read, then one statement that claims
-    the offer and writes everything else (see ``_accept_statements``). The statements are
-    built once and reused.
-    """
-    connection, postgresql = await _accept_connection(session)
-    offered = (
-        await connection.execute(_offered_statement(), _params({"offer_id": offer_id}))
-    ).first()
-    if offered is None:
-        raise OfferNotFound(offer_id=offer_id)
-    agent_id = offered.agent_id
-    if acting_agent_id is not None and agent_id != acting_agent_id:
-        raise NotOwnAgent()
-    if offered.state != "pending":
-        raise OfferClosed(state=offered.state)
-    if offered.expires_at <= now:
-        raise OfferClosed(state="expired")
-    why: dict[str, Any] = offered.why
-    needs_translation = bool(why.get("needs_translation", False))
-    reservation = Reservation(
-        id=offer_id,
-        task_id=offered.task_id,
-        agent_id=agent_id,
-        queue_id=offered.queue_id,
-        channel=offered.channel,
-        state="accepted",
-        offered_at=offered.offered_at,
-        expires_at=offered.expires_at,
-        answered_at=now,
-        why=why,
-    )
-    params: dict[str, Any] = {
-        "agent_id": agent_id,
-        "now": now,
-        "offer_id": offer_id,
-        "task_id": offered.task_id,
-        "assignment_id": uuid.uuid4(),
-        "queue_id": offered.task_queue_id,
-        "channel": offered.channel,
-        "needs_translation": needs_translation,
-        "why": why,
-        "event_type": "assignment",
-        "payload": offer_document(
-            offer_id=offer_id,
-            task_id=offered.task_id,
-            conversation_id=offered.conversation_id,
-            channel=offered.channel,
-            language=offered.language,
-            queue_id=offered.queue_id,
-            offered_at=offered.offered_at,
-            expires_at=offered.expires_at,
-            why=why,
-        ),
-    }
-    outbox = offered.task_queue_id is not None
-    if outbox:
-        event = ConversationAssigned(
-            conversation_id=offered.conversation_id,
-            task_id=offered.task_id,
-            agent_id=agent_id,
-            queue_id=offered.task_queue_id,
-            needs_translation=needs_translation,
-            assigned_at=now,
-        )
-        values = emitted_values(session, event)
-        params.update({f"outbox_{name}": values[name] for name in _OUTBOX_COLUMNS})
-    for statement in _accept_statements(postgresql, outbox):
-        if (await connection.execute(statement, _params(params))).first() is None:
-            # Only the claim (the first, or the only, statement) can find nothing.
-            raise await _closed_offer(session, offer_id, acting_agent_id)
-    metrics.offer_ended(session, channel=offered.channel, outcome="accepted")
-    signals.notify_agents(session, [agent_id])
-    return reservation
 
 
 def _back_to_waiting(task: Task, reason: str) -> None:
@@ -443,7 +204,7 @@ async def reject_offer(
     acting_agent_id: uuid.UUID | None,
     now: datetime,
 ) -> Reservation:
-    """Decline an offer: the task goes to the next agent; raises like ``accept_offer``."""
+    """Decline an offer: the task goes to the next agent; raises like ``accept.accept_offer``."""
     task, reservation, agent = await _answerable(session, offer_id, acting_agent_id, now)
     reservation.state, reservation.answered_at = "rejected", now
     metrics.offer_ended(session, channel=reservation.channel, outcome="rejected")

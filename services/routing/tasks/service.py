@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from services.routing import signals
 from services.routing.engine import offers
+from services.routing.engine.accept import accept_offer
 from services.routing.engine.catalog import load_catalog
 from services.routing.engine.eligibility import eligible
 from services.routing.engine.model import Channel
@@ -213,7 +214,7 @@ async def answer_offer(
     now: datetime,
 ) -> OfferRead:
     """Accept or reject an offer; see ``engine.offers`` for the errors."""
-    answer = offers.accept_offer if accept else offers.reject_offer
+    answer = accept_offer if accept else offers.reject_offer
     reservation = await answer(session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now)
     return offer_read(reservation, await get_task(session, reservation.task_id))
 
