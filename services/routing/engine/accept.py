@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,24 @@ _ASSIGNMENT_COLUMNS = (
     "needs_translation",
 )
 _JSON_TIME = TypeAdapter(datetime)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """An accepted offer with its task's columns: what the agent is answered."""
+
+    id: uuid.UUID
+    task_id: uuid.UUID
+    agent_id: uuid.UUID
+    conversation_id: uuid.UUID
+    channel: str
+    language: str
+    queue_id: uuid.UUID | None
+    offered_at: datetime
+    expires_at: datetime
+    answered_at: datetime
+    why: dict[str, Any]
+    state: str = "accepted"
 
 
 def _param(name: str, column: Any) -> Any:
@@ -309,10 +328,9 @@ async def accept_offer(
     offer_id: uuid.UUID,
     acting_agent_id: uuid.UUID | None,
     now: datetime,
-) -> Reservation:
+) -> Accepted:
     """Assign the offered task to the agent and tell the inbox; raises OfferClosed once answered
-    or expired, NotOwnAgent for another agent's offer, OfferNotFound. Returns a detached copy
-    of the answered offer."""
+    or expired, NotOwnAgent for another agent's offer, OfferNotFound."""
     connection, postgresql = await _connection(session)
     if postgresql:
         params = {
@@ -333,13 +351,14 @@ async def accept_offer(
         row = await _accept_one_by_one(session, connection, offer_id, acting_agent_id, now)
     metrics.offer_ended(session, channel=row.channel, outcome="accepted")
     signals.notify_agents(session, [row.agent_id])
-    return Reservation(
+    return Accepted(
         id=row.id,
         task_id=row.task_id,
         agent_id=row.agent_id,
-        queue_id=row.queue_id,
+        conversation_id=row.conversation_id,
         channel=row.channel,
-        state="accepted",
+        language=row.language,
+        queue_id=row.queue_id,
         offered_at=row.offered_at,
         expires_at=row.expires_at,
         answered_at=now,

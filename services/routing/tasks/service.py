@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -213,9 +214,15 @@ async def answer_offer(
     acting_agent_id: uuid.UUID | None,
     now: datetime,
 ) -> OfferRead:
-    """Accept or reject an offer; see ``engine.offers`` for the errors."""
-    answer = accept_offer if accept else offers.reject_offer
-    reservation = await answer(session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now)
+    """Accept or reject an offer; see ``engine.accept`` and ``engine.offers`` for the errors."""
+    if accept:
+        accepted = await accept_offer(
+            session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
+        )
+        return OfferRead(**asdict(accepted))
+    reservation = await offers.reject_offer(
+        session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
+    )
     return offer_read(reservation, await get_task(session, reservation.task_id))
 
 
