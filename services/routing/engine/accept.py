@@ -257,28 +257,6 @@ def _sqlite_statements(outbox: bool) -> tuple[Any, ...]:
     now = _param("now", Agent.last_assigned_at)
     why = _param("why", Task.route)
     needs_translation = _param("needs_translation", Task.needs_translation)
-    values = {
-        "assignment": (
-            _param("assignment_id", Assignment.id),
-            task_id,
-            offer_id,
-            agent_id,
-            _param("queue_id", Assignment.queue_id),
-            _param("channel", Assignment.channel),
-            now,
-            needs_translation,
-        ),
-        "event": (
-            agent_id,
-            literal("assignment"),
-            offer_id,
-            _param("payload", AgentEvent.payload),
-            now,
-        ),
-        "outbox": tuple(
-            _param(f"outbox_{name}", OutboxEvent.__table__.c[name]) for name in _OUTBOX_COLUMNS
-        ),
-    }
     statements = [
         update(Reservation)
         .where(
@@ -289,14 +267,30 @@ def _sqlite_statements(outbox: bool) -> tuple[Any, ...]:
         .values(state="accepted", answered_at=now)
         .returning(Reservation.id),
         update(Agent).where(Agent.id == agent_id).values(last_assigned_at=now, missed_offers=0),
-        insert(AgentEvent).values(dict(zip(_EVENT_COLUMNS, values["event"], strict=True))),
+        insert(AgentEvent).values(
+            agent_id=agent_id,
+            type="assignment",
+            reservation_id=offer_id,
+            payload=_param("payload", AgentEvent.payload),
+            created_at=now,
+        ),
         insert(Assignment).values(
-            dict(zip(_ASSIGNMENT_COLUMNS, values["assignment"], strict=True))
+            id=_param("assignment_id", Assignment.id),
+            task_id=task_id,
+            reservation_id=offer_id,
+            agent_id=agent_id,
+            queue_id=_param("queue_id", Assignment.queue_id),
+            channel=_param("channel", Assignment.channel),
+            assigned_at=now,
+            needs_translation=needs_translation,
         ),
     ]
     if outbox:
+        columns = OutboxEvent.__table__.c
         statements.append(
-            insert(OutboxEvent).values(dict(zip(_OUTBOX_COLUMNS, values["outbox"], strict=True)))
+            insert(OutboxEvent).values(
+                {name: _param(f"outbox_{name}", columns[name]) for name in _OUTBOX_COLUMNS}
+            )
         )
     statements.append(
         update(Task)
