@@ -3,12 +3,14 @@ the conversation was handled recently; and the call-time question "would it be q
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -102,6 +104,45 @@ def _route(
     }
 
 
+_TASK_COLUMNS = (
+    "id",
+    "conversation_id",
+    "contact_id",
+    "message_id",
+    "callback_id",
+    "channel",
+    "language",
+    "skills",
+    "attributes",
+    "priority",
+    "arrived_at",
+    "queue_id",
+    "queued_at",
+    "state",
+    "preferred_agent_id",
+    "wait_reason",
+    "route",
+    "needs_translation",
+    "created_at",
+)
+
+
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """A new task unless its conversation has an open one (built once: building a statement
+    costs more CPU than running it)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = Task.__table__.c
+    return (
+        insert(Task)
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in _TASK_COLUMNS})
+        .on_conflict_do_nothing(
+            index_elements=[Task.conversation_id], index_where=OPEN_TASK_CONDITION
+        )
+        .returning(Task)
+    )
+
+
 async def open_task(
     session: AsyncSession, *, request: TaskRequest, now: datetime, sticky: timedelta
 ) -> Task:
@@ -141,24 +182,16 @@ async def open_task(
         "needs_translation": False,
         "created_at": now,
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Task)
-        .values(**values)
-        .on_conflict_do_nothing(
-            index_elements=[Task.conversation_id], index_where=OPEN_TASK_CONDITION
-        )
-        .returning(Task)
-    )
+    stmt = _insert_statement(session.get_bind().dialect.name)
+    params = {f"p_{name}": value for name, value in values.items()}
     existing: Task | None = None
-    task = await session.scalar(stmt)
+    task: Task | None = await session.scalar(stmt, params)
     if task is None:
         # The conversation has an open task already (perhaps opened by another replica).
         existing = await open_task_for(session, request.conversation_id)
         if existing is None:
             # It ended between the two statements: the insert may go through now.
-            task = await session.scalar(stmt)
+            task = await session.scalar(stmt, params)
             if task is None:
                 raise RuntimeError("the conversation's open task vanished while it was created")
     if task is None:

@@ -280,6 +280,8 @@ async def _declined(
 
 
 _PolicyKey = tuple[int, datetime]
+#: The policies whose order depends on the agent alone (see ``_FreeAgents``).
+_ORDERED = (RoutingPolicy.LONGEST_IDLE, RoutingPolicy.ROUND_ROBIN)
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -297,10 +299,13 @@ class _FreeAgents:
     def __init__(self, agents: Iterable[AgentSnapshot], now: datetime) -> None:
         self._now = now
         self.pool: dict[uuid.UUID, AgentSnapshot] = {a.id: a for a in agents}
-        self._orders: dict[RoutingPolicy, list[tuple[_PolicyKey, uuid.UUID]]] = {
-            policy: sorted((self._key(a, policy), a.id) for a in self.pool.values())
-            for policy in (RoutingPolicy.LONGEST_IDLE, RoutingPolicy.ROUND_ROBIN)
-        }
+        # Built when a queue of the policy first needs it, then kept up to date by ``took``.
+        self._orders: dict[RoutingPolicy, list[tuple[_PolicyKey, uuid.UUID]]] = {}
+
+    def _order(self, policy: RoutingPolicy) -> list[tuple[_PolicyKey, uuid.UUID]]:
+        if policy not in self._orders:
+            self._orders[policy] = sorted((self._key(a, policy), a.id) for a in self.pool.values())
+        return self._orders[policy]
 
     def _key(self, agent: AgentSnapshot, policy: RoutingPolicy) -> _PolicyKey:
         # The same order as ranking's policy keys for these two policies.
@@ -315,10 +320,10 @@ class _FreeAgents:
         return any(_spare(agent, channel) for agent in self.pool.values())
 
     def _walk(self, policy: RoutingPolicy) -> Iterator[AgentSnapshot]:
-        if policy not in self._orders:
+        if policy not in _ORDERED:
             yield from list(self.pool.values())
             return
-        for _, agent_id in self._orders[policy]:
+        for _, agent_id in self._order(policy):
             yield self.pool[agent_id]
 
     def best(self, task: TaskSnapshot, queue: QueueConfig, waited: timedelta) -> Candidate | None:
@@ -327,7 +332,7 @@ class _FreeAgents:
         widened = any(
             s.kind in (WideningKind.BILINGUAL, WideningKind.OTHER_LANGUAGE) for s in steps
         )
-        ordered = queue.policy in self._orders
+        ordered = queue.policy in _ORDERED
         assessed: list[Candidate] = []
         preferred = self.pool.get(task.preferred_agent_id) if task.preferred_agent_id else None
         if preferred is not None and _spare(preferred, task.channel):
