@@ -7,8 +7,10 @@ a terminated connection, a locked SQLite file, a database that cannot be opened.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -97,6 +99,7 @@ def probe_app(database_url: str) -> FastAPI:
 
 
 async def _client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    before = set(threading.enumerate())
     app = probe_app(database_url)
     async with (
         app.router.lifespan_context(app),
@@ -105,6 +108,16 @@ async def _client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+    await _sqlite_threads_finished(set(threading.enumerate()) - before)
+
+
+async def _sqlite_threads_finished(started: set[threading.Thread]) -> None:
+    """Wait, with the loop still running, for the aiosqlite worker threads the probe started to
+    end: a connection that failed to open stops its thread by posting to the loop, and a thread
+    that posts after the test's loop closed fails (reported against whichever test runs next)."""
+    for thread in started:
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 30)
 
 
 @pytest.fixture
