@@ -190,7 +190,7 @@ def _accept_statement(own: bool) -> Any:
         "agent_id", _text(claimed.c.agent_id),
         "queue_id", _text(claimed.c.task_queue_id),
         "needs_translation", needs_translation,
-        "assigned_at", _param("assigned_at_json", Reservation.channel),
+        "assigned_at", bindparam("p_assigned_at_json", type_=Text()),
     )  # fmt: skip
     outbox = insert(OutboxEvent).from_select(
         list(_OUTBOX_COLUMNS),
