@@ -271,3 +271,20 @@ async def test_a_resolved_conversation_completes_its_task(app: Running) -> None:
     task = await task_of(app, conversation, headers)
     assert task["state"] == "completed"
     assert task["end_reason"] == "resolved"
+
+
+async def test_an_agent_who_learns_french_gets_french_work_at_the_next_pass(app: Running) -> None:
+    headers = await admin(app)
+    john = await create_agent(app, headers, name="John", languages={"en": 5})
+    await open_task(app, language="fr")
+    await run_engine(app)
+    assert await offers_of(app, john["id"], headers) == []
+
+    changed = await app.client.patch(
+        f"/routing/v1/agents/{john['id']}", json={"languages": {"en": 5, "fr": 4}}, headers=headers
+    )
+    await run_engine(app)
+
+    assert changed.status_code == 200
+    [offer] = await offers_of(app, john["id"], headers)
+    assert offer["why"]["languages"] == {"fr": 4}

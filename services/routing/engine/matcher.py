@@ -116,23 +116,24 @@ _Fingerprint = tuple[Any, ...]
 _Levels = tuple[dict[str, int], dict[str, int]]
 _Copies = dict[uuid.UUID, tuple[_Fingerprint, AgentSnapshot]]
 #: Per database, the snapshots of the last pass's agents with what they were made from (an
-#: agent whose row and load are unchanged keeps its snapshot), and the agents' languages and
-#: skills by ``updated_at`` (the agents service sets it whenever they change).
+#: agent whose row and load are unchanged keeps its snapshot), and each agent's languages and
+#: skills with the ``updated_at`` they were read at (the agents service sets it whenever they
+#: change).
 _snapshot_copies: weakref.WeakKeyDictionary[Any, _Copies] = weakref.WeakKeyDictionary()
-_level_copies: weakref.WeakKeyDictionary[Any, dict[tuple[uuid.UUID, Any], _Levels]]
+_level_copies: weakref.WeakKeyDictionary[Any, dict[uuid.UUID, tuple[Any, _Levels]]]
 _level_copies = weakref.WeakKeyDictionary()
 
 
-async def _levels(
-    session: AsyncSession, rows: Sequence[Any]
-) -> dict[tuple[uuid.UUID, Any], _Levels]:
-    """Each agent's languages and skills, read only for agents changed since the last pass."""
-    bind = session.get_bind()
-    previous = _level_copies.get(bind, {})
-    keys = [(row[0], row[_UPDATED_AT]) for row in rows]
-    missing = [agent_id for agent_id, updated in keys if (agent_id, updated) not in previous]
-    fresh: dict[uuid.UUID, _Levels] = {agent_id: ({}, {}) for agent_id in missing}
+async def _levels(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, _Levels]:
+    """These agents' languages and skills, read only for agents changed since last read."""
+    known = _level_copies.setdefault(session.get_bind(), {})
+    missing = [
+        row[0]
+        for row in rows
+        if (entry := known.get(row[0])) is None or entry[0] != row[_UPDATED_AT]
+    ]
     if missing:
+        fresh: dict[uuid.UUID, _Levels] = {agent_id: ({}, {}) for agent_id in missing}
         wanted = (
             AgentLanguage.agent_id.in_(missing)
             if len(missing) <= 200
@@ -151,19 +152,22 @@ async def _levels(
         for agent_id, name, level in await session.execute(stmt.where(held)):
             if agent_id in fresh:
                 fresh[agent_id][1][name] = level
-    kept = {key: previous[key] if key in previous else fresh[key[0]] for key in keys}
-    _level_copies[bind] = kept
-    return kept
+        for row in rows:
+            if row[0] in fresh:
+                known[row[0]] = (row[_UPDATED_AT], fresh[row[0]])
+    return {row[0]: known[row[0]][1] for row in rows}
 
 
 async def _snapshots(
     session: AsyncSession, rows: Sequence[Any], now: datetime, stale_after: timedelta
 ) -> list[AgentSnapshot]:
-    levels = await _levels(session, rows)
+    """The agents' snapshots; an agent whose row, stream and load are unchanged since the
+    last pass keeps its snapshot (its languages and skills are not even looked up)."""
     loads = await agent_loads(session)
     bind = session.get_bind()
     previous = _snapshot_copies.get(bind, {})
     kept: _Copies = {}
+    stale: list[tuple[Any, dict[str, int] | None, _Fingerprint]] = []
     for row in rows:
         load = loads.get(row[0])
         fingerprint = (
@@ -173,8 +177,14 @@ async def _snapshots(
             tuple(sorted(load.items())) if load else (),
         )
         copy = previous.get(row[0])
-        if copy is None or copy[0] != fingerprint:
-            languages, skills = levels[(row.id, row.updated_at)]
+        if copy is not None and copy[0] == fingerprint:
+            kept[row[0]] = copy
+        else:
+            stale.append((row, load, fingerprint))
+    if stale:
+        levels = await _levels(session, [row for row, _, _ in stale])
+        for row, load, fingerprint in stale:
+            languages, skills = levels[row[0]]
             snapshot = agent_snapshot(
                 row,
                 languages=languages,
@@ -183,8 +193,7 @@ async def _snapshots(
                 now=now,
                 stale_after=stale_after,
             )
-            copy = (fingerprint, snapshot)
-        kept[row[0]] = copy
+            kept[row[0]] = (fingerprint, snapshot)
     _snapshot_copies[bind] = kept
     return [snapshot for _, snapshot in kept.values()]
 
@@ -379,6 +388,13 @@ _OFFER_TASKS = (
     .values(state="offered", agent_id=bindparam("b_agent"), offered_at=bindparam("b_now"))
     .values(wait_reason=None)
 )
+_INSERT_RESERVATIONS = insert(_RESERVATIONS)
+_AGENTS = cast(Table, Agent.__table__)
+_OFFERED_AGENTS = (
+    update(_AGENTS)
+    .where(_AGENTS.c.id.in_(bindparam("b_agents", expanding=True)))
+    .values(idle_since=bindparam("b_now"), last_assigned_at=bindparam("b_now"))
+)
 
 
 async def _write_offers(
@@ -388,16 +404,13 @@ async def _write_offers(
     statement for the whole pass (Core: the unit of work's bookkeeping per row cost more than
     the writes)."""
     connection = await session.connection()
-    await connection.execute(insert(_RESERVATIONS), reservations)
+    await connection.execute(_INSERT_RESERVATIONS, reservations)
     await connection.execute(
         _OFFER_TASKS,
         [{"b_task": r["task_id"], "b_agent": r["agent_id"], "b_now": now} for r in reservations],
     )
     await connection.execute(
-        update(Agent)
-        .where(Agent.id.in_(sorted({r["agent_id"] for r in reservations})))
-        .values(idle_since=now, last_assigned_at=now)
-        .execution_options(synchronize_session=False)
+        _OFFERED_AGENTS, {"b_agents": sorted({r["agent_id"] for r in reservations}), "b_now": now}
     )
 
 
