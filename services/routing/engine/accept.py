@@ -60,6 +60,17 @@ _ASSIGNMENT_COLUMNS = (
     "needs_translation",
 )
 _JSON_TIME = TypeAdapter(datetime)
+#: The offer's columns an accept answers with (its task's follow).
+_OFFER_COLUMNS = (
+    Reservation.id,
+    Reservation.task_id,
+    Reservation.agent_id,
+    Reservation.queue_id,
+    Reservation.channel,
+    Reservation.offered_at,
+    Reservation.expires_at,
+    Reservation.why,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +141,7 @@ def _accept_statement(own: bool) -> Any:
         .where(*conditions)
         .values(state="accepted", answered_at=now)
         .returning(
-            Reservation.id,
-            Reservation.task_id,
-            Reservation.agent_id,
-            Reservation.queue_id,
-            Reservation.channel,
-            Reservation.offered_at,
-            Reservation.expires_at,
-            Reservation.why,
+            *_OFFER_COLUMNS,
             locked_task.c.conversation_id,
             locked_task.c.language,
             locked_task.c.task_queue_id,
@@ -230,14 +234,7 @@ def _offered_statement() -> Any:
     """The offer with its task's columns (SQLite)."""
     return (
         select(
-            Reservation.id,
-            Reservation.task_id,
-            Reservation.agent_id,
-            Reservation.queue_id,
-            Reservation.channel,
-            Reservation.offered_at,
-            Reservation.expires_at,
-            Reservation.why,
+            *_OFFER_COLUMNS,
             Task.conversation_id,
             Task.language,
             Task.queue_id.label("task_queue_id"),

@@ -104,38 +104,15 @@ def _route(
     }
 
 
-_TASK_COLUMNS = (
-    "id",
-    "conversation_id",
-    "contact_id",
-    "message_id",
-    "callback_id",
-    "channel",
-    "language",
-    "skills",
-    "attributes",
-    "priority",
-    "arrived_at",
-    "queue_id",
-    "queued_at",
-    "state",
-    "preferred_agent_id",
-    "wait_reason",
-    "route",
-    "needs_translation",
-    "created_at",
-)
-
-
 @functools.cache
-def _insert_statement(dialect: str) -> Any:
+def _insert_statement(dialect: str, names: tuple[str, ...]) -> Any:
     """A new task unless its conversation has an open one (built once: building a statement
     costs more CPU than running it)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = Task.__table__.c
     return (
         insert(Task)
-        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in _TASK_COLUMNS})
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in names})
         .on_conflict_do_nothing(
             index_elements=[Task.conversation_id], index_where=OPEN_TASK_CONDITION
         )
@@ -182,7 +159,7 @@ async def open_task(
         "needs_translation": False,
         "created_at": now,
     }
-    stmt = _insert_statement(session.get_bind().dialect.name)
+    stmt = _insert_statement(session.get_bind().dialect.name, tuple(values))
     params = {f"p_{name}": value for name, value in values.items()}
     existing: Task | None = None
     task: Task | None = await session.scalar(stmt, params)
