@@ -61,7 +61,12 @@ class BlobStore:
 
     @staticmethod
     def _make_directories(folder: Path) -> None:
-        created = [path for path in (folder, *folder.parents) if not path.is_dir()]
+        # Up from the new folder only as far as the first that exists (not to the root).
+        created = []
+        for path in (folder, *folder.parents):
+            if path.is_dir():
+                break
+            created.append(path)
         folder.mkdir(parents=True, exist_ok=True)
         for path in reversed(created):
             _sync_directory(path.parent)
