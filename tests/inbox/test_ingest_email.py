@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from services.inbox.models import Conversation, Message, OutboxEvent
+from services.inbox.models import Contact, ContactIdentity, Conversation, Message, OutboxEvent
 from services.routing.models import ProcessedEvent
 from shared.auth import Role
 from shared.clients.translation import TranslationClient
@@ -44,7 +44,9 @@ async def post(app: Running, token: str, raw: bytes, **headers: str) -> dict[str
     return body
 
 
-async def count(app: Running, model: type[Message] | type[Conversation]) -> int:
+async def count(
+    app: Running, model: type[Message] | type[Conversation] | type[Contact] | type[ContactIdentity]
+) -> int:
     async with app.context("inbox").require_sessions()() as session:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
@@ -112,7 +114,24 @@ async def test_ten_concurrent_posts_of_one_message_store_it_once(
     assert sorted(bool(r["duplicate"]) for r in receipts) == [False] + [True] * 9
     assert await count(app, Message) == 1
     assert await count(app, Conversation) == 1
+    assert await count(app, Contact) == 1
     assert await _events(app) == 1
+
+
+async def test_first_emails_from_a_new_sender_at_once_make_one_contact(
+    app: Running, gateway: str
+) -> None:
+    raws = [email(subject=f"Question numéro {n}") for n in range(6)]
+
+    receipts = await asyncio.gather(*(post(app, gateway, raw) for raw in raws))
+
+    assert len({r["message_id"] for r in receipts}) == 6
+    assert len({r["contact_id"] for r in receipts}) == 1
+    assert len({r["conversation_id"] for r in receipts}) == 6
+    assert await count(app, Contact) == 1
+    assert await count(app, ContactIdentity) == 1
+    assert await count(app, Conversation) == 6
+    assert await _events(app) == 6
 
 
 @pytest.mark.parametrize("key", ["gateway_id", "idempotency_key", "hash"])

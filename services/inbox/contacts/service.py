@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Literal, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +22,21 @@ _BY_IDENTITY = (
     select(Contact)
     .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
     .where(ContactIdentity.kind == bindparam("kind"), ContactIdentity.value == bindparam("value"))
+)
+# A new sender's contact in two Core statements: the contact, then its identity unless a
+# concurrent request has just claimed it (no savepoint: the insert itself says so).
+CONTACT = cast(Table, Contact.__table__)
+IDENTITY = cast(Table, ContactIdentity.__table__)
+_INSERT_CONTACT = insert(CONTACT)
+_CLAIM_IDENTITY = {
+    name: dialect_insert(IDENTITY)
+    .on_conflict_do_nothing(index_elements=[IDENTITY.c.kind, IDENTITY.c.value])
+    .returning(IDENTITY.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_DROP_CONTACT = delete(CONTACT).where(CONTACT.c.id == bindparam("contact"))
+_IDENTITY_OWNER = select(IDENTITY.c.contact_id).where(
+    IDENTITY.c.kind == bindparam("kind"), IDENTITY.c.value == bindparam("value")
 )
 
 
@@ -72,6 +88,39 @@ async def create(
             raise
         return winner, False
     return contact, True
+
+
+async def insert_new(
+    session: AsyncSession,
+    *,
+    kind: IdentityKind,
+    value: str,
+    display_name: str | None,
+    language: str | None,
+) -> tuple[uuid.UUID, bool]:
+    """Like ``create`` with Core statements, returning the contact's id and whether it is new:
+    a concurrent request's contact when that request claimed the identity first."""
+    now = utc_now()
+    contact_id = uuid.uuid4()
+    await session.execute(
+        _INSERT_CONTACT,
+        {
+            "id": contact_id,
+            "display_name": display_name,
+            "language": language,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    claim = _CLAIM_IDENTITY[session.get_bind().dialect.name]
+    identity = {"id": uuid.uuid4(), "contact_id": contact_id, "kind": kind, "value": value}
+    if (await session.execute(claim, {**identity, "created_at": now})).first() is not None:
+        return contact_id, True
+    await session.execute(_DROP_CONTACT, {"contact": contact_id})
+    owner = await session.scalar(_IDENTITY_OWNER, {"kind": kind, "value": value})
+    if owner is None:
+        raise RuntimeError("identity conflict without a stored identity")
+    return owner, False
 
 
 def note_display_name(contact: Contact, display_name: str | None) -> None:

@@ -10,8 +10,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -22,6 +23,7 @@ from shared.contracts.routing import ServedQueue
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")
+_COLUMNS = {prop.key: prop.columns[0].name for prop in Conversation.__mapper__.column_attrs}
 
 
 # The threading lookups run for every inbound email: their statements are built once, since
@@ -48,8 +50,7 @@ def new_reference() -> str:
     return "C-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
-async def create_conversation(
-    session: AsyncSession,
+def new_conversation(
     *,
     contact_id: uuid.UUID,
     channel: str,
@@ -62,7 +63,7 @@ async def create_conversation(
     status: str = "open",
     previous_conversation_id: uuid.UUID | None = None,
 ) -> Conversation:
-    """A new conversation with a fresh reference."""
+    """A new conversation with a fresh reference, not yet in any session."""
     conversation = Conversation(
         id=uuid.uuid4(),
         reference=new_reference(),
@@ -82,8 +83,14 @@ async def create_conversation(
         resolved_at=now if status in ("resolved", "closed") else None,
         previous_conversation_id=previous_conversation_id,
     )
-    session.add(conversation)
     return conversation
+
+
+def inserted_values(conversation: Conversation) -> dict[str, Any]:
+    """A new conversation's values by column name, for a Core insert (the columns it leaves
+    unset take their defaults)."""
+    state = inspect(conversation).dict
+    return {column: state[key] for key, column in _COLUMNS.items() if key in state}
 
 
 async def find_by_message_ids(

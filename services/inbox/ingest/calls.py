@@ -159,8 +159,7 @@ async def _call_message(
             session, contact_id=contact.id, channel="phone"
         )
         if conversation is None:
-            conversation = await conversations.create_conversation(
-                session,
+            conversation = conversations.new_conversation(
                 contact_id=contact.id,
                 channel="phone",
                 subject=None,
@@ -170,6 +169,7 @@ async def _call_message(
                 language_confidence=1.0 if call.language != "und" else 0.0,
                 now=now,
             )
+            session.add(conversation)
         message = Message(
             id=uuid.uuid4(),
             conversation_id=conversation.id,

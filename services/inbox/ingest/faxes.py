@@ -74,8 +74,7 @@ async def ingest_fax(session: AsyncSession, fax: FaxInput, *, now: datetime) -> 
         session, contact_id=contact.id, channel="fax"
     )
     if conversation is None:
-        conversation = await conversations.create_conversation(
-            session,
+        conversation = conversations.new_conversation(
             contact_id=contact.id,
             channel="fax",
             subject=None,
@@ -85,6 +84,7 @@ async def ingest_fax(session: AsyncSession, fax: FaxInput, *, now: datetime) -> 
             language_confidence=fax.language_confidence,
             now=now,
         )
+        session.add(conversation)
     message.conversation_id = conversation.id
     session.add(
         Attachment(

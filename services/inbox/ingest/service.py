@@ -28,7 +28,7 @@ from services.inbox.models import (
 )
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.contracts.translation import DetectHints, DetectResult
-from shared.outbox import emit
+from shared.outbox import emitted_values
 
 
 @dataclass(frozen=True)
@@ -66,12 +66,9 @@ _CLAIMS = {
     .returning(MESSAGE.c.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
-_LINK = (
-    update(MESSAGE)
-    .where(MESSAGE.c.id == bindparam("message"))
-    .values(conversation_id=bindparam("conversation"))
-)
 CONVERSATION = cast(Table, Conversation.__table__)
+_INSERT_CONVERSATION = CONVERSATION.insert()
+_OUTBOX = cast(Table, OutboxEvent.__table__).insert()
 _ATTACHMENTS = cast(Table, Attachment.__table__).insert()
 _CONVERSATION_COLUMNS = {
     prop.key: prop.columns[0].name for prop in Conversation.__mapper__.column_attrs
@@ -223,9 +220,10 @@ async def ingest_email(
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
     address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
-    # Reads first: the sender and the conversation the email belongs to. Then the message row
-    # is claimed, whole, in one statement (linked already when its conversation exists): a
-    # second copy of the same message stops there, before anything is written.
+    # Reads first: the sender and the conversation the email belongs to. Into a known
+    # conversation, the message row is then claimed, whole, in one statement: a second copy of
+    # the same message stops there, before anything is written. A new conversation is written
+    # before the message that opens it (no second statement to link them).
     normalized = clip(normalize_subject(parsed.subject), 500) or None
     sender = (
         await session.execute(_SENDER, {"address": address, "normalized_subject": normalized})
@@ -239,29 +237,34 @@ async def ingest_email(
         reopen_days=reopen_days,
         now=now,
     )
-    conversation_id = existing.id if existing else None
-    if not await claim_row(
-        session, {"id": message_id, **values, "conversation_id": conversation_id}
+    if existing is not None and not await claim_row(
+        session, {"id": message_id, **values, "conversation_id": existing.id}
     ):
         return await _duplicate(session, email.dedupe_key)
 
+    confident = detection is not None and confidence >= 0.9
     if contact is None:
-        contact, _ = await contacts.create(
-            session, kind="email", value=address, display_name=clip(parsed.from_name, 300)
+        contact_id, _ = await contacts.insert_new(
+            session,
+            kind="email",
+            value=address,
+            display_name=clip(parsed.from_name, 300),
+            language=language if confident else None,
         )
     else:
+        contact_id = contact.id
         contacts.note_display_name(contact, clip(parsed.from_name, 300))
-    if contact.language is None and detection is not None and confidence >= 0.9:
-        contact.language = language
+        if contact.language is None and confident:
+            contact.language = language
     if existing is not None:
         # Out of the unit of work: the columns this email changes are written with one Core
         # UPDATE below, not by a flush.
         session.expunge(existing)
         conversation, reopened, created = existing, conversations.reopen(existing, now=now), False
     else:
-        conversation = await conversations.create_conversation(
-            session,
-            contact_id=contact.id,
+        # Never in the unit of work: inserted with one Core statement below.
+        conversation = conversations.new_conversation(
+            contact_id=contact_id,
             channel="email",
             subject=parsed.subject or None,
             normalized_subject=normalized,
@@ -276,6 +279,38 @@ async def ingest_email(
     conversations.mark_message(conversation, now=now)
     if conversation.language == "und" and language != "und":
         conversation.language, conversation.language_confidence = language, confidence
+    event: ConversationNeedsAgent | None = None
+    if parsed.auto_reply:
+        if created:
+            conversation.routing_status = "not_routed"
+    elif created or reopened or conversation.routing_status in ("none", "not_routed"):
+        conversation.routing_status = "needs_agent"
+        event = ConversationNeedsAgent(
+            conversation_id=conversation.id,
+            message_id=message_id,
+            contact_id=contact_id,
+            channel="email",
+            language=conversation.language,
+            language_confidence=conversation.language_confidence,
+            arrived_at=now,
+            preferred_agent_id=conversation.last_agent_id,
+            attributes={"inbox_address": email.inbox_address or ""},
+        )
+    if created:
+        # The message is claimed last here: a second copy of it stops there, and its
+        # transaction, with the contact and conversation it wrote, is rolled back.
+        await session.execute(_INSERT_CONVERSATION, conversations.inserted_values(conversation))
+        if not await claim_row(
+            session, {"id": message_id, **values, "conversation_id": conversation.id}
+        ):
+            await session.rollback()
+            return await _duplicate(session, email.dedupe_key)
+    else:
+        changed = _changed_columns(conversation)
+        if changed:
+            await session.execute(
+                update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
+            )
     if parsed.attachments:
         await session.execute(
             _ATTACHMENTS,
@@ -298,40 +333,14 @@ async def ingest_email(
                 )
             ],
         )
-    if parsed.auto_reply:
-        if created:
-            conversation.routing_status = "not_routed"
-    elif created or reopened or conversation.routing_status in ("none", "not_routed"):
-        conversation.routing_status = "needs_agent"
-        emit(
-            session,
-            OutboxEvent,
-            ConversationNeedsAgent(
-                conversation_id=conversation.id,
-                message_id=message_id,
-                contact_id=contact.id,
-                channel="email",
-                language=conversation.language,
-                language_confidence=conversation.language_confidence,
-                arrived_at=now,
-                preferred_agent_id=conversation.last_agent_id,
-                attributes={"inbox_address": email.inbox_address or ""},
-            ),
-        )
-    changed = {} if created else _changed_columns(conversation)
-    if changed:
-        await session.execute(
-            update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
-        )
-    # One flush for whatever the ORM holds (a new contact or conversation, events), then, when
-    # the conversation was just inserted, the message's link to it.
+    if event is not None:
+        await session.execute(_OUTBOX, emitted_values(session, event))
+    # A known contact's new name or language, if any.
     await session.flush()
-    if created:
-        await session.execute(_LINK, {"message": message_id, "conversation": conversation.id})
     return IngestResult(
         message_id=message_id,
         conversation_id=conversation.id,
-        contact_id=contact.id,
+        contact_id=contact_id,
         duplicate=False,
         status=values["status"],
         language=language,
