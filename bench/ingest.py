@@ -16,9 +16,10 @@ token is made with ``inbox token create``. Then, against that one server:
 5. the bare endpoint again; the ratio divides the steady rate by the mean of both bare rates.
 
 After each ingest phase the outbox is drained (every event delivered or failing), inside the
-phase's CPU account: CPU milliseconds per message are reported for the server process, the
-database's backends and this client, read from /proc. The corpus order is shuffled once
-(fixed seed) so that a phase cut short by its time limit has still seen a fair sample.
+phase's CPU account: CPU milliseconds per message are reported for the server process, its
+email parsing workers, the database's backends and this client, read from /proc. The corpus
+order is shuffled once (fixed seed) so that a phase cut short by its time limit has still seen
+a fair sample.
 
 Every post is a new message: each round posts to its own ``?to=`` inbox address (Message-ID
 dedupe is per inbox address; a Message-ID the corpus holds twice gets an address per
@@ -333,8 +334,19 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the process's live children: the server's email parsing workers."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
 class Meter:
-    """CPU seconds spent by the server, the database's backends and this client in a phase."""
+    """CPU seconds spent by the server, its parsing workers, the database's backends and this
+    client in a phase."""
 
     def __init__(self, pid: int, url: str) -> None:
         self.pid, self.url = pid, url
@@ -344,6 +356,7 @@ class Meter:
     def _now(self) -> dict[str, float]:
         return {
             "server": cpu_seconds(self.pid),
+            "parser": children_cpu_seconds(self.pid),
             "database": database_cpu_seconds(self.url),
             "client": time.process_time(),
         }
@@ -587,8 +600,10 @@ async def measure(
             first_round.failures + ingest.failures + half.failures + bare_before.failures
         ),
         "server_cpu_ms_per_message": cost.per(ingest.count, "server"),
+        "parser_cpu_ms_per_message": cost.per(ingest.count, "parser"),
         "database_cpu_ms_per_message": cost.per(ingest.count, "database"),
         "first_round_server_cpu_ms_per_message": first_cost.per(first_round.count, "server"),
+        "first_round_parser_cpu_ms_per_message": first_cost.per(first_round.count, "parser"),
         "first_round_database_cpu_ms_per_message": first_cost.per(first_round.count, "database"),
         "client_cpu_ms_per_message": cost.per(ingest.count, "client"),
         "outbox_drain_seconds": {
