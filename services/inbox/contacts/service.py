@@ -7,7 +7,6 @@ from typing import Literal, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -69,25 +68,14 @@ async def create(
     value: str,
     display_name: str | None = None,
 ) -> tuple[Contact, bool]:
-    """A new contact with this identity, unless a concurrent request has just created one:
-    then that one. Returns (contact, created)."""
-    now = utc_now()
-    contact = Contact(id=uuid.uuid4(), display_name=display_name, created_at=now, updated_at=now)
-    try:
-        async with session.begin_nested():
-            session.add(contact)
-            session.add(
-                ContactIdentity(
-                    id=uuid.uuid4(), contact_id=contact.id, kind=kind, value=value, created_at=now
-                )
-            )
-    except IntegrityError:
-        # Another request created this identity first; use its contact.
-        winner = await find_by_identity(session, kind=kind, value=value)
-        if winner is None:
-            raise
-        return winner, False
-    return contact, True
+    """``insert_new``, returning the contact itself: (contact, created)."""
+    contact_id, created = await insert_new(
+        session, kind=kind, value=value, display_name=display_name, language=None
+    )
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        raise RuntimeError("a contact just written or claimed is missing")
+    return contact, created
 
 
 async def insert_new(
@@ -98,8 +86,8 @@ async def insert_new(
     display_name: str | None,
     language: str | None,
 ) -> tuple[uuid.UUID, bool]:
-    """Like ``create`` with Core statements, returning the contact's id and whether it is new:
-    a concurrent request's contact when that request claimed the identity first."""
+    """A new contact with this identity, unless a concurrent request has just claimed the
+    identity: then that request's contact. Returns (contact id, created)."""
     now = utc_now()
     contact_id = uuid.uuid4()
     await session.execute(

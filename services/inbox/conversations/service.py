@@ -93,6 +93,17 @@ def inserted_values(conversation: Conversation) -> dict[str, Any]:
     return {column: state[key] for key, column in _COLUMNS.items() if key in state}
 
 
+def changed_values(conversation: Conversation) -> dict[str, Any]:
+    """The values of the columns whose attributes were set since the conversation was loaded,
+    by column name, for a Core update."""
+    state = inspect(conversation)
+    return {
+        column: getattr(conversation, key)
+        for key, column in _COLUMNS.items()
+        if state.attrs[key].history.has_changes()
+    }
+
+
 async def find_by_message_ids(
     session: AsyncSession, message_ids: Sequence[str]
 ) -> Conversation | None:

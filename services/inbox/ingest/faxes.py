@@ -10,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
-from services.inbox.ingest.service import IngestResult, claim_message, find_duplicate
+from services.inbox.ingest.service import (
+    IngestResult,
+    claim_message,
+    find_duplicate,
+    needs_agent,
+)
 from services.inbox.models import Attachment, Message, OutboxEvent
-from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.outbox import emit
 
 
@@ -105,15 +109,12 @@ async def ingest_fax(session: AsyncSession, fax: FaxInput, *, now: datetime) -> 
         emit(
             session,
             OutboxEvent,
-            ConversationNeedsAgent(
-                conversation_id=conversation.id,
+            needs_agent(
+                conversation,
                 message_id=message.id,
                 contact_id=contact.id,
                 channel="fax",
-                language=conversation.language,
-                language_confidence=conversation.language_confidence,
-                arrived_at=now,
-                preferred_agent_id=conversation.last_agent_id,
+                now=now,
                 attributes={"dialed": fax.dialed or ""},
             ),
         )

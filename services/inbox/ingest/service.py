@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, inspect, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -70,9 +70,6 @@ CONVERSATION = cast(Table, Conversation.__table__)
 _INSERT_CONVERSATION = CONVERSATION.insert()
 _OUTBOX = cast(Table, OutboxEvent.__table__).insert()
 _ATTACHMENTS = cast(Table, Attachment.__table__).insert()
-_CONVERSATION_COLUMNS = {
-    prop.key: prop.columns[0].name for prop in Conversation.__mapper__.column_attrs
-}
 _EARLIER = (
     select(
         MESSAGE.c.id,
@@ -285,15 +282,12 @@ async def ingest_email(
             conversation.routing_status = "not_routed"
     elif created or reopened or conversation.routing_status in ("none", "not_routed"):
         conversation.routing_status = "needs_agent"
-        event = ConversationNeedsAgent(
-            conversation_id=conversation.id,
+        event = needs_agent(
+            conversation,
             message_id=message_id,
             contact_id=contact_id,
             channel="email",
-            language=conversation.language,
-            language_confidence=conversation.language_confidence,
-            arrived_at=now,
-            preferred_agent_id=conversation.last_agent_id,
+            now=now,
             attributes={"inbox_address": email.inbox_address or ""},
         )
     if created:
@@ -306,7 +300,7 @@ async def ingest_email(
             await session.rollback()
             return await _duplicate(session, email.dedupe_key)
     else:
-        changed = _changed_columns(conversation)
+        changed = conversations.changed_values(conversation)
         if changed:
             await session.execute(
                 update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
@@ -347,14 +341,28 @@ async def ingest_email(
     )
 
 
-def _changed_columns(conversation: Conversation) -> dict[str, Any]:
-    """The columns whose attributes were set since the conversation was loaded, by name."""
-    state = inspect(conversation)
-    return {
-        column: getattr(conversation, key)
-        for key, column in _CONVERSATION_COLUMNS.items()
-        if state.attrs[key].history.has_changes()
-    }
+def needs_agent(
+    conversation: Conversation,
+    *,
+    message_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    channel: str,
+    now: datetime,
+    attributes: dict[str, str],
+) -> ConversationNeedsAgent:
+    """The event asking routing for an agent for the conversation, in its language, for a
+    message on this channel, preferring the agent who last had it."""
+    return ConversationNeedsAgent(
+        conversation_id=conversation.id,
+        message_id=message_id,
+        contact_id=contact_id,
+        channel=channel,
+        language=conversation.language,
+        language_confidence=conversation.language_confidence,
+        arrived_at=now,
+        preferred_agent_id=conversation.last_agent_id,
+        attributes=attributes,
+    )
 
 
 def clip(value: str | None, limit: int) -> str | None:
