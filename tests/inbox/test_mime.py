@@ -324,7 +324,41 @@ def test_a_content_type_that_crashes_the_stdlib_parser_still_parses() -> None:
     parsed = parse_email(raw.encode())
 
     assert parsed.text == "Tout est réglé."
-    assert "bad-header-field:content-type" in parsed.defects
+    assert parsed.charsets == ("utf-8",)
+
+
+def test_an_unquoted_boundary_with_an_equals_sign_still_splits_the_parts() -> None:
+    # Outlook Express wrote boundaries such as ----=_NextPart_000_0093 without quotes; "=" is
+    # not allowed there, but every mail client reads them, and so do we.
+    raw = (
+        "From: Josée Gagnon <josee@exemple.fr>\nSubject: Ma commande\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/alternative; boundary=----=_NextPart_000_0093\n\n"
+        "This is a multi-part message in MIME format.\n\n"
+        "------=_NextPart_000_0093\nContent-Type: text/plain; charset=iso-8859-1\n"
+        "Content-Transfer-Encoding: quoted-printable\n\nJ'ai re=E7u la mauvaise taille.\n\n"
+        "------=_NextPart_000_0093\nContent-Type: text/html; charset=iso-8859-1\n\n"
+        "<p>J'ai re\xe7u la mauvaise taille.</p>\n\n"
+        "------=_NextPart_000_0093--\n"
+    )
+
+    parsed = parse_email(raw.encode("latin-1"))
+
+    assert parsed.text == "J'ai reçu la mauvaise taille."
+    assert parsed.html == "<p>J'ai reçu la mauvaise taille.</p>"
+    assert parsed.charsets == ("iso-8859-1",)
+    assert "StartBoundaryNotFoundDefect" not in parsed.defects
+
+
+def test_a_charset_run_into_the_next_field_by_a_broken_fold_is_read() -> None:
+    raw = (
+        "From: a@exemple.fr\nContent-Type: text/plain;\n charset=UTF-8\n"
+        " Content-Transfer-Encoding: 8bit\n\nTout est réglé.\n"
+    )
+
+    parsed = parse_email(raw.encode())
+
+    assert parsed.text == "Tout est réglé."
+    assert parsed.charsets == ("utf-8",)
 
 
 def test_obsolete_space_before_colon_and_a_leading_junk_line_are_tolerated() -> None:
@@ -386,6 +420,13 @@ DISAGREEMENTS = {
     ("php-mime-mail-parser/issue116", "subject"): (
         "ISO-2022-JP with a NEC extension: the stdlib leaves the encoded word raw; we decode"
         " it and replace the one unknown character"
+    ),
+    ("mikel-mail/mime_emails/raw_email_with_illegal_boundary.eml", "charsets"): (
+        "an unquoted boundary with '=' in it: the stdlib's structured parser refuses it and"
+        " sees one part; we split the parts, as mail clients do, and read their charset"
+    ),
+    ("mikel-mail/plain_emails/raw_email_bad_time.eml", "charsets"): (
+        "the same unquoted Outlook Express boundary"
     ),
     ("mikel-mail/mime_emails/raw_email4.eml", "has_attachments"): (
         "a second inline text/plain part without a name is body text for us, an attachment"

@@ -155,6 +155,8 @@ class _HardenedPolicy(EmailPolicy):
         return name, value
 
     def header_fetch_parse(self, name: str, value: str) -> str:
+        if name.lower() in _PLAIN_FIELDS:
+            return _readable(unfold(value))
         # The stdlib re-parses a field on every access (several per part); parse each once.
         key = (name.lower(), value)
         # Crafted parameters crash the 3.11 parser (IndexError): fall back to the bare value.
@@ -166,6 +168,23 @@ class _HardenedPolicy(EmailPolicy):
             except STDLIB_HEADER_ERRORS:
                 self.state.refused.append(f"bad-header-field:{name.lower()}")
         return self.state.parsed[key]
+
+
+# Every read of these goes through Message's own methods (get_content_type, get_param,
+# get_boundary, get_filename...), which split the field's text themselves; the structured
+# header the default policy would build first is never used. Building it, once per part and
+# field (the values differ: each names its file), was most of the time a message with
+# hundreds of attachments took to parse.
+_PLAIN_FIELDS = frozenset({"content-type", "content-disposition"})
+
+
+def _readable(value: str) -> str:
+    """The value with raw 8-bit bytes (surrogate escapes) as U+FFFD, as the default policy has."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
 
 
 _SERIALIZE = default.clone(refold_source="none", linesep="\r\n")
@@ -222,7 +241,7 @@ def _collect(part: Message, body: _Body, depth: int) -> None:
         htmls = [h for segs in choices for _, h in segs if h is not None]
         body.segments.append((plains[0] if plains else None, htmls[-1] if htmls else None))
     elif ctype in ("text/plain", "text/html") and _shown_inline(part, body):
-        text, defect = decode_bytes(_payload_bytes(part), part.get_content_charset())
+        text, defect = decode_bytes(_payload_bytes(part), _charset(part))
         if defect:
             body.defects.append(defect)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -231,6 +250,13 @@ def _collect(part: Message, body: _Body, depth: int) -> None:
             body.attachments.append(_attachment(part, _payload_bytes(part), body))
     else:
         body.attachments.append(_attachment(part, _payload_bytes(part), body))
+
+
+def _charset(part: Message) -> str | None:
+    """The declared charset, lower-cased; only its first word when a broken fold ran the next
+    field into it ("UTF-8 Content-Transfer-Encoding: 7bit")."""
+    declared = part.get_content_charset()
+    return declared.split()[0] if declared and declared.strip() else None
 
 
 def _shown_inline(part: Message, body: _Body) -> bool:
@@ -353,7 +379,7 @@ def _declared_charsets(message: Message) -> list[str]:
     for count, part in enumerate(message.walk()):
         if count >= MAX_PARTS:
             raise UnparseableEmail(f"more than {MAX_PARTS} MIME parts")
-        charset = part.get_content_charset()
+        charset = _charset(part)
         if charset and CHARSET_LABEL.fullmatch(charset) and charset not in seen:
             seen.append(charset)
     return seen
