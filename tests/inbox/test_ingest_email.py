@@ -89,6 +89,26 @@ async def test_an_english_email_is_detected_english(app: Running, gateway: str) 
     assert receipt["language"] == "en"
 
 
+async def test_a_pathologically_long_subject_is_kept_to_one_line_and_still_threads(
+    app: Running, gateway: str, reader: dict[str, str]
+) -> None:
+    subject = " ".join(f"Réclamation numéro {n} concernant ma facture" for n in range(120))
+    assert len(subject) > 5000
+
+    first = await post(app, gateway, email(subject=subject))
+    reply = await post(app, gateway, email(subject=f"RE : {subject}"))
+
+    assert reply["conversation_id"] == first["conversation_id"]
+    conversation = (
+        await app.client.get(f"/inbox/v1/conversations/{first['conversation_id']}", headers=reader)
+    ).json()
+    assert conversation["subject"] == subject[:998]
+    assert [m["subject"] for m in conversation["messages"]] == [
+        subject[:998],
+        f"RE : {subject}"[:998],
+    ]
+
+
 async def test_a_repost_answers_the_same_ids_and_changes_nothing(
     app: Running, gateway: str
 ) -> None:

@@ -101,6 +101,9 @@ _SENDER = (
     .outerjoin(Conversation, Conversation.id == _LATEST_BY_SUBJECT)
     .where(ContactIdentity.kind == "email", ContactIdentity.value == bindparam("address"))
 )
+# A subject is kept to one RFC 5322 line's worth (the raw message keeps all of it): a longer
+# one is folded junk, and matching, listing and full-text indexing it cost per character.
+MAX_SUBJECT_CHARS = 998
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$"
@@ -221,7 +224,8 @@ async def ingest_email(
     # conversation, the message row is then claimed, whole, in one statement: a second copy of
     # the same message stops there, before anything is written. A new conversation is written
     # before the message that opens it (no second statement to link them).
-    normalized = clip(normalize_subject(parsed.subject), 500) or None
+    subject = clip(parsed.subject, MAX_SUBJECT_CHARS) or None
+    normalized = clip(normalize_subject(subject or ""), 500) or None
     sender = (
         await session.execute(_SENDER, {"address": address, "normalized_subject": normalized})
     ).first()
@@ -263,7 +267,7 @@ async def ingest_email(
         conversation = conversations.new_conversation(
             contact_id=contact_id,
             channel="email",
-            subject=parsed.subject or None,
+            subject=subject,
             normalized_subject=normalized,
             inbox_address=email.inbox_address,
             language=language,
@@ -411,7 +415,7 @@ def _message_values(
         message_id_header=clip(parsed.message_id, 500),
         in_reply_to=clip(parsed.in_reply_to, 500),
         references=[reference[:500] for reference in parsed.references[:100]],
-        subject=parsed.subject,
+        subject=clip(parsed.subject, MAX_SUBJECT_CHARS),
         from_address=clip(parsed.from_address, 320),
         from_name=clip(parsed.from_name, 300),
         to_addresses=[address[:320] for address in parsed.to[:100]],
