@@ -17,7 +17,8 @@ _CSS_PROPERTIES = (
     | {"vertical-align", "white-space", "direction", "display", "list-style-type"}
 )
 _SAFE_IMAGE = re.compile(r"(?i)\s*(?:cid:|data:image/(?:png|gif|jpeg|webp);base64,)")
-_UNSAFE_CSS = re.compile(r"(?i)url\s*\(|expression\s*\(|@import|image-set|behavior\s*:")
+# Matched against the lower-cased value: several times faster than (?i) on long styles.
+_UNSAFE_CSS = re.compile(r"url\s*\(|expression\s*\(|@import|image-set|behavior\s*:")
 
 
 def _filter_attribute(tag: str, name: str, value: str) -> str | None:
@@ -25,7 +26,7 @@ def _filter_attribute(tag: str, name: str, value: str) -> str | None:
         return value if _SAFE_IMAGE.match(value) else None
     if name == "href" and value.strip().lower().startswith(("data:", "cid:")):
         return None
-    if name == "style" and _UNSAFE_CSS.search(value):
+    if name == "style" and _UNSAFE_CSS.search(value.lower()):
         return None
     return value
 

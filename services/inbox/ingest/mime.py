@@ -316,7 +316,9 @@ def _attachment(part: Message, data: bytes, body: _Body) -> Attachment:
     )
 
 
-def _auto_reply_signals(headers: HeaderFields, message: Message, from_raw: str) -> list[str]:
+def _auto_reply_signals(
+    headers: HeaderFields, message: Message, from_raw: str, subject: str
+) -> list[str]:
     signals = []
     submitted = (headers.get("auto-submitted") or "").split(";")[0].strip().lower()
     if submitted and submitted != "no":
@@ -334,7 +336,7 @@ def _auto_reply_signals(headers: HeaderFields, message: Message, from_raw: str) 
         signals.append("null-return-path")
     if re.match(r"(?i)\s*(?:mailer-daemon|postmaster)(?:@|$)", from_raw):
         signals.append("mailer-daemon")
-    if _OOO_SUBJECT.match(headers.text("subject")):
+    if _OOO_SUBJECT.match(subject):
         signals.append("ooo-subject")
     return signals
 
@@ -412,12 +414,15 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         defects += [type(defect).__name__ for defect in part.defects]
     text = "\n\n".join(p if p and p.strip() else html_to_text(h or "") for p, h in body.segments)
     htmls = [h for _, h in body.segments if h is not None]
-    signals = _auto_reply_signals(headers, message, from_address or headers.get("from") or "")
+    subject = headers.text("subject")
+    signals = _auto_reply_signals(
+        headers, message, from_address or headers.get("from") or "", subject
+    )
     return ParsedEmail(
         message_id=normalize_message_id(headers.get("message-id")),
         in_reply_to=normalize_message_id(headers.get("in-reply-to")),
         references=message_ids(headers.get("references")),
-        subject=headers.text("subject"),
+        subject=subject,
         from_address=from_address if "@" in from_address else None,
         from_name=from_name or None,
         to=_specs(headers.addresses("to", defects)),
