@@ -1,7 +1,8 @@
 """Benchmarks inbound email over real HTTP against a bare authenticated endpoint, in one run.
 
 Starts ``inbox serve`` (the all-in-one, the outbox relay to routing running in it as in
-production) on a free loopback port over a throw-away database: a new PostgreSQL database on
+production) on a free loopback port (``--replicas N``: N of them, each on its own port, the
+clients spread over them, the CPU figures summed) over a throw-away database: a new PostgreSQL database on
 127.0.0.1:5432 (user postgres, trust auth) by default, SQLite with ``--sqlite``. A gateway
 token is made with ``inbox token create``. Then, against that one server:
 
@@ -32,6 +33,7 @@ streams so that the client's CPU, on the same cores, stays small against the ser
     .venv/bin/python bench/ingest.py --quick            # PostgreSQL, 200 of the messages
     .venv/bin/python bench/ingest.py --sqlite --quick   # SQLite
     .venv/bin/python bench/ingest.py                    # all of them, longer phases
+    .venv/bin/python bench/ingest.py --replicas 2       # two servers, as a scaled-out install
 
 The last line printed is one JSON object with every figure.
 """
@@ -52,7 +54,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -258,7 +260,7 @@ async def send(
 
 async def closed_loop(
     host: str,
-    port: int,
+    ports: Sequence[int],
     make: Callable[[], Request],
     *,
     concurrency: int,
@@ -267,7 +269,7 @@ async def closed_loop(
 ) -> Tally:
     """``concurrency`` clients each sending as soon as their last answer came back."""
     tally = Tally()
-    connections = [Connection(host, port) for _ in range(concurrency)]
+    connections = [Connection(host, ports[n % len(ports)]) for n in range(concurrency)]
     budget = [limit]
 
     async def client(connection: Connection) -> None:
@@ -286,7 +288,7 @@ async def closed_loop(
 
 async def open_loop(
     host: str,
-    port: int,
+    ports: Sequence[int],
     make: Callable[[], Request],
     *,
     rate: float,
@@ -296,8 +298,8 @@ async def open_loop(
     """Requests scheduled at a fixed rate; latency counts from the scheduled instant."""
     tally = Tally()
     idle: asyncio.Queue[Connection] = asyncio.Queue()
-    for _ in range(connections):
-        idle.put_nowait(Connection(host, port))
+    for number in range(connections):
+        idle.put_nowait(Connection(host, ports[number % len(ports)]))
     total = max(1, int(rate * seconds))
     pending: set[asyncio.Task[None]] = set()
 
@@ -345,18 +347,18 @@ def children_cpu_seconds(pid: int) -> float:
 
 
 class Meter:
-    """CPU seconds spent by the server, its parsing workers, the database's backends and this
-    client in a phase."""
+    """CPU seconds spent by the servers, their parsing workers, the database's backends and
+    this client in a phase."""
 
-    def __init__(self, pid: int, url: str) -> None:
-        self.pid, self.url = pid, url
+    def __init__(self, pids: Sequence[int], url: str) -> None:
+        self.pids, self.url = pids, url
         self.spent: dict[str, float] = {}
         self._start: dict[str, float] = {}
 
     def _now(self) -> dict[str, float]:
         return {
-            "server": cpu_seconds(self.pid),
-            "parser": children_cpu_seconds(self.pid),
+            "server": sum(cpu_seconds(pid) for pid in self.pids),
+            "parser": sum(children_cpu_seconds(pid) for pid in self.pids),
             "database": database_cpu_seconds(self.url),
             "client": time.process_time(),
         }
@@ -530,7 +532,12 @@ def summary(name: str, tally: Tally) -> dict[str, Any]:
 
 
 async def measure(
-    args: argparse.Namespace, phases: Phases, url: str, port: int, pid: int, token: str
+    args: argparse.Namespace,
+    phases: Phases,
+    url: str,
+    ports: Sequence[int],
+    pids: Sequence[int],
+    token: str,
 ) -> dict[str, Any]:
     """Run the phases against the server and return the figures."""
     emails = load_corpus(phases.corpus)
@@ -540,42 +547,43 @@ async def measure(
     def bare() -> Request:
         return whoami(token)
 
-    await closed_loop(host, port, bare, concurrency=c, seconds=1, limit=limit)
+    await closed_loop(host, ports, bare, concurrency=c, seconds=1, limit=limit)
 
     first = Posts(emails, token, run, first_round=1)
     progress("first round")
-    with Meter(pid, url) as first_cost:
+    with Meter(pids, url) as first_cost:
         first_round = await closed_loop(
-            host, port, first.next, concurrency=c, seconds=phases.first_seconds, limit=len(emails)
+            host, ports, first.next, concurrency=c, seconds=phases.first_seconds, limit=len(emails)
         )
         first_drain = await drain(url)
     progress("bare endpoint")
     bare_before = await closed_loop(
-        host, port, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
+        host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
     )
     posts = Posts(emails, token, run, first_round=2)
     progress("steady state")
-    with Meter(pid, url) as cost:
+    with Meter(pids, url) as cost:
         ingest = await closed_loop(
-            host, port, posts.next, concurrency=c, seconds=phases.ingest_seconds, limit=limit
+            host, ports, posts.next, concurrency=c, seconds=phases.ingest_seconds, limit=limit
         )
         steady_drain = await drain(url)
     half_rate = ingest.rate / 2
     later = Posts(emails, token, run, first_round=posts.round + 1)
     progress("half rate")
     half = await open_loop(
-        host, port, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
+        host, ports, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
     )
     half_drain = await drain(url)
     progress("bare endpoint again")
     bare_after = await closed_loop(
-        host, port, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
+        host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
     )
     bare_rate = (bare_before.rate + bare_after.rate) / 2
     figures: dict[str, Any] = {
         "backend": "sqlite" if args.sqlite else "postgresql",
         "quick": args.quick,
         "concurrency": c,
+        "replicas": len(ports),
         "corpus_messages": len(emails),
         "log_level": args.log_level,
         "cores": os.cpu_count(),
@@ -628,6 +636,12 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent clients")
     parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="servers on as many ports, the clients spread over them (PostgreSQL only)",
+    )
+    parser.add_argument(
         "--log-level",
         default="info",
         choices=("debug", "info", "warning", "error"),
@@ -637,6 +651,8 @@ def main() -> None:
     args.load_at_start = os.getloadavg()[0]
     if not 1 <= args.concurrency <= 256:
         parser.error("--concurrency must be between 1 and 256")
+    if not 1 <= args.replicas <= 16 or (args.sqlite and args.replicas != 1):
+        parser.error("--replicas must be between 1 and 16, and 1 with --sqlite")
     phases = QUICK if args.quick else FULL
     with (
         tempfile.TemporaryDirectory(prefix="inbox-bench-") as scratch,
@@ -644,13 +660,13 @@ def main() -> None:
     ):
         folder = Path(scratch)
         env = environment(url, folder, args.log_level)
-        port = free_port()
-        with (
-            open(folder / "server.log", "wb") as log,
-            serving(env, port, log) as process,
-        ):
+        with open(folder / "server.log", "wb") as log, contextlib.ExitStack() as servers:
+            ports, pids = [], []
+            for _ in range(args.replicas):  # one after the other: the first one migrates
+                ports.append(free_port())
+                pids.append(servers.enter_context(serving(env, ports[-1], log)).pid)
             token = create_token(env)
-            figures = asyncio.run(measure(args, phases, url, port, process.pid, token))
+            figures = asyncio.run(measure(args, phases, url, ports, pids, token))
     for key in ("messages_per_second", "p50_ms", "p99_ms", "bare_per_second", "ratio"):
         print(f"{key:>28}: {figures[key]}")
     for key in ("half_rate", "half_rate_p50_ms", "half_rate_p99_ms"):
