@@ -5,8 +5,12 @@ event row to the caller's transaction, so an event exists if and only if its cha
 committed. A ``Relay`` claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so several relays never take the same row), delivers outside any transaction,
 then marks each row delivered or schedules a retry with exponential backoff. Delivery is
-at least once; consumers make it exactly once with ``record_processed()``. Events of one
-conversation are delivered one after another in the order they happened.
+at least once; consumers make it exactly once with ``record_processed()``.
+
+Events of one conversation (their ``ordering_key``) are delivered in the order they
+happened, however many relays run: an event is claimed only once every earlier event of its
+conversation was delivered. A failing one holds back the later ones until it goes through;
+other conversations' events go on meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +23,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Index, Integer, String, Text, event, or_, select, update
+from sqlalchemy import (
+    Index,
+    Integer,
+    String,
+    Text,
+    and_,
+    event,
+    exists,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, declared_attr, mapped_column
 
 from shared.contracts.events import Event, EventEnvelope
 from shared.db import JsonDocument, UTCDateTime, session_scope, utc_now
@@ -30,6 +46,7 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 _EMITTED = "outbox_emitted"
+PENDING = text("delivered_at IS NULL")
 
 
 class OutboxEventMixin:
@@ -44,12 +61,23 @@ class OutboxEventMixin:
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The conversation the event is about, if any: its events are delivered in order.
+    ordering_key: Mapped[str | None] = mapped_column(String(64))
 
     @declared_attr.directive
     @classmethod
     def __table_args__(cls) -> tuple[Any, ...]:
         name = cls.__tablename__  # type: ignore[attr-defined]
-        return (Index(f"ix_{name}_due", "delivered_at", "available_at"),)
+        return (
+            Index(f"ix_{name}_due", "delivered_at", "available_at"),
+            Index(
+                f"ix_{name}_pending_by_key",
+                "ordering_key",
+                "occurred_at",
+                postgresql_where=PENDING,
+                sqlite_where=PENDING,
+            ),
+        )
 
 
 class ProcessedEventMixin:
@@ -72,6 +100,7 @@ def emitted_values(session: AsyncSession, payload: Event) -> dict[str, Any]:
     (the relay wakes after the session commits, as with ``emit``)."""
     note_emitted(session)
     now = utc_now()
+    conversation = getattr(payload, "conversation_id", None)
     return {
         "id": uuid.uuid4(),
         "type": payload.event_type,
@@ -79,6 +108,7 @@ def emitted_values(session: AsyncSession, payload: Event) -> dict[str, Any]:
         "occurred_at": now,
         "available_at": now,
         "attempts": 0,
+        "ordering_key": None if conversation is None else str(conversation),
     }
 
 
@@ -119,21 +149,6 @@ async def record_processed(
 
 
 Deliver = Callable[[EventEnvelope], Awaitable[None]]
-#: ``last_error`` of an event held back because an earlier event of its conversation failed.
-DEFERRED = "deferred behind "
-
-
-def _chains(claimed: Sequence[tuple[EventEnvelope, int]]) -> list[list[EventEnvelope]]:
-    """The batch split by conversation (events without one stand alone), each in order.
-
-    Consumers apply a conversation's events in the order they happened (queued, then
-    assigned); events of different conversations are delivered concurrently.
-    """
-    chains: dict[object, list[EventEnvelope]] = {}
-    for envelope, _ in claimed:
-        key = envelope.payload.get("conversation_id") or envelope.id
-        chains.setdefault(key, []).append(envelope)
-    return list(chains.values())
 
 
 class Relay:
@@ -181,7 +196,9 @@ class Relay:
             except Exception as exc:  # the loop must outlive database outages
                 log.warning("outbox.relay_failed", source=self._source, error=repr(exc))
                 delivered = 0
-            if delivered < self._batch_size:
+            # After a batch, look again at once: a conversation's next event, held back while
+            # this one was out, is due now.
+            if delivered == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
                 self._wakeup.clear()
@@ -191,22 +208,9 @@ class Relay:
         claimed = await self._claim()
         if not claimed:
             return 0
-        outcome: dict[uuid.UUID, str | None] = {}
-        await asyncio.gather(*(self._attempt_chain(chain, outcome) for chain in _chains(claimed)))
-        await self._record(claimed, [outcome[envelope.id] for envelope, _ in claimed])
+        outcomes = await asyncio.gather(*(self._attempt(envelope) for envelope, _ in claimed))
+        await self._record(claimed, outcomes)
         return len(claimed)
-
-    async def _attempt_chain(
-        self, chain: Sequence[EventEnvelope], outcome: dict[uuid.UUID, str | None]
-    ) -> None:
-        """Deliver one conversation's events in order; after a failure the rest wait for it."""
-        for index, envelope in enumerate(chain):
-            error = await self._attempt(envelope)
-            outcome[envelope.id] = error
-            if error:
-                for later in chain[index + 1 :]:
-                    outcome[later.id] = f"{DEFERRED}{envelope.id}"
-                return
 
     async def _claim(self) -> list[tuple[EventEnvelope, int]]:
         model = self._model
@@ -218,6 +222,7 @@ class Relay:
                     model.delivered_at.is_(None),
                     model.available_at <= now,
                     or_(model.locked_until.is_(None), model.locked_until < now),
+                    or_(model.ordering_key.is_(None), ~_earlier_pending(model)),
                 )
                 .order_by(model.available_at, model.occurred_at)
                 .limit(self._batch_size)
@@ -277,17 +282,9 @@ class Relay:
                     .values(delivered_at=now, locked_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
-            retry_at: dict[uuid.UUID, datetime] = {}
             for (envelope, attempts), error in zip(claimed, outcomes, strict=True):
                 if error:
-                    # A deferred event comes back with the failed one it waits for, never before.
-                    waits_for = error.removeprefix(DEFERRED)
-                    at = (
-                        retry_at[uuid.UUID(waits_for)]
-                        if waits_for != error
-                        else now + timedelta(seconds=self.backoff(attempts))
-                    )
-                    retry_at[envelope.id] = at
+                    at = now + timedelta(seconds=self.backoff(attempts))
                     await session.execute(
                         update(model)
                         .where(model.id == envelope.id)
@@ -302,6 +299,19 @@ class Relay:
         """Seconds before the next try after ``attempts`` failures: doubling, capped, jittered."""
         base: float = min(self._max_backoff, 0.5 * 2 ** max(0, attempts - 1))
         return float(base * random.uniform(0.8, 1.2))
+
+
+def _earlier_pending(model: type[OutboxEventMixin]) -> Any:
+    """Whether an earlier event of the row's conversation is still undelivered."""
+    earlier = aliased(model)
+    return exists().where(
+        earlier.ordering_key == model.ordering_key,
+        earlier.delivered_at.is_(None),
+        or_(
+            earlier.occurred_at < model.occurred_at,
+            and_(earlier.occurred_at == model.occurred_at, earlier.id < model.id),
+        ),
+    )
 
 
 def relay_from_settings(

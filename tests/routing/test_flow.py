@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from services.routing.models import OutboxEvent
 from shared.contracts.routing_events import ConversationAssigned
 from shared.db import utc_now
 from tests.routing.scenario import (
@@ -68,6 +71,12 @@ async def test_accepting_assigns_the_task_and_tells_the_inbox(app: Running) -> N
         assigned_at=assigned_at,
     ).model_dump(mode="json")
     assert before <= assigned_at <= utc_now()
+    # Delivered after the conversation's earlier events, never before them.
+    async with app.context("routing").require_sessions()() as session:
+        keys = await session.scalars(
+            select(OutboxEvent.ordering_key).where(OutboxEvent.type == "conversation.assigned")
+        )
+        assert list(keys) == [str(conversation)]
     assert task["state"] == "assigned"
     assert task["agent_id"] == marie["id"]
     assert task["route"]["assignment"]["languages"] == {"fr": 5}

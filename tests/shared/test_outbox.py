@@ -10,6 +10,7 @@ from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.app import create_app
 from services.inbox.models import OutboxEvent
@@ -209,11 +210,74 @@ async def test_one_conversations_events_apply_in_order_even_after_a_failure(
     consumer = OrderConsumer(fail_once={0})
     relay = Relay(sessions, OutboxEvent, consumer, source="inbox", max_backoff_seconds=0)
 
-    rounds = [await relay.run_once() for _ in range(3)]
+    rounds = [await relay.run_once() for _ in range(5)]
 
-    # The first conversation's later steps waited for step 0; the other went on meanwhile.
-    assert rounds == [5, 3, 0]
+    # Each round takes the next step of each conversation: the first one's later steps
+    # waited for step 0 to go through; the other went on meanwhile.
+    assert rounds == [2, 2, 1, 1, 0]
     assert consumer.applied == {str(first): [0, 1, 3], str(second): [2, 4]}
     async with sessions() as session:
         rows = (await session.scalars(select(OutboxEvent))).all()
     assert all(row.delivered_at is not None and row.last_error is None for row in rows)
+
+
+async def _steps(sessions: async_sessionmaker[AsyncSession], *steps: tuple[uuid.UUID, int]) -> None:
+    async with session_scope(sessions) as session:
+        for conversation, n in steps:
+            emit(session, OutboxEvent, Step(conversation_id=conversation, n=n))
+            await session.flush()  # distinct occurrence times, in this order
+
+
+async def test_a_second_relay_never_overtakes_a_conversations_event_in_flight(
+    app: Running, db_url: str
+) -> None:
+    sessions = app.context("inbox").require_sessions()
+    first, other = uuid.uuid4(), uuid.uuid4()
+    await _steps(sessions, (first, 0), (first, 1), (other, 2))
+    applied: list[int] = []
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_consumer(envelope: EventEnvelope) -> None:
+        n = int(envelope.payload["n"])
+        if n == 0:
+            holding.set()
+            await release.wait()
+        applied.append(n)
+
+    engine = create_engine(db_url, pool_size=2)
+    try:
+        mine = Relay(sessions, OutboxEvent, slow_consumer, source="inbox", batch_size=1)
+        theirs = Relay(create_sessionmaker(engine), OutboxEvent, slow_consumer, source="inbox")
+        in_flight = asyncio.create_task(mine.run_once())
+        await holding.wait()
+
+        meanwhile = await theirs.run_once()
+        release.set()
+        await in_flight
+        after = await theirs.run_once()
+    finally:
+        await engine.dispose()
+
+    # While step 0 was out, the other relay delivered only the other conversation's step.
+    assert (meanwhile, after) == (1, 1)
+    assert applied == [2, 0, 1]
+
+
+async def test_a_failed_event_holds_back_its_conversations_later_events(app: Running) -> None:
+    sessions = app.context("inbox").require_sessions()
+    first, other = uuid.uuid4(), uuid.uuid4()
+    await _steps(sessions, (first, 0))
+    consumer = OrderConsumer(fail_once={0})
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", max_backoff_seconds=60)
+    assert await relay.run_once() == 1  # step 0 failed: it waits for its backoff
+
+    await _steps(sessions, (first, 1), (other, 2))
+    delivered = await relay.run_once()
+
+    assert delivered == 1
+    assert consumer.applied == {str(other): [2]}
+    async with sessions() as session:
+        waiting = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))
+        )
+    assert waiting == 2

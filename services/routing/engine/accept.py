@@ -47,7 +47,15 @@ from services.routing.models import Agent, AgentEvent, Assignment, OutboxEvent, 
 from shared.contracts.routing_events import ConversationAssigned
 from shared.outbox import emitted_values, note_emitted
 
-_OUTBOX_COLUMNS = ("id", "type", "payload", "occurred_at", "available_at", "attempts")
+_OUTBOX_COLUMNS = (
+    "id",
+    "type",
+    "payload",
+    "occurred_at",
+    "available_at",
+    "attempts",
+    "ordering_key",
+)
 _EVENT_COLUMNS = ("agent_id", "type", "reservation_id", "payload", "created_at")
 _ASSIGNMENT_COLUMNS = (
     "id",
@@ -205,6 +213,7 @@ def _accept_statement(own: bool) -> Any:
             now,
             now,
             literal(0),
+            _text(claimed.c.conversation_id),
         ).where(claimed.c.task_queue_id.is_not(None)),
     )
     return (
