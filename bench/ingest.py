@@ -2,9 +2,9 @@
 
 Starts ``inbox serve`` (the all-in-one, the outbox relay to routing running in it as in
 production) on a free loopback port (``--replicas N``: N of them, each on its own port, the
-clients spread over them, the CPU figures summed) over a throw-away database: a new PostgreSQL database on
-127.0.0.1:5432 (user postgres, trust auth) by default, SQLite with ``--sqlite``. A gateway
-token is made with ``inbox token create``. Then, against that one server:
+clients spread over them, the CPU figures summed) over a throw-away database: a new
+PostgreSQL database on 127.0.0.1:5432 (user postgres, trust auth) by default, SQLite with
+``--sqlite``. A gateway token is made with ``inbox token create``. Then, against that server:
 
 1. the corpus (``../shared/corpus/mail/``) once, as raw RFC 5322, by concurrent clients in a
    closed loop: the first round, where most senders are new contacts and most messages open
