@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -42,6 +42,8 @@ class TemplateRenderRequest(BaseModel):
 
     locale: str = Field(min_length=1, max_length=35, examples=["fr-CA"])
     variables: dict[str, Any] = Field(default_factory=dict)
+    #: Values already written in each language, laid over ``variables`` for that language.
+    language_variables: dict[Literal["en", "fr"], dict[str, Any]] = Field(default_factory=dict)
     time_zone: str | None = Field(default=None, max_length=64)
 
 

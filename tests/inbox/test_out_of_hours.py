@@ -198,6 +198,25 @@ async def test_an_undetermined_email_gets_the_notice_in_both_languages_each_with
     )
 
 
+async def test_the_bilingual_notice_follows_the_configured_language_order(
+    db_url: str, tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    async with running_with_smtp(
+        db_url, tmp_path, smtp_server, auto_acknowledge=True, bilingual_first="en"
+    ) as app:
+        await close_queue(app, BILINGUAL_QUEUE)
+        await post(
+            app, build_email(sender="client@example.net", subject="4417-2290", body="4417-2290")
+        )
+        await drain(app)
+
+    [notice] = sent(smtp_server)
+    english, french = text_of(notice).split("-" * 40)
+    assert notice["Subject"].startswith("Your message was received outside our business hours / ")
+    assert "Our business hours are: every day, 9:30\u202fa.m. to 5\u202fp.m." in english
+    assert f"de 9{NBSP}h{NBSP}30 à 17{NBSP}h (heure de l’Est)" in french
+
+
 async def test_a_fax_in_a_closed_queue_gets_no_mail(
     ooh_app: Running, smtp_server: SmtpServer
 ) -> None:

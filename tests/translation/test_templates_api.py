@@ -158,6 +158,38 @@ async def test_und_renders_both_languages_french_first_unless_asked_otherwise(ap
     )
 
 
+async def test_values_written_in_each_language_go_to_their_own_text(app: Running) -> None:
+    examples = SEED_EXAMPLES["notice.out_of_hours"]
+    url = f"{BASE}/notice.out_of_hours/render"
+    body = {
+        "variables": {"queue_name": "Facturation — Billing"},
+        "language_variables": {
+            "fr": {"hours": examples["fr"]["hours"]},
+            "en": {"hours": examples["en"]["hours"]},
+        },
+    }
+
+    both = await app.client.post(url, json={"locale": "und", **body}, headers=SERVICE)
+    french = await app.client.post(url, json={"locale": "fr", **body}, headers=SERVICE)
+    unknown = await app.client.post(
+        url,
+        json={"locale": "en", **body, "language_variables": {"en": {"hour": "9 to 5"}}},
+        headers=SERVICE,
+    )
+    german = await app.client.post(
+        url, json={"locale": "en", **body, "language_variables": {"de": {}}}, headers=SERVICE
+    )
+
+    top, bottom = both.json()["body"].split(BILINGUAL_SEPARATOR)
+    assert examples["fr"]["hours"] in top
+    assert examples["en"]["hours"] in bottom
+    assert examples["en"]["hours"] not in top
+    assert examples["fr"]["hours"] in french.json()["body"]
+    assert unknown.status_code == 422
+    assert unknown.json()["code"] == "template.variable_unknown"
+    assert german.status_code == 422
+
+
 async def test_english_first_can_be_the_configured_order(db_url: str, tmp_path: Path) -> None:
     variables = SEED_EXAMPLES["conversation.closing"]["en"]
     async with running_all_in_one(db_url, tmp_path, bilingual_first="en") as app:

@@ -31,7 +31,6 @@ ACKNOWLEDGEMENT_TEMPLATE = "email.acknowledgement"
 OUT_OF_HOURS_TEMPLATE = "notice.out_of_hours"
 #: Routing statuses of a conversation routing places (or has placed) in a queue.
 _ROUTED = ("needs_agent", "queued", "assigned")
-_BILINGUAL_SEPARATOR = "-" * 40
 _NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)([+._-].*)?@",
     re.IGNORECASE,
@@ -82,7 +81,7 @@ async def acknowledge(
         rendered = await translation.render_template(
             ACKNOWLEDGEMENT_TEMPLATE,
             TemplateRenderRequest(
-                locale=f"{locale}-CA" if locale != "und" else "und",
+                locale=locale,
                 variables={
                     "customer_name": customer or "",
                     "reference": conversation.reference,
@@ -115,27 +114,18 @@ async def acknowledge(
 async def _out_of_hours_notice(
     translation: TranslationClient, locale: str, queue_name: str, hours: QueueHours
 ) -> RenderedTemplate:
-    """The notice in the customer's language; for an undetermined one, French then English,
-    each half with the hours in its own language (one ``und`` rendering could not do that)."""
-    languages = [locale] if locale in ("en", "fr") else ["fr", "en"]
-    halves = [
-        await translation.render_template(
-            OUT_OF_HOURS_TEMPLATE,
-            TemplateRenderRequest(
-                locale=f"{language}-CA",
-                variables={"queue_name": queue_name, "hours": hours.summary[language]},
-            ),
-        )
-        for language in languages
-    ]
-    if len(halves) == 1:
-        return halves[0]
-    french, english = halves
-    return RenderedTemplate(
-        key=OUT_OF_HOURS_TEMPLATE,
-        locale="und",
-        subject=f"{french.subject} / {english.subject}",
-        body=f"{french.body.rstrip()}\n\n{_BILINGUAL_SEPARATOR}\n\n{english.body}",
+    """The notice in the customer's language, or in both (``und``), each with the hours
+    written in its own language."""
+    return await translation.render_template(
+        OUT_OF_HOURS_TEMPLATE,
+        TemplateRenderRequest(
+            locale=locale,
+            variables={"queue_name": queue_name},
+            language_variables={
+                "fr": {"hours": hours.summary["fr"]},
+                "en": {"hours": hours.summary["en"]},
+            },
+        ),
     )
 
 

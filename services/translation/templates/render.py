@@ -408,18 +408,32 @@ def render_bilingual(
     separator: str = BILINGUAL_SEPARATOR,
     time_zone: str | None = None,
     default_territory: str | None = None,
+    language_variables: Mapping[str, Mapping[str, object]] | None = None,
 ) -> RenderedMessage:
-    """Both languages in one message, French first unless ``first="en"``; its locale is "und"."""
+    """Both languages in one message, French first unless ``first="en"``; its locale is "und".
+    ``language_variables`` holds values written in each language, laid over ``variables``."""
     for version, language in ((french, "fr"), (english, "en")):
         if language_of(version.locale) != language:
             raise UnsupportedLocale(version.locale, language)
-    fr = render(french, variables, locale=french_locale or french.locale, time_zone=time_zone,
+    fr = render(french, in_language(variables, language_variables, "fr"),
+                locale=french_locale or french.locale, time_zone=time_zone,
                 default_territory=default_territory)  # fmt: skip
-    en = render(english, variables, locale=english_locale or english.locale, time_zone=time_zone,
+    en = render(english, in_language(variables, language_variables, "en"),
+                locale=english_locale or english.locale, time_zone=time_zone,
                 default_territory=default_territory)  # fmt: skip
     top, bottom = (fr, en) if first == "fr" else (en, fr)
     body = f"{top.body.rstrip()}\n\n{separator}\n\n{bottom.body}"
     return RenderedMessage(f"{top.subject} / {bottom.subject}", body, "und")
+
+
+def in_language(
+    variables: Mapping[str, object],
+    language_variables: Mapping[str, Mapping[str, object]] | None,
+    language: str,
+) -> Mapping[str, object]:
+    """The variables for one language's text: its own values over the shared ones."""
+    own = (language_variables or {}).get(language)
+    return {**variables, **own} if own else variables
 
 
 def choose_version(versions: Iterable[TemplateVersion], locale: str) -> TemplateVersion:

@@ -130,6 +130,9 @@ async def render_template(
         key=key,
         locale=body.locale,
         variables=body.variables,
+        language_variables={
+            language: dict(values) for language, values in body.language_variables.items()
+        },
         time_zone=body.time_zone or settings.template_time_zone,
         first=body.first or settings.bilingual_first,
         default_territory=settings.template_default_territory,

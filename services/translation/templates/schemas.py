@@ -161,6 +161,11 @@ class RenderRequest(Schema):
         description='Money: a number or {"amount": "12.50", "currency": "CAD"}; dates '
         "YYYY-MM-DD; datetimes ISO 8601 with an offset; durations in seconds.",
     )
+    language_variables: dict[Literal["en", "fr"], dict[str, JsonValue]] = Field(
+        default_factory=dict,
+        description="Values already written in each language (e.g. opening hours in words), "
+        "laid over `variables` for that language's text; with `und`, each half gets its own.",
+    )
     time_zone: str | None = Field(
         default=None, max_length=64, description="IANA zone for datetimes, e.g. America/Toronto."
     )

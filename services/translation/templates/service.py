@@ -32,6 +32,7 @@ from services.translation.templates.render import (
     TemplateVersion,
     Variable,
     choose_version,
+    in_language,
     language_of,
     render,
     render_bilingual,
@@ -248,14 +249,17 @@ async def render_template(
     time_zone: str | None,
     first: Literal["fr", "en"],
     default_territory: str | None,
+    language_variables: Mapping[str, Mapping[str, object]] | None = None,
 ) -> RenderedMessage:
-    """The template rendered for ``locale``, or both languages for ``und``; raises AppErrors."""
+    """The template rendered for ``locale``, or both languages for ``und``; raises AppErrors.
+    ``language_variables``: values written in each language, laid over ``variables``."""
     versions = [_pure(row) for row in await _versions(session, key)]
     options: dict[str, Any] = {"time_zone": time_zone, "default_territory": default_territory}
     try:
         if locale.strip().lower() != "und":
             version = choose_version(versions, _regional(locale, default_territory))
-            return render(version, variables, locale=locale, **options)
+            own = in_language(variables, language_variables, language_of(version.locale))
+            return render(version, own, locale=locale, **options)
         by_language = {
             language: choose_version(versions, _regional(language, default_territory))
             for language in ("fr", "en")
@@ -263,7 +267,8 @@ async def render_template(
         }
         if len(by_language) == 1:  # a single-language template has only one to give
             (only,) = by_language.values()
-            return render(only, variables, locale=only.locale, **options)
+            own = in_language(variables, language_variables, language_of(only.locale))
+            return render(only, own, locale=only.locale, **options)
         french, english = by_language["fr"], by_language["en"]
         return render_bilingual(
             french,
@@ -272,6 +277,7 @@ async def render_template(
             french_locale=french.locale,
             english_locale=english.locale,
             first=first,
+            language_variables=language_variables,
             **options,
         )
     except TemplateError as error:
