@@ -178,6 +178,7 @@ class Relay:
         self._limit = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._stopping = False
+        self._follow_up = False
 
     def wake(self) -> None:
         """Ask the relay to look for due events now rather than at its next poll."""
@@ -196,23 +197,24 @@ class Relay:
             except Exception as exc:  # the loop must outlive database outages
                 log.warning("outbox.relay_failed", source=self._source, error=repr(exc))
                 delivered = 0
-            # After a batch, look again at once: a conversation's next event, held back while
-            # this one was out, is due now.
-            if delivered == 0:
+            # Look again at once after a full batch, or when a conversation's next event,
+            # held back while the one before it was out, is due now.
+            if delivered < self._batch_size and not self._follow_up:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
                 self._wakeup.clear()
 
     async def run_once(self) -> int:
         """Claim one batch of due events, deliver them and record the outcome; returns the count."""
+        self._follow_up = False
         claimed = await self._claim()
         if not claimed:
             return 0
-        outcomes = await asyncio.gather(*(self._attempt(envelope) for envelope, _ in claimed))
-        await self._record(claimed, outcomes)
+        outcomes = await asyncio.gather(*(self._attempt(envelope) for envelope, _, _ in claimed))
+        self._follow_up = await self._record(claimed, outcomes)
         return len(claimed)
 
-    async def _claim(self) -> list[tuple[EventEnvelope, int]]:
+    async def _claim(self) -> list[tuple[EventEnvelope, int, str | None]]:
         model = self._model
         now = utc_now()
         async with session_scope(self._sessions) as session:
@@ -233,7 +235,10 @@ class Relay:
                 update(model)
                 .where(model.id.in_(due.scalar_subquery()))
                 .values(locked_until=now + self._lease, attempts=model.attempts + 1)
-                .returning(model.id, model.type, model.occurred_at, model.payload, model.attempts)
+                .returning(
+                    *(model.id, model.type, model.occurred_at, model.payload),
+                    *(model.attempts, model.ordering_key),
+                )
                 .execution_options(synchronize_session=False)
             )
             rows = (await session.execute(stmt)).all()
@@ -247,6 +252,7 @@ class Relay:
                     payload=row.payload,
                 ),
                 row.attempts,
+                row.ordering_key,
             )
             for row in rows
         ]
@@ -269,11 +275,18 @@ class Relay:
             return None
 
     async def _record(
-        self, claimed: Sequence[tuple[EventEnvelope, int]], outcomes: Sequence[str | None]
-    ) -> None:
+        self,
+        claimed: Sequence[tuple[EventEnvelope, int, str | None]],
+        outcomes: Sequence[str | None],
+    ) -> bool:
+        """Mark the outcomes; True when a delivered event's conversation has another waiting."""
         model = self._model
         now = utc_now()
-        delivered = [env.id for (env, _), error in zip(claimed, outcomes, strict=True) if not error]
+        done = [(env.id, key) for (env, _, key), error in zip(claimed, outcomes, strict=True)
+                if not error]  # fmt: skip
+        delivered = [event_id for event_id, _ in done]
+        keys = {key for _, key in done if key is not None}
+        follow_up = False
         async with session_scope(self._sessions) as session:
             if delivered:
                 await session.execute(
@@ -282,7 +295,12 @@ class Relay:
                     .values(delivered_at=now, locked_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
-            for (envelope, attempts), error in zip(claimed, outcomes, strict=True):
+            if keys:
+                waiting = select(model.id).where(
+                    model.ordering_key.in_(keys), model.delivered_at.is_(None)
+                )
+                follow_up = (await session.execute(waiting.limit(1))).first() is not None
+            for (envelope, attempts, _), error in zip(claimed, outcomes, strict=True):
                 if error:
                     at = now + timedelta(seconds=self.backoff(attempts))
                     await session.execute(
@@ -291,9 +309,9 @@ class Relay:
                         .values(available_at=at, locked_until=None, last_error=error)
                         .execution_options(synchronize_session=False)
                     )
-        for envelope, _ in claimed:
-            if envelope.id in delivered:
-                log.info("outbox.delivered", source=self._source, event_id=str(envelope.id))
+        for event_id in delivered:
+            log.info("outbox.delivered", source=self._source, event_id=str(event_id))
+        return follow_up
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` failures: doubling, capped, jittered."""

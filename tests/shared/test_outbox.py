@@ -281,3 +281,29 @@ async def test_a_failed_event_holds_back_its_conversations_later_events(app: Run
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.delivered_at.is_(None))
         )
     assert waiting == 2
+
+
+async def test_a_running_relay_delivers_a_conversations_next_event_without_waiting(
+    app: Running,
+) -> None:
+    sessions = app.context("inbox").require_sessions()
+    conversation = uuid.uuid4()
+    await _steps(sessions, (conversation, 0), (conversation, 1), (conversation, 2))
+    applied: list[int] = []
+    all_applied = asyncio.Event()
+
+    async def consumer(envelope: EventEnvelope) -> None:
+        applied.append(int(envelope.payload["n"]))
+        if len(applied) == 3:
+            all_applied.set()
+
+    # A poll far longer than the test may take: only looking again at once can pass.
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", poll_seconds=3600)
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(all_applied.wait(), timeout=30)
+    finally:
+        relay.stop()
+        await running
+
+    assert applied == [0, 1, 2]
