@@ -134,11 +134,19 @@ async def find_by_subject(
     )
 
 
-async def find_open_for_contact(
-    session: AsyncSession, *, contact_id: uuid.UUID, channel: str
-) -> Conversation | None:
-    """The contact's most recent open conversation on this channel."""
-    return await session.scalar(
+async def open_for_contact(
+    session: AsyncSession,
+    *,
+    contact_id: uuid.UUID,
+    channel: str,
+    inbox_address: str | None,
+    language: str,
+    language_confidence: float,
+    now: datetime,
+) -> Conversation:
+    """The contact's most recent open conversation on this channel (calls and faxes have no
+    subject to thread by), else a new one, added to the session, in the contact's language."""
+    conversation = await session.scalar(
         select(Conversation)
         .where(
             Conversation.contact_id == contact_id,
@@ -148,6 +156,19 @@ async def find_open_for_contact(
         .order_by(Conversation.last_message_at.desc())
         .limit(1)
     )
+    if conversation is None:
+        conversation = new_conversation(
+            contact_id=contact_id,
+            channel=channel,
+            subject=None,
+            normalized_subject=None,
+            inbox_address=inbox_address,
+            language=language,
+            language_confidence=language_confidence,
+            now=now,
+        )
+        session.add(conversation)
+    return conversation
 
 
 def within_reopen_window(conversation: Conversation, *, now: datetime, days: int) -> bool:

@@ -155,21 +155,15 @@ async def _call_message(
     existing = await find_call(session, gateway=call.gateway, call_id=call.call_id)
     if existing is None:
         contact, _ = await contacts.find_or_create(session, kind="phone", value=call.caller)
-        conversation = await conversations.find_open_for_contact(
-            session, contact_id=contact.id, channel="phone"
+        conversation = await conversations.open_for_contact(
+            session,
+            contact_id=contact.id,
+            channel="phone",
+            inbox_address=call.dialed,
+            language=call.language,
+            language_confidence=1.0 if call.language != "und" else 0.0,
+            now=now,
         )
-        if conversation is None:
-            conversation = conversations.new_conversation(
-                contact_id=contact.id,
-                channel="phone",
-                subject=None,
-                normalized_subject=None,
-                inbox_address=call.dialed,
-                language=call.language,
-                language_confidence=1.0 if call.language != "und" else 0.0,
-                now=now,
-            )
-            session.add(conversation)
         message = Message(
             id=uuid.uuid4(),
             conversation_id=conversation.id,
@@ -199,9 +193,9 @@ async def _call_message(
         else:
             return message, conversation, contact.id
     assert existing.conversation_id is not None
-    conversation = await session.get(Conversation, existing.conversation_id)
-    assert conversation is not None
-    return existing, conversation, conversation.contact_id
+    earlier = await session.get(Conversation, existing.conversation_id)
+    assert earlier is not None
+    return existing, earlier, earlier.contact_id
 
 
 def _result(

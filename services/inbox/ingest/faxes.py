@@ -74,21 +74,15 @@ async def ingest_fax(session: AsyncSession, fax: FaxInput, *, now: datetime) -> 
             raise RuntimeError("dedupe key conflict without a stored message")
         return earlier
     contact, _ = await contacts.find_or_create(session, kind="fax", value=fax.sender)
-    conversation = await conversations.find_open_for_contact(
-        session, contact_id=contact.id, channel="fax"
+    conversation = await conversations.open_for_contact(
+        session,
+        contact_id=contact.id,
+        channel="fax",
+        inbox_address=fax.dialed,
+        language=fax.language,
+        language_confidence=fax.language_confidence,
+        now=now,
     )
-    if conversation is None:
-        conversation = conversations.new_conversation(
-            contact_id=contact.id,
-            channel="fax",
-            subject=None,
-            normalized_subject=None,
-            inbox_address=fax.dialed,
-            language=fax.language,
-            language_confidence=fax.language_confidence,
-            now=now,
-        )
-        session.add(conversation)
     message.conversation_id = conversation.id
     session.add(
         Attachment(
