@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,6 +34,7 @@ NAMING_CONVENTION = {
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "idle_since"
+_HOLDS_WRITE_TURN = "holds_write_turn"
 
 #: A JSON document column: JSONB on PostgreSQL, JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -86,10 +89,44 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # Writers take turns in arrival order. SQLite's own busy handler retries a blocked BEGIN
+    # with growing sleeps and no queue: under load an unlucky writer waited one or two seconds
+    # while later ones went through. A turn longer than the busy timeout in coming is left to
+    # SQLite's handler, as before (a transaction that waits on another of its own request's).
+    turns = asyncio.Lock()
+
+    def _end_turn(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITE_TURN, False):
+            turns.release()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # One writer at a time: take the write lock up front instead of failing on upgrade.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        info = connection.connection.info
+        try:
+            await_(asyncio.wait_for(turns.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
+            info[_HOLDS_WRITE_TURN] = True
+        except TimeoutError:
+            pass
+        try:
+            # One writer at a time: take the write lock up front instead of failing on upgrade.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _end_turn(info)
+            raise
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        _end_turn(connection.connection.info)
+
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_rollback(connection: Any) -> None:
+        _end_turn(connection.connection.info)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        # A connection returned with its transaction never ended (an invalidated one).
+        if record is not None:
+            _end_turn(record.info)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
