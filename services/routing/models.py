@@ -280,6 +280,8 @@ class Callback(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JsonDocument, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text)
+    #: The E.164 number to call, as asked (the contact may have several).
+    phone: Mapped[str | None] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     state: Mapped[str] = mapped_column(String(20), default="scheduled")
     task_id: Mapped[uuid.UUID | None] = mapped_column()

@@ -474,6 +474,7 @@ async def test_a_callback_is_scheduled_once_and_becomes_a_phone_task_when_due(
     assert (callback["agent_id"], callback["language"]) == (marie["id"], "fr")
     assert callback["state"] == "scheduled"
     assert callback["note"] == "Rappeler"
+    assert callback["phone"] == "+15145550123"
     replay = await post_event(app, "callback.requested", event.payload, event.id)
     assert replay.json()["applied"] is False
     async with app.context("routing").require_sessions()() as session:
@@ -486,6 +487,7 @@ async def test_a_callback_is_scheduled_once_and_becomes_a_phone_task_when_due(
     task = await task_of(app, conversation_id, headers)
     assert task["id"] == later["task_id"]
     assert (task["channel"], task["callback_id"]) == ("phone", str(event.id))
+    assert task["attributes"] == {"kind": "callback", "phone": "+15145550123"}
     assert task["preferred_agent_id"] == marie["id"]
 
 

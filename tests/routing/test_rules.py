@@ -6,6 +6,9 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import func, select
+
+from services.routing.models import Callback
 from services.routing.stream.feed import mark_stream
 from shared.db import utc_now
 from tests.routing.scenario import (
@@ -221,15 +224,17 @@ async def test_a_callback_becomes_a_call_for_its_agent_when_due(app: Running) ->
     await mark_stream(sessions, uuid.UUID(marie["id"]), seen=due)
     conversation = str(uuid.uuid4())
 
+    body = {"conversation_id": conversation, "due_at": due.isoformat(), "language": "fr"}
     created = await app.client.post(
-        "/routing/v1/callbacks",
-        json={"conversation_id": conversation, "due_at": due.isoformat(), "language": "fr"},
-        headers=marie_headers,
+        "/routing/v1/callbacks", json={**body, "phone": "+15145550123"}, headers=marie_headers
     )
     naive = await app.client.post(
         "/routing/v1/callbacks",
-        json={"conversation_id": conversation, "due_at": "2026-11-23T10:00:00", "language": "fr"},
+        json={**body, "due_at": "2026-11-23T10:00:00"},
         headers=marie_headers,
+    )
+    not_e164 = await app.client.post(
+        "/routing/v1/callbacks", json={**body, "phone": "514-555-0123"}, headers=marie_headers
     )
     await run_engine(app, due - timedelta(seconds=1))
     before = await offers_of(app, marie["id"], headers)
@@ -240,7 +245,11 @@ async def test_a_callback_becomes_a_call_for_its_agent_when_due(app: Running) ->
 
     assert created.status_code == 201
     assert created.json()["agent_id"] == marie["id"]
+    assert created.json()["phone"] == "+15145550123"
     assert naive.status_code == 422
+    assert not_e164.status_code == 422
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Callback)) == 1
     assert before == []
     assert callback.json()["state"] == "queued"
     [offer] = await offers_of(app, marie["id"], headers)

@@ -222,7 +222,10 @@ async def release_callbacks(
                 priority=callback.priority,
                 arrived_at=callback.due_at,
                 preferred_agent_id=callback.agent_id,
-                attributes={"kind": "callback"},
+                attributes={
+                    "kind": "callback",
+                    **({"phone": callback.phone} if callback.phone else {}),
+                },
             ),
             now=now,
             sticky=sticky,

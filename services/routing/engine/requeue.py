@@ -419,6 +419,7 @@ async def schedule_callback(
         skills={},
         priority=0,
         note=event.note,
+        phone=event.phone,
         due_at=event.due_at,
         state="scheduled",
         created_at=now,

@@ -101,6 +101,12 @@ class CallbackCreate(Schema):
         description="Who should make the call first; an agent's own token defaults to itself.",
     )
     note: str | None = Field(default=None, max_length=2000, examples=["Rappeler après 14 h"])
+    phone: str | None = Field(
+        default=None,
+        pattern=r"^\+[1-9][0-9]{6,14}$",
+        description="The number to call, E.164; the call's task carries it.",
+        examples=["+15145550123"],
+    )
 
 
 class CallbackRead(Schema):
@@ -114,6 +120,7 @@ class CallbackRead(Schema):
     skills: dict[str, int]
     priority: int
     note: str | None
+    phone: str | None = Field(examples=["+15145550123"])
     due_at: datetime
     state: str = Field(examples=["scheduled"])
     task_id: UUID | None

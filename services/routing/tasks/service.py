@@ -239,6 +239,7 @@ async def create_callback(
         skills=dict(data.skills),
         priority=data.priority,
         note=data.note,
+        phone=data.phone,
         due_at=data.due_at,
         state="scheduled",
         created_at=now,
