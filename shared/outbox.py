@@ -282,10 +282,9 @@ class Relay:
         """Mark the outcomes; True when a delivered event's conversation has another waiting."""
         model = self._model
         now = utc_now()
-        done = [(env.id, key) for (env, _, key), error in zip(claimed, outcomes, strict=True)
-                if not error]  # fmt: skip
-        delivered = [event_id for event_id, _ in done]
-        keys = {key for _, key in done if key is not None}
+        done = [item for item, error in zip(claimed, outcomes, strict=True) if not error]
+        delivered = [envelope.id for envelope, _, _ in done]
+        keys = {key for _, _, key in done if key is not None}
         follow_up = False
         async with session_scope(self._sessions) as session:
             if delivered:

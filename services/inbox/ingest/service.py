@@ -224,7 +224,7 @@ async def ingest_email(
     # conversation, the message row is then claimed, whole, in one statement: a second copy of
     # the same message stops there, before anything is written. A new conversation is written
     # before the message that opens it (no second statement to link them).
-    subject = clip(parsed.subject, MAX_SUBJECT_CHARS) or None
+    subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     sender = (
         await session.execute(_SENDER, {"address": address, "normalized_subject": normalized})
