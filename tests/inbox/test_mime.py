@@ -9,6 +9,7 @@ import re
 import sysconfig
 import time
 from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -412,6 +413,71 @@ def test_html_to_text_breaks_blocks_and_lists() -> None:
     text = html_to_text("<p>Un</p><p>Deux<br>trois</p><ul><li>quatre</li><li>cinq</li></ul>")
 
     assert text == "Un\n\nDeux\ntrois\n\n- quatre\n- cinq"
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<a title="a > b" href="x">lien</a>  et\n texte', "lien et texte"),
+        ("<P>Été &amp; hiver&nbsp;: &lt;froid&gt;</P>", "Été & hiver\xa0: <froid>"),
+        (
+            "<pre>ligne 1\n   ligne 2</pre><p>puis   la   suite</p>",
+            "ligne 1\nligne 2\n\npuis la suite",
+        ),
+        ("avant<!-- note --> après<!-- jamais fermé <p>caché</p>", "avant après"),
+        ("<table><tr><td>Qté</td><td>2</td></tr></table>", "Qté 2"),
+        ("3 < 4 et <b>gras", "3 < 4 et gras"),
+    ],
+)
+def test_html_to_text_reads_tags_entities_and_comments(markup: str, expected: str) -> None:
+    assert html_to_text(markup) == expected
+
+
+class FullParser(HTMLParser):
+    """The same reading written with the stdlib's HTML parser: the oracle for html_to_text."""
+
+    BREAK = ("br", "tr", "div", "li", "dt", "dd", "table", "ul", "ol", "hr")
+    PARAGRAPH = ("p", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "li":
+            self.chunks.append("\n- ")
+        elif tag in self.BREAK or tag in self.PARAGRAPH:
+            self.chunks.append("\n" if tag in self.BREAK else "\n\n")
+        elif tag in ("td", "th"):
+            self.chunks.append(" ")
+        self.pre += tag == "pre"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.PARAGRAPH:
+            self.chunks.append("\n\n")
+        elif tag in self.BREAK and tag not in ("br", "li"):
+            self.chunks.append("\n")
+        self.pre -= tag == "pre" and self.pre > 0
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data if self.pre else re.sub(r"[ \t\r\n\f]+", " ", data))
+
+    def text(self, markup: str) -> str:
+        self.feed(markup)
+        self.close()
+        lines = (line.strip(" \t\xa0") for line in "".join(self.chunks).split("\n"))
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def test_html_to_text_reads_the_sanitized_corpus_as_a_full_parser_does(
+    corpus: dict[str, ParsedEmail | UnparseableEmail | float],
+) -> None:
+    bodies = [item.html for item in corpus.values() if isinstance(item, ParsedEmail) and item.html]
+
+    assert len(bodies) > 150
+    differing = [body[:80] for body in bodies if html_to_text(body) != FullParser().text(body)]
+    assert differing == []
 
 
 # Where our reading deliberately differs from the stdlib-built index, per message and field.
