@@ -64,6 +64,7 @@ _TAGLINE = re.compile(
     r"|envoyé avec|télécharge[rz] outlook pour|obtenir outlook pour|provenance :)\b.*$",
     re.IGNORECASE,
 )
+# Matched against the lower-cased line: several times faster than a case-insensitive pattern.
 _DISCLAIMER = re.compile(
     r"confidentiality notice|confidential(?:ity)? (?:and|or) privileged|privileged (?:and|or) "
     r"confidential|intended (?:solely |only |exclusively )?for the (?:use of the )?"
@@ -76,14 +77,14 @@ _DISCLAIMER = re.compile(
     r"e-?mail|mail) par erreur|destinataire (?:visé|prévu|désigné)"
     r"|(?:ce|le présent) (?:courriel|message|e-?mail|mail)[^.]{0,120}\bconfidentiel"
     r"|l['’]environnement avant d['’]imprimer",
-    re.IGNORECASE,
 )
 _URL = re.compile(r"<?(?:https?://|ftp://|www\.)[^\s<>\"'«»]+>?", re.IGNORECASE)
 # Bare domains are lower-case in practice; "fin.Ca marche" is a missing space, not a domain.
 _DOMAIN = re.compile(
     r"\b(?:[a-z0-9-]+\.)+(?:com|net|org|info|biz|io|ca|fr|be|ch|quebec|us|uk)\b(?:/[^\s<>]*)?"
 )
-_EMAIL = re.compile(r"<?[\w.+'-]+@[\w-]+(?:\.[\w-]+)+>?")
+# Tried only where a word starts: from inside a long token the search went quadratic.
+_EMAIL = re.compile(r"<?(?<![\w.+'-])[\w.+'-]+@[\w-]+(?:\.[\w-]+)+>?")
 _PHONE = re.compile(
     r"(?<![\w#/.-])(?:\+?\d{1,3}[ .\u00a0-]?)?(?:\(\d{2,4}\)[ .\u00a0-]?)?"
     r"\d{2,4}(?:[ .\u00a0-]\d{2,4}){1,4}(?![\w-])"
@@ -173,7 +174,7 @@ def _short_tail(lines: list[str], start: int) -> bool:
 def _cut_disclaimer(lines: list[str], removed: set[str]) -> list[str]:
     seen_content = False
     for i, line in enumerate(lines):
-        if seen_content and _DISCLAIMER.search(line):
+        if seen_content and _DISCLAIMER.search(line.lower()):
             start = i
             while start > 0 and lines[start - 1].strip():
                 start -= 1  # the disclaimer's paragraph began above the matching line
