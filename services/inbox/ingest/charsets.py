@@ -96,7 +96,9 @@ def repair_8bit(value: str, fallbacks: Sequence[str] = ()) -> str:
 def decode_words(value: str, fallbacks: Sequence[str] = ()) -> str:
     """Decode RFC 2047 encoded words and raw 8-bit bytes, joining adjacent words; never raises."""
     out: list[str] = []
-    pending: list[tuple[str, bytes]] = []
+    # Adjacent words in one charset are decoded together (a character may span two words);
+    # their bytes grow in place: thousands of words joined by copying went quadratic.
+    pending: list[tuple[str, bytearray]] = []
     position = 0
     for match in _ENCODED_WORD.finditer(value):
         gap = value[position : match.start()]
@@ -116,17 +118,17 @@ def decode_words(value: str, fallbacks: Sequence[str] = ()) -> str:
         else:
             label = charset.split("*", 1)[0]
             if pending and pending[-1][0] == label:
-                pending[-1] = (label, pending[-1][1] + chunk)
+                pending[-1][1].extend(chunk)
             else:
-                pending.append((label, chunk))
+                pending.append((label, bytearray(chunk)))
         position = match.end()
     _flush(pending, out)
     out.append(repair_8bit(value[position:], fallbacks))
     return "".join(out)
 
 
-def _flush(pending: list[tuple[str, bytes]], out: list[str]) -> None:
-    out.extend(decode_bytes(chunk, label)[0] for label, chunk in pending)
+def _flush(pending: list[tuple[str, bytearray]], out: list[str]) -> None:
+    out.extend(decode_bytes(bytes(chunk), label)[0] for label, chunk in pending)
     pending.clear()
 
 

@@ -19,17 +19,19 @@ MAX_MESSAGE_ID_CHARS = 998
 # What the stdlib's header parser raises on malformed fields (IndexError is a LookupError).
 STDLIB_ERRORS = (errors.MessageError, ValueError, TypeError, AttributeError, LookupError)
 STDLIB_HEADER_ERRORS = (*STDLIB_ERRORS, RecursionError)
+# Raw characters one decoded character may take: an emoji alone in its encoded word
+# ("=?utf-8?q?=F0=9F=98=80?= ") takes 25, a letter in ISO-8859-15 22.
+RAW_CHARS_PER_CHAR = 32
 #: Control characters that must not reach a stored subject, name or filename.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PARAMETER = re.compile(r';\s*([!#-\'*+.0-9A-Z^-~-]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _PHRASE_WORDS = re.compile(r'("(?:[^"\\]|\\.)*")|(?:=\?[^?\s]+\?[QqBb]\?[^?]*\?=\s*)+')
 
 
 def unfold(value: str) -> str:
     """The field value on one line (folding line breaks removed)."""
-    return _LINE_BREAK.sub("", value)
+    return value.replace("\r", "").replace("\n", "")
 
 
 def normalize_message_id(value: str | None) -> str | None:
@@ -79,10 +81,17 @@ class HeaderFields:
         value = self.values.get(name)
         return None if value is None else repair_8bit(value, self.fallbacks)
 
-    def text(self, name: str) -> str:
-        """The field as display text: encoded words decoded, control characters blanked."""
-        decoded = decode_words(self.values.get(name, ""), self.fallbacks)
-        return CONTROL_CHARS.sub(" ", decoded).replace("\t", " ").strip()
+    def text(self, name: str, limit: int | None = None) -> str:
+        """The field as display text: encoded words decoded, control characters blanked; with a
+        limit, its first `limit` characters, without decoding the rest of a huge field."""
+        value = self.values.get(name, "")
+        if limit is not None and len(value) > limit * RAW_CHARS_PER_CHAR:
+            # Enough raw text for `limit` characters in any common encoding, cut between words.
+            head = value[: limit * RAW_CHARS_PER_CHAR]
+            value = head.rpartition(" ")[0] or head
+        decoded = decode_words(value, self.fallbacks)
+        text = CONTROL_CHARS.sub(" ", decoded).replace("\t", " ").strip()
+        return text if limit is None else text[:limit].rstrip()
 
     def addresses(self, name: str, defects: list[str]) -> list[tuple[str, str]]:
         """(display name, lower-cased addr-spec) pairs of an address field; never raises."""

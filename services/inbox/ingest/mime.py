@@ -45,6 +45,7 @@ __all__ = [
     "MAX_HEADER_LINES",
     "MAX_MESSAGE_ID_CHARS",
     "MAX_PARTS",
+    "MAX_SUBJECT_CHARS",
     "SIGNAL_KINDS",
     "Attachment",
     "ParsedEmail",
@@ -66,6 +67,9 @@ MAX_CONTENT_FIELD_CHARS = 4096
 CONTENT_FIELD_BUDGET = 4 * MAX_CONTENT_FIELD_CHARS**2
 MAX_PARTS = 1000
 MAX_DEPTH = 30
+# A subject is kept to one RFC 5322 line's worth (the raw message keeps all of it): a longer
+# one is folded junk, and decoding, matching and full-text indexing it cost per character.
+MAX_SUBJECT_CHARS = 998
 # Every value auto_reply_signals can hold; any one of them makes a message an auto-reply.
 SIGNAL_KINDS = (
     *("auto-submitted", "x-autoreply", "x-autorespond", "multipart/report", "null-return-path"),
@@ -281,7 +285,11 @@ def _serialize(part: Message, defects: list[str]) -> bytes:
 
 
 def _filename(part: Message, fallbacks: Sequence[str]) -> str | None:
-    raw = {name.lower(): unfold(str(value)) for name, value in reversed(list(part.raw_items()))}
+    raw = {
+        key: unfold(str(value))
+        for name, value in reversed(list(part.raw_items()))
+        if (key := name.lower()) in ("content-disposition", "content-type")
+    }
     disposition = mime_parameters(raw.get("content-disposition", ""), fallbacks).get("filename")
     name = disposition or mime_parameters(raw.get("content-type", ""), fallbacks).get("name")
     if not name:
@@ -414,7 +422,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         defects += [type(defect).__name__ for defect in part.defects]
     text = "\n\n".join(p if p and p.strip() else html_to_text(h or "") for p, h in body.segments)
     htmls = [h for _, h in body.segments if h is not None]
-    subject = headers.text("subject")
+    subject = headers.text("subject", limit=MAX_SUBJECT_CHARS)
     signals = _auto_reply_signals(
         headers, message, from_address or headers.get("from") or "", subject
     )

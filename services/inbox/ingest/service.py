@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
 from services.inbox.conversations.threading import is_forward, normalize_subject, thread_keys
-from services.inbox.ingest.mime import ParsedEmail
+from services.inbox.ingest.mime import MAX_SUBJECT_CHARS, ParsedEmail
 from services.inbox.models import (
     Attachment,
     Contact,
@@ -101,9 +101,6 @@ _SENDER = (
     .outerjoin(Conversation, Conversation.id == _LATEST_BY_SUBJECT)
     .where(ContactIdentity.kind == "email", ContactIdentity.value == bindparam("address"))
 )
-# A subject is kept to one RFC 5322 line's worth (the raw message keeps all of it): a longer
-# one is folded junk, and matching, listing and full-text indexing it cost per character.
-MAX_SUBJECT_CHARS = 998
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$"
