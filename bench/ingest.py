@@ -80,8 +80,8 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 60.0
 MAX_ROUNDS = 10_000
 SHUFFLE_SEED = 20261122
-#: A request to send: target, headers and body.
-Request = tuple[str, dict[str, str], bytes]
+#: A request to send: target, headers, body, and what it carries (a corpus path).
+Request = tuple[str, dict[str, str], bytes, str]
 GOALS = {"messages_per_second": 450.0, "ratio": 0.25, "half_rate_p99_ms": 50.0}
 
 
@@ -121,6 +121,8 @@ class Tally:
     """What one phase's requests came back with (latencies: the 2xx answers only)."""
 
     latencies: list[float] = field(default_factory=list)
+    #: (seconds after the phase began, latency, what was sent) of each 2xx answer.
+    answers: list[tuple[float, float, str]] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     started: float = 0.0
@@ -141,6 +143,14 @@ class Tally:
         ordered = sorted(self.latencies)
         rank = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
         return ordered[rank] * 1000
+
+    def slowest(self, count: int) -> list[dict[str, Any]]:
+        """The slowest answers: when they were sent, how long they took, what they carried."""
+        ranked = sorted(self.answers, key=lambda answer: answer[1], reverse=True)[:count]
+        return [
+            {"at_s": round(at, 2), "ms": round(latency * 1000, 1), "message": label}
+            for at, latency, label in ranked
+        ]
 
 
 def load_corpus(sample: int | None = None) -> list[Email]:
@@ -235,7 +245,7 @@ class Posts:
             "Idempotency-Key": f"{self.run}-{self.round}-{self.position}",
         }
         target = f"/inbox/v1/inbound/email?to={address}"
-        return target, headers, unique_bytes(email.raw, self.round)
+        return target, headers, unique_bytes(email.raw, self.round), email.path
 
 
 def stdlib_parse(raw: bytes) -> None:
@@ -267,7 +277,7 @@ def parse_rate(emails: list[Email], parse: Callable[[bytes], None]) -> float:
 
 def whoami(token: str) -> Request:
     """The bare authenticated request."""
-    return "/inbox/v1/auth/whoami", {"Authorization": f"Bearer {token}"}, b""
+    return "/inbox/v1/auth/whoami", {"Authorization": f"Bearer {token}"}, b"", "whoami"
 
 
 async def send(
@@ -277,7 +287,7 @@ async def send(
     since: float,
 ) -> None:
     """Send one request and record its latency from ``since`` and its outcome."""
-    target, headers, body = request
+    target, headers, body, label = request
     try:
         status, payload = await asyncio.wait_for(
             connection.request(target, headers, body), REQUEST_TIMEOUT_SECONDS
@@ -289,7 +299,9 @@ async def send(
     if status >= 300:
         tally.failures[f"http {status}"] += 1
         return
-    tally.latencies.append(time.perf_counter() - since)
+    latency = time.perf_counter() - since
+    tally.latencies.append(latency)
+    tally.answers.append((since - tally.started, latency, label))
     if target.startswith("/inbox/v1/inbound/"):
         receipt = json.loads(payload)
         tally.statuses["duplicate" if receipt["duplicate"] else receipt["status"]] += 1
@@ -639,6 +651,7 @@ async def measure(
         "half_rate_achieved": round(half.rate, 1),
         "half_rate_p50_ms": round(half.percentile(0.50), 2),
         "half_rate_p99_ms": round(half.percentile(0.99), 2),
+        "half_rate_slowest": half.slowest(12),
         "first_round_per_second": round(first_round.rate, 1),
         "first_round_messages": first_round.count,
         "first_round_p99_ms": round(first_round.percentile(0.99), 2),
@@ -715,6 +728,9 @@ def main() -> None:
         print(f"{key:>28}: {figures[key]}")
     for key in ("half_rate", "half_rate_p50_ms", "half_rate_p99_ms"):
         print(f"{key:>28}: {figures[key]}")
+    print(f"{'slowest at half rate':>28}: (seconds into the phase, ms, message)")
+    for answer in figures["half_rate_slowest"]:
+        print(f"{'':>28}  {answer['at_s']:>7.2f} {answer['ms']:>8.1f}  {answer['message']}")
     print(json.dumps(figures, sort_keys=True))
 
 
