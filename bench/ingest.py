@@ -21,6 +21,10 @@ by the standard library alone (``policy.default``, every part walked and its pay
 and by the inbox's own hardened parser; ``ratio_to_stdlib_parse`` divides the steady rate by
 the first: how close ingest, with everything it does, comes to merely parsing the mail.
 
+On a virtual machine, the share of CPU time the hypervisor gave to other guests during each
+phase is reported too (``steal_percent``, from /proc/stat): when it is high, the tail figures
+say more about the host than about the product.
+
 After each ingest phase the outbox is drained (every event delivered or failing), inside the
 phase's CPU account: CPU milliseconds per message are reported for the server process, its
 email parsing workers, the database's backends and this client, read from /proc. The corpus
@@ -395,9 +399,18 @@ def children_cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_ticks() -> tuple[float, float]:
+    """The machine's CPU time stolen by its hypervisor, and all of its CPU time (/proc/stat)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return float("nan"), float("nan")
+    return float(fields[7]) if len(fields) > 7 else 0.0, float(sum(fields[:8]))
+
+
 class Meter:
     """CPU seconds spent by the servers, their parsing workers, the database's backends and
-    this client in a phase."""
+    this client in a phase, and the share of the machine's time its hypervisor took."""
 
     def __init__(self, pids: Sequence[int], url: str) -> None:
         self.pids, self.url = pids, url
@@ -410,6 +423,8 @@ class Meter:
             "parser": sum(children_cpu_seconds(pid) for pid in self.pids),
             "database": database_cpu_seconds(self.url),
             "client": time.process_time(),
+            "stolen": machine_ticks()[0],
+            "machine": machine_ticks()[1],
         }
 
     def __enter__(self) -> Meter:
@@ -419,6 +434,11 @@ class Meter:
     def __exit__(self, *_: object) -> None:
         end = self._now()
         self.spent = {name: end[name] - self._start[name] for name in end}
+
+    def steal_percent(self) -> float | None:
+        """The share of the machine's CPU time its hypervisor gave to others (a busy host)."""
+        stolen, machine = self.spent.get("stolen", 0.0), self.spent.get("machine", 0.0)
+        return round(100 * stolen / machine, 1) if machine > 0 else None
 
     def per(self, count: int, name: str) -> float | None:
         """Milliseconds of CPU per message, or None when not measurable here."""
@@ -621,10 +641,11 @@ async def measure(
     half_rate = ingest.rate / 2
     later = Posts(emails, token, run, first_round=posts.round + 1)
     progress("half rate")
-    half = await open_loop(
-        host, ports, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
-    )
-    half_drain = await drain(url)
+    with Meter(pids, url) as half_cost:
+        half = await open_loop(
+            host, ports, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
+        )
+        half_drain = await drain(url)
     progress("bare endpoint again")
     bare_after = await closed_loop(
         host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
@@ -675,6 +696,11 @@ async def measure(
             "half_rate": round(half_drain[0], 2),
         },
         "outbox_left": first_drain[1] + steady_drain[1] + half_drain[1],
+        "steal_percent": {
+            "first_round": first_cost.steal_percent(),
+            "steady": cost.steal_percent(),
+            "half_rate": half_cost.steal_percent(),
+        },
     }
     figures["goals_met"] = {
         "messages_per_second": figures["messages_per_second"] >= GOALS["messages_per_second"],
@@ -728,6 +754,7 @@ def main() -> None:
         print(f"{key:>28}: {figures[key]}")
     for key in ("half_rate", "half_rate_p50_ms", "half_rate_p99_ms"):
         print(f"{key:>28}: {figures[key]}")
+    print(f"{'host steal, % of CPU time':>28}: {figures['steal_percent']}")
     print(f"{'slowest at half rate':>28}: (seconds into the phase, ms, message)")
     for answer in figures["half_rate_slowest"]:
         print(f"{'':>28}  {answer['at_s']:>7.2f} {answer['ms']:>8.1f}  {answer['message']}")
