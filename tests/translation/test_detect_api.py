@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from services.translation.detection.router import INLINE_CHARS
 from shared.auth import Role
 from tests.support.apps import Running
 
@@ -35,6 +36,32 @@ async def test_the_new_text_decides_not_the_quoted_history(
     assert body["evidence"][0] == "text"
     assert body["scores"]["fr"] > body["scores"]["en"]
     assert 0.5 < body["confidence"] <= 1
+
+
+async def test_long_texts_are_detected_as_short_ones_are(
+    app: Running, agent: dict[str, str]
+) -> None:
+    # Over INLINE_CHARS: detected off the event loop, with the same answer as inline.
+    french = "Je vous écris au sujet de ma facture du mois dernier, qui est trop élevée. " * 80
+    english = "I am writing about last month's bill, which is far higher than it should be. " * 80
+    items = [{"text": french}, {"text": "Merci"}, {"text": english}]
+
+    one = await app.client.post("/translation/v1/detect", json={"text": french}, headers=agent)
+    batch = await app.client.post(
+        "/translation/v1/detect/batch", json={"items": items}, headers=agent
+    )
+    bad = await app.client.post(
+        "/translation/v1/detect",
+        json={"text": english, "hints": {"line_language": "xx"}},
+        headers=agent,
+    )
+
+    assert len(french) > INLINE_CHARS
+    assert one.status_code == 200
+    assert one.json()["language"] == "fr"
+    assert [item["language"] for item in batch.json()["items"]] == ["fr", "fr", "en"]
+    assert batch.json()["items"][0] == one.json()
+    assert bad.status_code == 422
 
 
 async def test_a_short_text_falls_back_on_hints_and_nothing_is_und(
