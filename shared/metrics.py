@@ -11,8 +11,9 @@ services share one ``Metrics``, so one scrape shows them all.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
@@ -35,6 +36,9 @@ log = get_logger(__name__)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SOURCE_TIMEOUT_SECONDS = 3.0
+LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: How often the event loop's lag is sampled.
+LAG_PROBE_SECONDS = 0.25
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNMATCHED = "<unmatched>"
 
@@ -72,6 +76,14 @@ class Metrics:
             ("service", "method", "route"),
             buckets=LATENCY_BUCKETS,
         )
+        self.loop_lag = self.histogram(
+            "event_loop_lag_seconds",
+            "How late the process's event loop woke a timer: a stall every request in flight "
+            "waited through (CPU-bound work on the loop, a busy or stolen CPU).",
+            buckets=LAG_BUCKETS,
+        )
+        self._watchers = 0
+        self._probe: asyncio.Task[None] | None = None
 
     def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
         """The registry's counter of this name, created on first use (``_total`` is added)."""
@@ -95,6 +107,23 @@ class Metrics:
                 name, documentation, labelnames=labels, buckets=buckets, registry=self.registry
             )
         return self._histograms[name]
+
+    @contextlib.asynccontextmanager
+    async def watching_loop(self) -> AsyncIterator[None]:
+        """Sample the event loop's lag while this runs: one probe per registry, however many
+        apps of the process enter it."""
+        self._watchers += 1
+        if self._probe is None:
+            self._probe = asyncio.create_task(watch_loop(self.loop_lag.observe))
+        try:
+            yield
+        finally:
+            self._watchers -= 1
+            if self._watchers == 0 and self._probe is not None:
+                probe, self._probe = self._probe, None
+                probe.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await probe
 
     def add_source(self, name: str, source: Source) -> None:
         """Run ``source`` at every scrape; a source added again under its name replaces it."""
@@ -124,6 +153,21 @@ class Metrics:
         if self._sources:
             gathered[up.name] = up
         return generate_latest(self.registry) + generate_latest(_Families(list(gathered.values())))
+
+
+async def watch_loop(
+    observe: Callable[[float], None],
+    *,
+    interval: float = LAG_PROBE_SECONDS,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
+    """Forever: sleep ``interval`` and observe how much later than that the loop woke us."""
+    now = clock or asyncio.get_running_loop().time
+    while True:
+        due = now() + interval
+        await sleep(interval)
+        observe(max(0.0, now() - due))
 
 
 class MetricsMiddleware:

@@ -252,10 +252,11 @@ def create_service_app(
         context.sessions = create_sessionmaker(context.engine)
         try:
             if lifespan is None:
-                with _frozen_startup():
-                    yield
+                async with context.metrics.watching_loop():
+                    with _frozen_startup():
+                        yield
             else:
-                async with lifespan(app, context):
+                async with lifespan(app, context), context.metrics.watching_loop():
                     with _frozen_startup():
                         yield
         finally:

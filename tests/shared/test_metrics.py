@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from shared.auth import Role
 from shared.db import utc_now
+from shared.metrics import Metrics, watch_loop
 from tests.inbox.builders import email, raw_headers
 from tests.routing.scenario import (
     admin,
@@ -225,3 +228,36 @@ async def test_a_call_is_counted_once_whatever_the_events_repeated(app: Running)
     stored = {"direction": "inbound", "status": "accepted"}
     assert value(samples, "inbox_messages_stored_total", **stored, channel="phone") == 1
     assert value(samples, "inbox_messages_stored_total", **stored, channel="email") == 0
+
+
+async def test_the_event_loop_lag_is_how_late_a_timer_woke() -> None:
+    clock = [100.0]
+    lags = [0.0, 0.004, 0.180]
+    observed: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        if not lags:
+            raise asyncio.CancelledError
+        clock[0] += seconds + lags.pop(0)
+
+    with pytest.raises(asyncio.CancelledError):
+        await watch_loop(observed.append, interval=0.25, clock=lambda: clock[0], sleep=sleep)
+
+    assert observed == pytest.approx([0.0, 0.004, 0.180])
+
+
+async def test_one_lag_probe_runs_per_process_whatever_the_apps(app: Running) -> None:
+    def probes() -> int:
+        return sum(
+            getattr(task.get_coro(), "__name__", "") == "watch_loop" for task in asyncio.all_tasks()
+        )
+
+    samples = await scrape(app)
+    metrics = Metrics()
+    async with metrics.watching_loop(), metrics.watching_loop():
+        during = probes()
+    after = probes()
+
+    # The all-in-one's three services share the process's probe; a second registry has its own.
+    assert ("event_loop_lag_seconds_count", frozenset()) in samples
+    assert (during, after) == (2, 1)
