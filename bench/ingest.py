@@ -73,6 +73,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.inbox.ingest.mime import UnparseableEmail, parse_email
 
@@ -90,6 +92,8 @@ Request = tuple[str, dict[str, str], bytes, str]
 GOALS = {"messages_per_second": 450.0, "ratio": 0.25, "half_rate_p99_ms": 50.0}
 #: Messages up to this size make the "small" tail figure (most of the corpus, most real mail).
 SMALL_BYTES = 100 * 1024
+#: The host's CPU steal is sampled over windows this long during the half-rate phase.
+STEAL_WINDOW_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -417,6 +421,39 @@ def machine_ticks() -> tuple[float, float]:
     return float(fields[7]) if len(fields) > 7 else 0.0, float(sum(fields[:8]))
 
 
+async def steal_windows(started: float, windows: list[tuple[float, float]]) -> None:
+    """Until cancelled: the host's steal share over each window, with the window's start."""
+    stolen, total = machine_ticks()
+    at = time.perf_counter()
+    while True:
+        await asyncio.sleep(STEAL_WINDOW_SECONDS)  # sampling at a pace, not awaiting an outcome
+        now_stolen, now_total = machine_ticks()
+        if now_total > total:
+            windows.append((at - started, (now_stolen - stolen) / (now_total - total)))
+        stolen, total, at = now_stolen, now_total, time.perf_counter()
+
+
+async def loop_lags(host: str, ports: Sequence[int]) -> dict[float, float]:
+    """The servers' event-loop lag histogram: cumulative counts by bucket bound, summed."""
+    counts: dict[float, float] = {}
+    async with httpx.AsyncClient() as client:
+        for port in ports:
+            answer = await client.get(f"http://{host}:{port}/metrics")
+            for family in text_string_to_metric_families(answer.text):
+                for sample in family.samples:
+                    if sample.name == "event_loop_lag_seconds_bucket":
+                        bound = float(sample.labels["le"])
+                        counts[bound] = counts.get(bound, 0.0) + sample.value
+    return counts
+
+
+def lags_over(before: dict[float, float], after: dict[float, float], bound: float) -> int:
+    """How many lag samples between the two scrapes were above ``bound`` seconds."""
+    inf = float("inf")
+    everything = after.get(inf, 0.0) - before.get(inf, 0.0)
+    return round(everything - (after.get(bound, 0.0) - before.get(bound, 0.0)))
+
+
 class Meter:
     """CPU seconds spent by the servers, their parsing workers, the database's backends and
     this client in a phase, and the share of the machine's time its hypervisor took."""
@@ -651,11 +688,15 @@ async def measure(
     half_rate = ingest.rate / 2
     later = Posts(emails, token, run, first_round=posts.round + 1)
     progress("half rate")
+    lags_before, windows = await loop_lags(host, ports), list[tuple[float, float]]()
+    sampling = asyncio.create_task(steal_windows(time.perf_counter(), windows))
     with Meter(pids, url) as half_cost:
         half = await open_loop(
             host, ports, later.next, rate=half_rate, seconds=phases.half_seconds, connections=4 * c
         )
+        sampling.cancel()
         half_drain = await drain(url)
+    lags_after = await loop_lags(host, ports)
     progress("bare endpoint again")
     bare_after = await closed_loop(
         host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
@@ -685,6 +726,16 @@ async def measure(
         # Not a goal: the same tail without the heavy messages, to tell their share of it.
         f"half_rate_p99_ms_under_{SMALL_BYTES // 1024}kb": round(half.percentile(0.99, small), 2),
         "half_rate_slowest": half.slowest(12),
+        "half_rate_loop_lags": {
+            "samples": lags_over(lags_before, lags_after, 0.0),
+            "over_50_ms": lags_over(lags_before, lags_after, 0.05),
+            "over_100_ms": lags_over(lags_before, lags_after, 0.1),
+        },
+        "half_rate_steal_bursts": [
+            {"at_s": round(at, 2), "steal_percent": round(100 * share, 1)}
+            for at, share in sorted(windows)
+            if share >= 0.25
+        ],
         "first_round_per_second": round(first_round.rate, 1),
         "first_round_messages": first_round.count,
         "first_round_p99_ms": round(first_round.percentile(0.99), 2),
@@ -772,6 +823,11 @@ def main() -> None:
     ):
         print(f"{key:>28}: {figures[key]}")
     print(f"{'host steal, % of CPU time':>28}: {figures['steal_percent']}")
+    print(f"{'event-loop lags at half rate':>28}: {figures['half_rate_loop_lags']}")
+    bursts = [
+        f"{burst['at_s']}s {burst['steal_percent']}%" for burst in figures["half_rate_steal_bursts"]
+    ]
+    print(f"{'host steal bursts (>= 25 %)':>28}: {', '.join(bursts) or 'none'}")
     print(f"{'slowest at half rate':>28}: (seconds into the phase, ms, message)")
     for answer in figures["half_rate_slowest"]:
         print(f"{'':>28}  {answer['at_s']:>7.2f} {answer['ms']:>8.1f}  {answer['message']}")
