@@ -11,17 +11,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection, CursorResult
 
 from services.inbox.models import Message, OutboxEvent
-from shared.metrics import outbox_source
+from shared.metrics import Metrics, outbox_source
 from shared.web import ServiceContext
 
 _PENDING = "inbox.metrics.pending"
 _SAVEPOINTS = "inbox.metrics.savepoints"
 _MESSAGE: Table = Message.__table__  # type: ignore[assignment]
+
+
+def email_stages(metrics: Metrics) -> Histogram:
+    """Where an inbound email's answer spends its time, stage by stage."""
+    return metrics.histogram(
+        "inbox_email_stage_seconds",
+        "Time an inbound email spent in each stage before its answer: parse (including the wait "
+        "for a parsing worker), detect (the duplicate check, then the language from "
+        "translation), store (the transaction's statements) and files (the rest of the wait for "
+        "its files to be synced).",
+        ("stage",),
+    )
 
 
 def install(context: ServiceContext) -> None:
@@ -34,6 +46,7 @@ def install(context: ServiceContext) -> None:
         ("direction", "channel", "status"),
     )
     _count_committed_messages(context.engine.sync_engine, stored)
+    email_stages(context.metrics)
     context.metrics.add_source(
         "inbox_outbox",
         outbox_source(context.require_sessions(), OutboxEvent, service="inbox"),

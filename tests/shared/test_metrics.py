@@ -132,6 +132,27 @@ async def test_an_email_moves_the_stored_count_and_the_outboxes_until_it_is_rout
     )
 
 
+async def test_an_email_s_stages_are_timed_and_a_duplicate_only_parsed(app: Running) -> None:
+    gateway = await app.token(Role.GATEWAY)
+    raw = email()
+    unreadable = b"\x00\x01 not a mail message"
+
+    for body in (raw, raw, unreadable):
+        answer = await app.client.post(
+            "/inbox/v1/inbound/email", content=body, headers=raw_headers(gateway)
+        )
+        assert answer.status_code == 202, answer.text
+    samples = await scrape(app)
+
+    def count(stage: str) -> float:
+        return value(samples, "inbox_email_stage_seconds_count", stage=stage)
+
+    # All three were parsed (or tried); only the new, readable one had its language detected;
+    # the new and the quarantined one were stored and their files synced.
+    assert [count(stage) for stage in ("parse", "detect", "store", "files")] == [3, 1, 2, 2]
+    assert value(samples, "inbox_email_stage_seconds_sum", stage="parse") > 0
+
+
 async def test_offers_made_and_rejected_are_counted_once_committed(app: Running) -> None:
     headers = await admin(app)
     marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})

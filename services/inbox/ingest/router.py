@@ -7,9 +7,11 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from prometheus_client import Histogram
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -19,6 +21,7 @@ from services.inbox.ingest import service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
 from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
+from services.inbox.metrics import email_stages
 from shared.contracts.translation import DetectRequest
 from shared.db import utc_now
 from shared.problems import invalid_input
@@ -80,12 +83,15 @@ async def receive_email(
         raise MessageTooLarge(limit=settings.max_message_bytes)
     parsed: ParsedEmail | None = None
     parse_error: str | None = None
+    stages = email_stages(service_context(request).metrics)
+    started = time.perf_counter()
     try:
         parsed = await _parser(request).parse(
             raw, max_attachment_bytes=settings.max_attachment_bytes
         )
     except UnparseableEmail as exc:
         parse_error = str(exc)
+    started = _observe(stages, "parse", started)
     raw_sha256 = hashlib.sha256(raw).hexdigest()
     inbox_address = (to or recipient or _delivered_to(parsed) or "").lower()[:320] or None
     key = service.dedupe_key(
@@ -113,6 +119,7 @@ async def receive_email(
                     text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed)
                 )
             )
+            started = _observe(stages, "detect", started)
         result = await service.ingest_email(
             session,
             service.InboundEmail(
@@ -131,6 +138,7 @@ async def receive_email(
             reopen_days=settings.reopen_days,
             now=utc_now(),
         )
+        started = _observe(stages, "store", started)
     except BaseException:
         # The thread cannot be stopped: let it finish; this request's own error is the answer.
         with contextlib.suppress(Exception):
@@ -139,7 +147,15 @@ async def receive_email(
     # Durable files before any answer: a failed write fails the request, and the transaction
     # is then rolled back, not committed.
     await writing
+    _observe(stages, "files", started)
     return _receipt(result)
+
+
+def _observe(stages: Histogram, stage: str, started: float) -> float:
+    """Record the stage that began at ``started``; the next one begins now."""
+    now = time.perf_counter()
+    stages.labels(stage).observe(now - started)
+    return now
 
 
 def _parser(request: Request) -> EmailParser:
