@@ -433,25 +433,36 @@ async def steal_windows(started: float, windows: list[tuple[float, float]]) -> N
         stolen, total, at = now_stolen, now_total, time.perf_counter()
 
 
-async def loop_lags(host: str, ports: Sequence[int]) -> dict[float, float]:
-    """The servers' event-loop lag histogram: cumulative counts by bucket bound, summed."""
-    counts: dict[float, float] = {}
+#: The servers' histograms read around the half-rate phase, with the label that splits them.
+HISTOGRAMS = {"event_loop_lag_seconds": None, "inbox_email_stage_seconds": "stage"}
+Buckets = dict[tuple[str, str], dict[float, float]]
+
+
+async def histograms(host: str, ports: Sequence[int]) -> Buckets:
+    """Those histograms' cumulative counts by (name, label value) and bound, summed."""
+    counts: Buckets = {}
     async with httpx.AsyncClient() as client:
         for port in ports:
             answer = await client.get(f"http://{host}:{port}/metrics")
             for family in text_string_to_metric_families(answer.text):
+                if family.name not in HISTOGRAMS:
+                    continue
+                label = HISTOGRAMS[family.name]
                 for sample in family.samples:
-                    if sample.name == "event_loop_lag_seconds_bucket":
+                    if sample.name.endswith("_bucket"):
+                        key = (family.name, sample.labels.get(label, "") if label else "")
                         bound = float(sample.labels["le"])
-                        counts[bound] = counts.get(bound, 0.0) + sample.value
+                        bounds = counts.setdefault(key, {})
+                        bounds[bound] = bounds.get(bound, 0.0) + sample.value
     return counts
 
 
-def lags_over(before: dict[float, float], after: dict[float, float], bound: float) -> int:
-    """How many lag samples between the two scrapes were above ``bound`` seconds."""
+def counted_over(before: Buckets, after: Buckets, key: tuple[str, str], bound: float) -> int:
+    """How many observations between the two scrapes were above ``bound`` seconds (0.0: all)."""
+    then, now = before.get(key, {}), after.get(key, {})
     inf = float("inf")
-    everything = after.get(inf, 0.0) - before.get(inf, 0.0)
-    return round(everything - (after.get(bound, 0.0) - before.get(bound, 0.0)))
+    everything = now.get(inf, 0.0) - then.get(inf, 0.0)
+    return round(everything - (now.get(bound, 0.0) - then.get(bound, 0.0)))
 
 
 class Meter:
@@ -688,7 +699,7 @@ async def measure(
     half_rate = ingest.rate / 2
     later = Posts(emails, token, run, first_round=posts.round + 1)
     progress("half rate")
-    lags_before, windows = await loop_lags(host, ports), list[tuple[float, float]]()
+    before, windows = await histograms(host, ports), list[tuple[float, float]]()
     sampling = asyncio.create_task(steal_windows(time.perf_counter(), windows))
     with Meter(pids, url) as half_cost:
         half = await open_loop(
@@ -696,7 +707,8 @@ async def measure(
         )
         sampling.cancel()
         half_drain = await drain(url)
-    lags_after = await loop_lags(host, ports)
+    after = await histograms(host, ports)
+    lag = ("event_loop_lag_seconds", "")
     progress("bare endpoint again")
     bare_after = await closed_loop(
         host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
@@ -727,9 +739,21 @@ async def measure(
         f"half_rate_p99_ms_under_{SMALL_BYTES // 1024}kb": round(half.percentile(0.99, small), 2),
         "half_rate_slowest": half.slowest(12),
         "half_rate_loop_lags": {
-            "samples": lags_over(lags_before, lags_after, 0.0),
-            "over_50_ms": lags_over(lags_before, lags_after, 0.05),
-            "over_100_ms": lags_over(lags_before, lags_after, 0.1),
+            "samples": counted_over(before, after, lag, 0.0),
+            "over_50_ms": counted_over(before, after, lag, 0.05),
+            "over_100_ms": counted_over(before, after, lag, 0.1),
+        },
+        "half_rate_email_stages": {
+            stage: {
+                "count": counted_over(before, after, ("inbox_email_stage_seconds", stage), 0.0),
+                "over_25_ms": counted_over(
+                    before, after, ("inbox_email_stage_seconds", stage), 0.025
+                ),
+                "over_50_ms": counted_over(
+                    before, after, ("inbox_email_stage_seconds", stage), 0.05
+                ),
+            }
+            for stage in ("parse", "detect", "store", "files")
         },
         "half_rate_steal_bursts": [
             {"at_s": round(at, 2), "steal_percent": round(100 * share, 1)}
@@ -824,6 +848,8 @@ def main() -> None:
         print(f"{key:>28}: {figures[key]}")
     print(f"{'host steal, % of CPU time':>28}: {figures['steal_percent']}")
     print(f"{'event-loop lags at half rate':>28}: {figures['half_rate_loop_lags']}")
+    for stage, counts in figures["half_rate_email_stages"].items():
+        print(f"{'email stage ' + stage:>28}: {counts}")
     bursts = [
         f"{burst['at_s']}s {burst['steal_percent']}%" for burst in figures["half_rate_steal_bursts"]
     ]
