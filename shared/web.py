@@ -208,6 +208,11 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
 Lifespan = Callable[[FastAPI, ServiceContext], AbstractAsyncContextManager[None]]
 
 
+@asynccontextmanager
+async def _no_lifespan(_app: FastAPI, _context: ServiceContext) -> AsyncIterator[None]:
+    yield
+
+
 @contextmanager
 def _frozen_startup() -> Iterator[None]:
     """Keep what start-up loaded out of the garbage collector's sight while the app runs.
@@ -251,14 +256,9 @@ def create_service_app(
         context.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         context.sessions = create_sessionmaker(context.engine)
         try:
-            if lifespan is None:
-                async with context.metrics.watching_loop():
-                    with _frozen_startup():
-                        yield
-            else:
-                async with lifespan(app, context), context.metrics.watching_loop():
-                    with _frozen_startup():
-                        yield
+            async with (lifespan or _no_lifespan)(app, context), context.metrics.watching_loop():
+                with _frozen_startup():
+                    yield
         finally:
             await context.engine.dispose()
 

@@ -102,8 +102,7 @@ def html_to_text(markup: str) -> str:
         tag = name.lower()
         chunks.append(_closing(tag) if slash else _opening(tag))
         if tag == "pre":
-            preformatted = preformatted - 1 if slash else preformatted + 1
-            preformatted = max(preformatted, 0)
+            preformatted = max(0, preformatted + (-1 if slash else 1))
     chunks.append(_data(markup[position:], preformatted))
     lines = (line.strip(" \t\xa0") for line in "".join(chunks).split("\n"))
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

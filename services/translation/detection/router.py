@@ -64,10 +64,7 @@ def _result(detection: Detection) -> DetectResult:
     responses=problem_responses(401, 403, 422),
 )
 async def detect_language(body: DetectRequest, _: DetectorDep) -> DetectResult:
-    hints = _hints(body.hints, "")
-    if len(body.text) <= INLINE_CHARS:
-        return _result(detect(body.text, hints))
-    return _result(await asyncio.to_thread(detect, body.text, hints))
+    return (await _detect_all([(body.text, _hints(body.hints, ""))]))[0]
 
 
 @router.post(
@@ -79,7 +76,15 @@ async def detect_languages(body: DetectBatchRequest, _: DetectorDep) -> DetectBa
     pairs = [
         (item.text, _hints(item.hints, f"items.{index}.")) for index, item in enumerate(body.items)
     ]
+    return DetectBatchResult(items=await _detect_all(pairs))
+
+
+async def _detect_all(pairs: list[tuple[str, Hints | None]]) -> list[DetectResult]:
+    """Each text's result, on a worker thread when there is more than INLINE_CHARS to read."""
+
+    def run() -> list[DetectResult]:
+        return [_result(detect(text, hints)) for text, hints in pairs]
+
     if sum(len(text) for text, _ in pairs) <= INLINE_CHARS:
-        return DetectBatchResult(items=[_result(detect(*pair)) for pair in pairs])
-    detections = await asyncio.to_thread(lambda: [detect(*pair) for pair in pairs])
-    return DetectBatchResult(items=[_result(detection) for detection in detections])
+        return run()
+    return await asyncio.to_thread(run)
