@@ -16,7 +16,7 @@ import json
 import random
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -47,9 +47,25 @@ class Tally:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+@dataclass
+class Deployment:
+    """The running services: the routing replicas' base URLs, the inbox's, an admin token."""
+
+    routing: list[str]
+    inbox: str
+    admin_token: str
+    stop: Callable[[], None]
+
+
 @pytest.fixture
-def replicas(db_url: str) -> Iterator[list[str]]:
-    """One inbox (for token checks) and the routing replicas, all on the test database."""
+def deployment(db_url: str) -> Iterator[Deployment]:
+    """One inbox (tokens) and the routing replicas, all on the test database.
+
+    The test touches the database itself only before they start and after they stop: on
+    SQLite another process's write lock is not shared in turns, so a check made while the
+    services work could wait out the busy timeout behind them.
+    """
+    admin_token = asyncio.run(_admin_token(db_url))
     inbox_port = free_port()
     ports = [free_port() for _ in range(REPLICAS)]
     env = clean_environment(
@@ -63,24 +79,35 @@ def replicas(db_url: str) -> Iterator[list[str]]:
         DATABASE_POOL_SIZE="20",
     )
     with ExitStack() as stack:
-        stack.enter_context(serving("inbox", port=inbox_port, env=env))
-        yield [stack.enter_context(serving("routing", port=p, env=env)) for p in ports]
+        inbox = stack.enter_context(serving("inbox", port=inbox_port, env=env))
+        routing = [stack.enter_context(serving("routing", port=p, env=env)) for p in ports]
+        yield Deployment(routing, inbox, admin_token, stack.close)
 
 
-async def _tokens(db_url: str, agent_ids: list[uuid.UUID]) -> tuple[str, dict[uuid.UUID, str]]:
+async def _admin_token(db_url: str) -> str:
     engine = create_engine(db_url, pool_size=1)
     try:
         async with session_scope(create_sessionmaker(engine)) as session:
-            _, admin = await create_token(session, role=Role.ADMIN, name="load test")
-            agents = {
-                agent_id: (
-                    await create_token(session, role=Role.AGENT, name="a", agent_id=agent_id)
-                )[1]
-                for agent_id in agent_ids
-            }
+            _, secret = await create_token(session, role=Role.ADMIN, name="load test")
     finally:
         await engine.dispose()
-    return admin, agents
+    return secret
+
+
+async def _agent_tokens(
+    client: httpx.AsyncClient, deployment: Deployment, agent_ids: list[str]
+) -> dict[str, str]:
+    admin = {"Authorization": f"Bearer {deployment.admin_token}"}
+    tokens = {}
+    for agent_id in agent_ids:
+        issued = await client.post(
+            f"{deployment.inbox}/inbox/v1/tokens",
+            json={"role": "agent", "name": "load test agent", "agent_id": agent_id},
+            headers=admin,
+        )
+        assert issued.status_code == 201, issued.text
+        tokens[agent_id] = issued.json()["token"]
+    return tokens
 
 
 async def _follow(
@@ -179,8 +206,9 @@ def _max_held(
 
 
 async def test_replicas_never_offer_twice_nor_overload_an_agent(
-    replicas: list[str], db_url: str
+    deployment: Deployment, db_url: str
 ) -> None:
+    replicas = deployment.routing
     rng = random.Random(20261122)
     # Idle connections expire before uvicorn's 5 s keep-alive, so the client never reuses
     # one the server is closing (a ReadError that says nothing about routing).
@@ -188,8 +216,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
         max_connections=AGENTS + 40, max_keepalive_connections=AGENTS + 40, keepalive_expiry=2.0
     )
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        admin_token, _ = await _tokens(db_url, [])
-        admin = {"Authorization": f"Bearer {admin_token}"}
+        admin = {"Authorization": f"Bearer {deployment.admin_token}"}
         queues = (await client.get(f"{replicas[0]}/routing/v1/queues", headers=admin)).json()
         for queue in queues:
             await client.patch(
@@ -211,7 +238,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
             )
             assert created.status_code == 201, created.text
             agent_ids.append(created.json()["id"])
-        _, tokens = await _tokens(db_url, [uuid.UUID(a) for a in agent_ids])
+        tokens = await _agent_tokens(client, deployment, agent_ids)
         tally = Tally()
         followers = [
             asyncio.create_task(
@@ -219,7 +246,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
                     client,
                     replicas[n % REPLICAS],
                     agent_id,
-                    tokens[uuid.UUID(agent_id)],
+                    tokens[agent_id],
                     tally,
                     rng,
                 )
@@ -230,7 +257,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
             await client.put(
                 f"{replicas[(n + 1) % REPLICAS]}/routing/v1/agents/{agent_id}/status",
                 json={"status": "available"},
-                headers={"Authorization": f"Bearer {tokens[uuid.UUID(agent_id)]}"},
+                headers={"Authorization": f"Bearer {tokens[agent_id]}"},
             )
         posted = await _post_tasks(client, replicas, rng)
         try:
@@ -241,6 +268,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
                 follower.cancel()
             await asyncio.gather(*followers, return_exceptions=True)
 
+    await asyncio.to_thread(deployment.stop)
     engine = create_engine(db_url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session:
