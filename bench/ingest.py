@@ -434,7 +434,11 @@ async def steal_windows(started: float, windows: list[tuple[float, float]]) -> N
 
 
 #: The servers' histograms read around the half-rate phase, with the label that splits them.
-HISTOGRAMS = {"event_loop_lag_seconds": None, "inbox_email_stage_seconds": "stage"}
+HISTOGRAMS = {
+    "event_loop_lag_seconds": None,
+    "inbox_email_stage_seconds": "stage",
+    "python_gc_pause_seconds": "generation",
+}
 Buckets = dict[tuple[str, str], dict[float, float]]
 
 
@@ -709,6 +713,7 @@ async def measure(
         half_drain = await drain(url)
     after = await histograms(host, ports)
     lag = ("event_loop_lag_seconds", "")
+    full_gc = ("python_gc_pause_seconds", "2")
     progress("bare endpoint again")
     bare_after = await closed_loop(
         host, ports, bare, concurrency=c, seconds=phases.bare_seconds, limit=limit
@@ -742,6 +747,12 @@ async def measure(
             "samples": counted_over(before, after, lag, 0.0),
             "over_50_ms": counted_over(before, after, lag, 0.05),
             "over_100_ms": counted_over(before, after, lag, 0.1),
+        },
+        # Full collections stall every request in flight: how many, and how many were long.
+        "half_rate_full_gc_pauses": {
+            "count": counted_over(before, after, full_gc, 0.0),
+            "over_10_ms": counted_over(before, after, full_gc, 0.01),
+            "over_25_ms": counted_over(before, after, full_gc, 0.025),
         },
         "half_rate_email_stages": {
             stage: {
@@ -848,6 +859,7 @@ def main() -> None:
         print(f"{key:>28}: {figures[key]}")
     print(f"{'host steal, % of CPU time':>28}: {figures['steal_percent']}")
     print(f"{'event-loop lags at half rate':>28}: {figures['half_rate_loop_lags']}")
+    print(f"{'full GC pauses at half rate':>28}: {figures['half_rate_full_gc_pauses']}")
     for stage, counts in figures["half_rate_email_stages"].items():
         print(f"{'email stage ' + stage:>28}: {counts}")
     bursts = [

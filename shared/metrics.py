@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.db import utc_now
+from shared.heap import GcCallback
 from shared.logging import get_logger
 from shared.outbox import OutboxEventMixin
 
@@ -37,6 +39,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SOURCE_TIMEOUT_SECONDS = 3.0
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+GC_PAUSE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 #: How often the event loop's lag is sampled.
 LAG_PROBE_SECONDS = 0.25
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -82,8 +85,16 @@ class Metrics:
             "waited through (CPU-bound work on the loop, a busy or stolen CPU).",
             buckets=LAG_BUCKETS,
         )
+        self.gc_pause = self.histogram(
+            "python_gc_pause_seconds",
+            "How long each garbage collection held the process, by generation (2 is a full "
+            "one): a stall every request in flight waited through.",
+            ("generation",),
+            buckets=GC_PAUSE_BUCKETS,
+        )
         self._watchers = 0
         self._probe: asyncio.Task[None] | None = None
+        self._gc_timer: GcCallback | None = None
 
     def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
         """The registry's counter of this name, created on first use (``_total`` is added)."""
@@ -110,17 +121,22 @@ class Metrics:
 
     @contextlib.asynccontextmanager
     async def watching_loop(self) -> AsyncIterator[None]:
-        """Sample the event loop's lag while this runs: one probe per registry, however many
-        apps of the process enter it."""
+        """Sample the event loop's lag and time the garbage collector's pauses while this runs:
+        one probe per registry, however many apps of the process enter it."""
         self._watchers += 1
         if self._probe is None:
             self._probe = asyncio.create_task(watch_loop(self.loop_lag.observe))
+            self._gc_timer = gc_timer(self.gc_pause)
+            gc.callbacks.append(self._gc_timer)
         try:
             yield
         finally:
             self._watchers -= 1
             if self._watchers == 0 and self._probe is not None:
                 probe, self._probe = self._probe, None
+                if self._gc_timer is not None:
+                    gc.callbacks.remove(self._gc_timer)
+                    self._gc_timer = None
                 probe.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await probe
@@ -168,6 +184,26 @@ async def watch_loop(
         due = now() + interval
         await sleep(interval)
         observe(max(0.0, now() - due))
+
+
+def gc_timer(pauses: Histogram) -> GcCallback:
+    """A ``gc.callbacks`` entry observing each collection's pause under its generation.
+
+    The children are bound up front: creating one inside a collection would allocate under the
+    histogram's lock. Collections never overlap (one at a time, under the GIL), so one start
+    time serves.
+    """
+    by_generation = [pauses.labels(str(generation)) for generation in range(3)]
+    started = 0.0
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        nonlocal started
+        if phase == "start":
+            started = time.perf_counter()
+        else:
+            by_generation[info["generation"]].observe(time.perf_counter() - started)
+
+    return timed
 
 
 class MetricsMiddleware:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import re
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +34,7 @@ from shared.errors import (
     Unavailable,
 )
 from shared.errors import Forbidden as ForbiddenError
+from shared.heap import HEAP
 from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
 from shared.logging import get_logger, request_id_var
 from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
@@ -213,21 +213,6 @@ async def _no_lifespan(_app: FastAPI, _context: ServiceContext) -> AsyncIterator
     yield
 
 
-@contextmanager
-def _frozen_startup() -> Iterator[None]:
-    """Keep what start-up loaded out of the garbage collector's sight while the app runs.
-
-    The detection models alone are hundreds of thousands of objects that live as long as the
-    app: a full collection walking them took about 170 ms, stalling every request in flight.
-    They are handed back at shutdown, so an app started and stopped (tests) leaks nothing.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def create_service_app(
     *,
     name: str,
@@ -256,9 +241,12 @@ def create_service_app(
         context.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         context.sessions = create_sessionmaker(context.engine)
         try:
-            async with (lifespan or _no_lifespan)(app, context), context.metrics.watching_loop():
-                with _frozen_startup():
-                    yield
+            async with (
+                (lifespan or _no_lifespan)(app, context),
+                context.metrics.watching_loop(),
+                HEAP.held(),
+            ):
+                yield
         finally:
             await context.engine.dispose()
 

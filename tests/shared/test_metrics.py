@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -282,3 +283,26 @@ async def test_one_lag_probe_runs_per_process_whatever_the_apps(app: Running) ->
     # The all-in-one's three services share the process's probe; a second registry has its own.
     assert ("event_loop_lag_seconds_count", frozenset()) in samples
     assert (during, after) == (2, 1)
+
+
+async def test_garbage_collections_are_timed_by_generation_while_the_loop_is_watched() -> None:
+    metrics = Metrics()
+
+    def full_ones() -> float | None:
+        return metrics.registry.get_sample_value(
+            "python_gc_pause_seconds_count", {"generation": "2"}
+        )
+
+    gc.collect()
+    async with metrics.watching_loop():
+        gc.collect()
+        gc.collect()
+        during = full_ones()
+        took = metrics.registry.get_sample_value("python_gc_pause_seconds_sum", {"generation": "2"})
+    gc.collect()
+
+    assert during == 2
+    assert took is not None
+    assert took > 0
+    # Once nobody watches, collections are no longer timed.
+    assert full_ones() == 2
