@@ -5,7 +5,7 @@ offers expire at random while tasks pour in through every replica. Afterwards th
 checked: no task assigned twice, no agent ever holding more than its capacity (replayed from
 its stream events, which commit in the order the agent's row lock imposes), and every task
 completed, held by an agent, or waiting with a reason. PostgreSQL runs three replicas;
-SQLite, whose single writer is one process, runs one.
+SQLite, whose single writer is one process, runs the all-in-one.
 """
 
 from __future__ import annotations
@@ -59,26 +59,36 @@ class Deployment:
 
 @pytest.fixture
 def deployment(db_url: str) -> Iterator[Deployment]:
-    """One inbox (tokens) and the routing replicas, all on the test database.
+    """On PostgreSQL one inbox (tokens) and the routing replicas, each a process; on SQLite,
+    whose writers take turns only within a process, the all-in-one (its embedded default).
 
-    The test touches the database itself only before they start and after they stop: on
-    SQLite another process's write lock is not shared in turns, so a check made while the
-    services work could wait out the busy timeout behind them.
+    The test touches the database itself only before they start and after they stop, for the
+    same reason: a check made while the services work could wait out SQLite's busy timeout.
     """
     admin_token = asyncio.run(_admin_token(db_url))
-    inbox_port = free_port()
-    ports = [free_port() for _ in range(REPLICAS)]
-    env = clean_environment(
-        DATABASE_URL=db_url,
-        SERVICE_TOKEN=SERVICE_TOKEN,
-        INBOX_ROUTING_URL=f"http://127.0.0.1:{ports[0]}",
-        INBOX_TRANSLATION_URL="http://127.0.0.1:9",
-        ROUTING_INBOX_URL=f"http://127.0.0.1:{inbox_port}",
-        ROUTING_TOKEN_CACHE_SECONDS="600",
-        ROUTING_SWEEP_SECONDS="1",
-        DATABASE_POOL_SIZE="20",
-    )
     with ExitStack() as stack:
+        if BACKEND != "postgresql":
+            env = clean_environment(
+                DATABASE_URL=db_url,
+                SERVICE_TOKEN=SERVICE_TOKEN,
+                ROUTING_SWEEP_SECONDS="1",
+                DATABASE_POOL_SIZE="20",
+            )
+            url = stack.enter_context(serving("all", port=free_port(), env=env))
+            yield Deployment([url], url, admin_token, stack.close)
+            return
+        inbox_port = free_port()
+        ports = [free_port() for _ in range(REPLICAS)]
+        env = clean_environment(
+            DATABASE_URL=db_url,
+            SERVICE_TOKEN=SERVICE_TOKEN,
+            INBOX_ROUTING_URL=f"http://127.0.0.1:{ports[0]}",
+            INBOX_TRANSLATION_URL="http://127.0.0.1:9",
+            ROUTING_INBOX_URL=f"http://127.0.0.1:{inbox_port}",
+            ROUTING_TOKEN_CACHE_SECONDS="600",
+            ROUTING_SWEEP_SECONDS="1",
+            DATABASE_POOL_SIZE="20",
+        )
         inbox = stack.enter_context(serving("inbox", port=inbox_port, env=env))
         routing = [stack.enter_context(serving("routing", port=p, env=env)) for p in ports]
         yield Deployment(routing, inbox, admin_token, stack.close)
