@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from shared.errors import AppError, Conflict, InvalidInput, NotFound, PayloadTooLarge, Unavailable
 
 
 class TokenNotFound(NotFound):
@@ -21,6 +21,28 @@ class ConversationNotFound(NotFound):
     code = "conversation.not_found"
     title = "Conversation not found"
     detail_template = "There is no conversation {conversation_id}."
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment.not_found"
+    title = "Attachment not found"
+    detail_template = "Conversation {conversation_id} has no attachment {attachment_id}."
+
+
+class AttachmentNotKept(AppError):
+    status = 410
+    code = "attachment.not_kept"
+    title = "Attachment not kept"
+    detail_template = (
+        "The file was over the size limit when it arrived ({size} bytes): only its name, type "
+        "and size were kept."
+    )
+
+
+class FilesUnavailable(Unavailable):
+    code = "files.unavailable"
+    title = "Files unavailable"
+    detail_template = "The stored files cannot be read now; retry in {retry_after} seconds."
 
 
 class MessageTooLarge(PayloadTooLarge):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
 from services.inbox.conversations import service
@@ -15,11 +18,14 @@ from services.inbox.conversations.schemas import (
     ConversationStatus,
     ConversationSummary,
 )
-from services.inbox.deps import ReaderDep, SessionDep, VisibilityDep
+from services.inbox.deps import BlobsDep, ReaderDep, SessionDep, VisibilityDep
+from services.inbox.errors import AttachmentNotFound, AttachmentNotKept, FilesUnavailable
 from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
+# A declared type is sent back only when it reads as one (the sender wrote it).
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
 @router.get(
@@ -108,3 +114,58 @@ async def read_conversation(
     await visibility.ensure_visible(principal, conversation)
     response.headers["ETag"] = f'"{conversation.version}"'
     return ConversationRead.model_validate(conversation)
+
+
+@router.get(
+    "/conversations/{conversation_id}/attachments/{attachment_id}",
+    summary="Download a file of the conversation's messages (an email's attachment, a fax)",
+    description="The file as it arrived, with its type and name, always as a download (never "
+    "shown in place by a browser). Whoever may read the conversation may download its files; "
+    "for anyone else it is 404. A file that was over the size limit when it arrived was not "
+    "kept: 410.",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file."},
+        **problem_responses(401, 403, 404, 410, 422, 503),
+    },
+)
+async def download_attachment(
+    conversation_id: UUID,
+    attachment_id: UUID,
+    session: SessionDep,
+    principal: ReaderDep,
+    visibility: VisibilityDep,
+    blobs: BlobsDep,
+) -> FileResponse:
+    conversation = await service.get_conversation(session, conversation_id)
+    await visibility.ensure_visible(principal, conversation)
+    found = [
+        attachment
+        for message in conversation.messages
+        for attachment in message.attachments
+        if attachment.id == attachment_id
+    ]
+    if not found:
+        raise AttachmentNotFound(
+            conversation_id=str(conversation_id), attachment_id=str(attachment_id)
+        )
+    attachment = found[0]
+    if not attachment.stored:
+        raise AttachmentNotKept(size=attachment.size)
+    path = blobs.path_for(attachment.sha256)
+    try:
+        stat = await asyncio.to_thread(path.stat)
+    except OSError as exc:
+        raise FilesUnavailable(retry_after=30) from exc
+    media_type = attachment.content_type.lower()
+    return FileResponse(
+        path,
+        stat_result=stat,
+        media_type=media_type if _MEDIA_TYPE.match(media_type) else "application/octet-stream",
+        filename=attachment.filename or f"attachment-{attachment.position + 1}",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )

@@ -17,7 +17,10 @@ RoutingStatus = Literal["none", "needs_agent", "queued", "assigned", "not_routed
 
 
 class AttachmentRead(Schema):
-    id: UUID
+    id: UUID = Field(
+        description="Download the file at "
+        "`GET /inbox/v1/conversations/{conversation_id}/attachments/{id}`."
+    )
     filename: str | None = Field(examples=["facture_été.pdf"])
     content_type: str = Field(examples=["application/pdf"])
     size: int
