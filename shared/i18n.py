@@ -8,6 +8,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 SUPPORTED_LOCALES = ("en", "fr")
 SHARED_LOCALE_DIR = Path(__file__).parent / "locales"
@@ -69,9 +70,16 @@ class Translator:
         return locale == "en" or message in self._messages.get(locale, {})
 
     def format(self, message: str, locale: str, params: Mapping[str, object]) -> str:
-        """Translate, then fill ``{name}`` placeholders."""
+        """Translate, then fill ``{name}`` placeholders, numbers written the locale's way."""
         text = self.gettext(message, locale)
         try:
-            return text.format(**params)
+            return text.format(**{name: _local(value, locale) for name, value in params.items()})
         except (KeyError, IndexError, ValueError):
             return text
+
+
+def _local(value: object, locale: str) -> object:
+    """A number as the locale writes it (``26,214,400``, ``26 214 400``, ``0,5``); else as is."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return format_decimal(value, locale=locale)
+    return value

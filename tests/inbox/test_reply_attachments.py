@@ -190,7 +190,8 @@ async def test_bad_attachments_are_refused_by_field_and_change_nothing(
         "Les programmes et les scripts (.exe) ne sont pas envoyés par courriel."
     )
     assert answers[9].json()["detail"] == (
-        f"La pièce jointe «\u202ffacture.pdf\u202f» dépasse la limite de {FILE_LIMIT} octets"
+        # 64 KiB, grouped the French way (narrow no-break space).
+        "La pièce jointe «\u202ffacture.pdf\u202f» dépasse la limite de 65\u202f536 octets"
         "\u202f; rien n’a été envoyé."
     )
     assert await stored_counts(mail_app) == (0, 0)

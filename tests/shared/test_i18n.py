@@ -42,3 +42,22 @@ def test_placeholders_survive_translation() -> None:
         placeholders = set(re.findall(r"\{(\w+)\}", text))
         translated = set(re.findall(r"\{(\w+)\}", TRANSLATOR.gettext(text, "fr")))
         assert placeholders == translated, text
+
+
+def test_numbers_in_texts_are_written_each_languages_way() -> None:
+    too_large = "The message exceeds the limit of {limit} bytes; nothing was stored."
+    at_least = "Must be at least {ge}."
+
+    assert TRANSLATOR.format(too_large, "en", {"limit": 26_214_400}) == (
+        "The message exceeds the limit of 26,214,400 bytes; nothing was stored."
+    )
+    assert TRANSLATOR.format(too_large, "fr", {"limit": 26_214_400}) == (
+        "Le message dépasse la limite de 26\u202f214\u202f400 octets"
+        "\u202f; rien n’a été enregistré."
+    )
+    assert TRANSLATOR.format(at_least, "en", {"ge": 0.5}) == "Must be at least 0.5."
+    assert TRANSLATOR.format(at_least, "fr", {"ge": 0.5}) == "Doit valoir au moins 0,5."
+    # Identifiers and words are left as they are.
+    assert TRANSLATOR.format("There is no contact {contact_id}.", "fr", {"contact_id": "42"}) == (
+        "Il n’existe aucun contact 42."
+    )
