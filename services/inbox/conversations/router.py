@@ -7,7 +7,7 @@ import re
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
@@ -20,12 +20,25 @@ from services.inbox.conversations.schemas import (
 )
 from services.inbox.deps import BlobsDep, ReaderDep, SessionDep, VisibilityDep
 from services.inbox.errors import AttachmentNotFound, AttachmentNotKept, FilesUnavailable
+from services.inbox.models import Conversation
 from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 # A declared type is sent back only when it reads as one (the sender wrote it).
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+
+
+async def visible_conversation(
+    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
+) -> Conversation:
+    """The conversation with its contact, messages and files, when the caller may read it."""
+    conversation = await service.get_conversation(session, conversation_id)
+    await visibility.ensure_visible(principal, conversation)
+    return conversation
+
+
+VisibleDep = Annotated[Conversation, Depends(visible_conversation)]
 
 
 @router.get(
@@ -103,15 +116,7 @@ async def list_conversations(
     "as if it did not exist. One waiting in a queue while routing cannot be asked is 503.",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-async def read_conversation(
-    conversation_id: UUID,
-    response: Response,
-    session: SessionDep,
-    principal: ReaderDep,
-    visibility: VisibilityDep,
-) -> ConversationRead:
-    conversation = await service.get_conversation(session, conversation_id)
-    await visibility.ensure_visible(principal, conversation)
+async def read_conversation(response: Response, conversation: VisibleDep) -> ConversationRead:
     response.headers["ETag"] = f'"{conversation.version}"'
     return ConversationRead.model_validate(conversation)
 
@@ -130,15 +135,8 @@ async def read_conversation(
     },
 )
 async def download_attachment(
-    conversation_id: UUID,
-    attachment_id: UUID,
-    session: SessionDep,
-    principal: ReaderDep,
-    visibility: VisibilityDep,
-    blobs: BlobsDep,
+    attachment_id: UUID, conversation: VisibleDep, blobs: BlobsDep
 ) -> FileResponse:
-    conversation = await service.get_conversation(session, conversation_id)
-    await visibility.ensure_visible(principal, conversation)
     found = [
         attachment
         for message in conversation.messages
@@ -147,7 +145,7 @@ async def download_attachment(
     ]
     if not found:
         raise AttachmentNotFound(
-            conversation_id=str(conversation_id), attachment_id=str(attachment_id)
+            conversation_id=str(conversation.id), attachment_id=str(attachment_id)
         )
     attachment = found[0]
     if not attachment.stored:
