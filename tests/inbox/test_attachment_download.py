@@ -98,6 +98,7 @@ async def test_a_file_downloads_as_it_arrived_with_its_type_and_accented_name(
         "attachment; filename*=utf-8''facture_%C3%A9t%C3%A9.pdf"
     )
     assert pdf.headers["content-length"] == str(len(PDF))
+    assert pdf.headers["cache-control"] == "no-store"
     # A page sent by a customer is never shown in place: downloaded, sandboxed, not sniffed.
     assert page.status_code == 200
     assert page.content == PAGE

@@ -164,6 +164,7 @@ async def download_attachment(
         headers={
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox",
-            "Cache-Control": "private, max-age=3600",
+            # Customers' documents stay off shared desks' disks and caches.
+            "Cache-Control": "no-store",
         },
     )
