@@ -28,6 +28,7 @@ from services.inbox.outbound import router as outbound_router
 from services.inbox.outbound.automatic import acknowledge
 from services.inbox.outbound.service import Sender, send_queued_email
 from services.inbox.outbound.smtp import FileTransport, MailTransport, SmtpTransport
+from services.inbox.quarantine import router as quarantine_router
 from services.inbox.settings import InboxSettings
 from services.inbox.workspace import router as workspace_router
 from services.inbox.workspace import service as workspace
@@ -162,6 +163,7 @@ def create_app(
             workspace_router.router,
             conversations_router.router,
             contacts_router.router,
+            quarantine_router.router,
             events_router(
                 "/inbox/v1", ProcessedEvent, handlers(acknowledge=settings.auto_acknowledge)
             ),

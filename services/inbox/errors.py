@@ -23,6 +23,12 @@ class ConversationNotFound(NotFound):
     detail_template = "There is no conversation {conversation_id}."
 
 
+class QuarantinedEmailNotFound(NotFound):
+    code = "quarantine.not_found"
+    title = "Quarantined email not found"
+    detail_template = "There is no quarantined email {message_id}."
+
+
 class AttachmentNotFound(NotFound):
     code = "attachment.not_found"
     title = "Attachment not found"

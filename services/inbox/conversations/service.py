@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -17,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.inbox.conversations.search import search_condition
-from services.inbox.errors import ConversationNotFound, InvalidCursor
+from services.inbox.cursors import after_cursor, encode_cursor
+from services.inbox.errors import ConversationNotFound
 from services.inbox.models import Conversation, ConversationTag, Message
 from shared.contracts.routing import ServedQueue
 
@@ -288,21 +286,6 @@ def visible_to_agent(view: AgentView) -> ColumnElement[bool]:
     return or_(mine, waiting)
 
 
-def encode_cursor(conversation: Conversation) -> str:
-    """An opaque cursor pointing after this conversation in the listing order."""
-    payload = json.dumps([conversation.last_message_at.isoformat(), str(conversation.id)])
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise InvalidCursor() from exc
-
-
 async def list_conversations(
     session: AsyncSession, *, filters: ConversationFilter, cursor: str | None, limit: int
 ) -> tuple[list[Conversation], str | None]:
@@ -335,16 +318,11 @@ async def list_conversations(
     if filters.search and filters.search.strip():
         stmt = stmt.where(await search_condition(session, filters.search))
     if cursor:
-        when, ident = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(
-                Conversation.last_message_at < when,
-                and_(Conversation.last_message_at == when, Conversation.id < ident),
-            )
-        )
+        stmt = stmt.where(after_cursor(cursor, Conversation.last_message_at, Conversation.id))
     stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
     rows = list((await session.scalars(stmt.limit(limit + 1))).all())
-    next_cursor = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    last = rows[limit - 1] if len(rows) > limit else None
+    next_cursor = encode_cursor(last.last_message_at, last.id) if last else None
     return rows[:limit], next_cursor
 
 
