@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Annotated
 from uuid import UUID
@@ -19,7 +18,8 @@ from services.inbox.conversations.schemas import (
     ConversationSummary,
 )
 from services.inbox.deps import BlobsDep, ReaderDep, SessionDep, VisibilityDep
-from services.inbox.errors import AttachmentNotFound, AttachmentNotKept, FilesUnavailable
+from services.inbox.downloads import download
+from services.inbox.errors import AttachmentNotFound, AttachmentNotKept
 from services.inbox.models import Conversation
 from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
@@ -150,21 +150,12 @@ async def download_attachment(
     attachment = found[0]
     if not attachment.stored:
         raise AttachmentNotKept(size=attachment.size)
-    path = blobs.path_for(attachment.sha256)
-    try:
-        stat = await asyncio.to_thread(path.stat)
-    except OSError as exc:
-        raise FilesUnavailable(retry_after=30) from exc
     media_type = attachment.content_type.lower()
-    return FileResponse(
-        path,
-        stat_result=stat,
+    return await download(
+        blobs,
+        attachment.sha256,
         media_type=media_type if _MEDIA_TYPE.match(media_type) else "application/octet-stream",
         filename=attachment.filename or f"attachment-{attachment.position + 1}",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox",
-            # Customers' documents stay off shared desks' disks and caches.
-            "Cache-Control": "no-store",
-        },
+        # A page or an image a customer sent never runs in the agents' origin.
+        headers={"Content-Security-Policy": "sandbox"},
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from services.inbox.deps import BlobsDep, SessionDep, SupervisorDep
-from services.inbox.errors import FilesUnavailable
+from services.inbox.downloads import download
 from services.inbox.quarantine import service
 from services.inbox.quarantine.schemas import QuarantinedEmail
 from shared.schemas import Page, problem_responses
@@ -61,17 +60,9 @@ async def download_quarantined(
     message_id: UUID, session: SessionDep, _: SupervisorDep, blobs: BlobsDep
 ) -> FileResponse:
     message = await service.get_quarantined(session, message_id)
-    if message.raw_sha256 is None:
-        raise FilesUnavailable(retry_after=30)
-    path = blobs.path_for(message.raw_sha256)
-    try:
-        stat = await asyncio.to_thread(path.stat)
-    except OSError as exc:
-        raise FilesUnavailable(retry_after=30) from exc
-    return FileResponse(
-        path,
-        stat_result=stat,
+    return await download(
+        blobs,
+        message.raw_sha256,
         media_type="message/rfc822",
         filename=f"quarantined-{message.id}.eml",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
     )
