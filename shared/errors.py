@@ -80,6 +80,12 @@ class Forbidden(AppError):
     detail_template = "Your role ({role}) may not do this."
 
 
+class InvalidCursor(InvalidInput):
+    code = "request.invalid_cursor"
+    title = "Invalid cursor"
+    detail_template = "The cursor is not one this API returned."
+
+
 class NotFound(AppError):
     status = 404
     code = "resource.not_found"

@@ -260,21 +260,32 @@ def outbox_source(
     """A source for a service's outbox backlog: events not yet delivered, and the oldest's age."""
 
     async def collect() -> Iterable[Metric]:
-        stmt = select(func.count(), func.min(model.occurred_at)).where(model.delivered_at.is_(None))
+        waiting = model.delivered_at.is_(None) & model.dead_at.is_(None)
+        stmt = select(
+            func.count().filter(waiting),
+            func.min(model.occurred_at).filter(waiting),
+            func.count().filter(model.dead_at.is_not(None)),
+        ).where(model.delivered_at.is_(None))
         async with sessions() as session:
-            waiting, oldest = (await session.execute(stmt)).one()
+            count, oldest, dead = (await session.execute(stmt)).one()
         return [
             _gauge(
                 "outbox_events_waiting",
-                "Events written but not yet delivered, by service.",
+                "Events written but not yet delivered, by service (dead letters apart).",
                 service,
-                waiting,
+                count,
             ),
             _gauge(
                 "outbox_oldest_event_age_seconds",
                 "Age of the oldest event not yet delivered (0 when none waits), by service.",
                 service,
                 age_seconds(oldest),
+            ),
+            _gauge(
+                "outbox_dead_letters",
+                "Events refused too often to be retried any more, waiting for an operator.",
+                service,
+                dead,
             ),
         ]
 

@@ -11,6 +11,12 @@ Events of one conversation (their ``ordering_key``) are delivered in the order t
 happened, however many relays run: an event is claimed only once every earlier event of its
 conversation was delivered. A failing one holds back the later ones until it goes through;
 other conversations' events go on meanwhile.
+
+A failure that passes with time (a peer or the database down, a mail server busy) is retried
+for as long as it lasts. An event refused again and again (the peer answers that it is
+invalid, or its handler fails) is set aside after ``max_rejections`` tries: kept, with its
+last error, for an operator to read and retry, and no longer holding back its conversation's
+later events.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -29,6 +36,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    case,
     event,
     exists,
     or_,
@@ -37,11 +45,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, Session, aliased, declared_attr, mapped_column
 
+from shared.clients.base import PeerRejected
 from shared.contracts.events import Event, EventEnvelope
 from shared.db import JsonDocument, UTCDateTime, session_scope, utc_now
+from shared.errors import Unavailable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -63,6 +74,10 @@ class OutboxEventMixin:
     last_error: Mapped[str | None] = mapped_column(Text)
     #: The conversation the event is about, if any: its events are delivered in order.
     ordering_key: Mapped[str | None] = mapped_column(String(64))
+    #: Failures that were the event's own (refused as invalid, its handler failing).
+    rejections: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: When it was set aside after ``max_rejections`` of them; None while it is retried.
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @declared_attr.directive
     @classmethod
@@ -151,6 +166,32 @@ async def record_processed(
 Deliver = Callable[[EventEnvelope], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Why a delivery failed, and whether it said nothing about the event itself."""
+
+    error: str
+    transient: bool
+
+
+class RetryLater(Exception):
+    """A delivery failure that passes with time (a mail server busy, a mailbox full): retried
+    for as long as it lasts, never held against the event."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a delivery failure says nothing about the event itself: a peer, the database or
+    the network down or busy, or a peer refusing this service's credentials (a configuration
+    to fix, after which every event goes through)."""
+    if isinstance(exc, RetryLater | Unavailable | OSError | TimeoutError):
+        return True
+    if isinstance(exc, PeerRejected):
+        return exc.params.get("peer_status") in (401, 403)
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
+
+
 class Relay:
     """Delivers a service's outbox rows; run several at once safely on PostgreSQL."""
 
@@ -165,6 +206,7 @@ class Relay:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 300.0,
+        max_rejections: int = 12,
         concurrency: int = 8,
     ) -> None:
         self._sessions = sessions
@@ -175,6 +217,7 @@ class Relay:
         self._lease = timedelta(seconds=lease_seconds)
         self._poll_seconds = poll_seconds
         self._max_backoff = max_backoff_seconds
+        self._max_rejections = max_rejections
         self._limit = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -222,6 +265,7 @@ class Relay:
                 select(model.id)
                 .where(
                     model.delivered_at.is_(None),
+                    model.dead_at.is_(None),
                     model.available_at <= now,
                     or_(model.locked_until.is_(None), model.locked_until < now),
                     or_(model.ordering_key.is_(None), ~_earlier_pending(model)),
@@ -259,33 +303,35 @@ class Relay:
         claimed.sort(key=lambda item: item[0].occurred_at)
         return claimed
 
-    async def _attempt(self, envelope: EventEnvelope) -> str | None:
+    async def _attempt(self, envelope: EventEnvelope) -> Failure | None:
         async with self._limit:
             try:
                 await self._deliver(envelope)
             except Exception as exc:  # any failure is retried later; the reason is kept
+                transient = is_transient(exc)
                 log.warning(
                     "outbox.delivery_failed",
                     source=self._source,
                     event_id=str(envelope.id),
                     event_type=envelope.type,
                     error=repr(exc),
+                    transient=transient,
                 )
-                return repr(exc)[:2000]
+                return Failure(error=repr(exc)[:2000], transient=transient)
             return None
 
     async def _record(
         self,
         claimed: Sequence[tuple[EventEnvelope, int, str | None]],
-        outcomes: Sequence[str | None],
+        outcomes: Sequence[Failure | None],
     ) -> bool:
-        """Mark the outcomes; True when a delivered event's conversation has another waiting."""
+        """Mark the outcomes; True when a delivered or dead-lettered event's conversation has
+        another event waiting."""
         model = self._model
         now = utc_now()
-        done = [item for item, error in zip(claimed, outcomes, strict=True) if not error]
+        done = [item for item, failure in zip(claimed, outcomes, strict=True) if not failure]
         delivered = [envelope.id for envelope, _, _ in done]
         keys = {key for _, _, key in done if key is not None}
-        follow_up = False
         async with session_scope(self._sessions) as session:
             if delivered:
                 await session.execute(
@@ -294,20 +340,47 @@ class Relay:
                     .values(delivered_at=now, locked_until=None, last_error=None)
                     .execution_options(synchronize_session=False)
                 )
+            for (envelope, attempts, key), failure in zip(claimed, outcomes, strict=True):
+                if failure is None:
+                    continue
+                rejected = 0 if failure.transient else 1
+                dead = (
+                    case((model.rejections + 1 >= self._max_rejections, now), else_=None)
+                    if rejected
+                    else None
+                )
+                set_aside = await session.scalar(
+                    update(model)
+                    .where(model.id == envelope.id)
+                    .values(
+                        available_at=now + timedelta(seconds=self.backoff(attempts)),
+                        locked_until=None,
+                        last_error=failure.error,
+                        rejections=model.rejections + rejected,
+                        dead_at=dead,
+                    )
+                    .returning(model.dead_at)
+                    .execution_options(synchronize_session=False)
+                )
+                if set_aside is not None:
+                    log.error(
+                        "outbox.dead_lettered",
+                        source=self._source,
+                        event_id=str(envelope.id),
+                        event_type=envelope.type,
+                        attempts=attempts,
+                        error=failure.error,
+                    )
+                    if key is not None:
+                        keys.add(key)
+            follow_up = False
             if keys:
                 waiting = select(model.id).where(
-                    model.ordering_key.in_(keys), model.delivered_at.is_(None)
+                    model.ordering_key.in_(keys),
+                    model.delivered_at.is_(None),
+                    model.dead_at.is_(None),
                 )
                 follow_up = (await session.execute(waiting.limit(1))).first() is not None
-            for (envelope, attempts, _), error in zip(claimed, outcomes, strict=True):
-                if error:
-                    at = now + timedelta(seconds=self.backoff(attempts))
-                    await session.execute(
-                        update(model)
-                        .where(model.id == envelope.id)
-                        .values(available_at=at, locked_until=None, last_error=error)
-                        .execution_options(synchronize_session=False)
-                    )
         for event_id in delivered:
             log.info("outbox.delivered", source=self._source, event_id=str(event_id))
         return follow_up
@@ -319,11 +392,13 @@ class Relay:
 
 
 def _earlier_pending(model: type[OutboxEventMixin]) -> Any:
-    """Whether an earlier event of the row's conversation is still undelivered."""
+    """Whether an earlier event of the row's conversation is still undelivered (and not set
+    aside)."""
     earlier = aliased(model)
     return exists().where(
         earlier.ordering_key == model.ordering_key,
         earlier.delivered_at.is_(None),
+        earlier.dead_at.is_(None),
         or_(
             earlier.occurred_at < model.occurred_at,
             and_(earlier.occurred_at == model.occurred_at, earlier.id < model.id),
@@ -349,6 +424,7 @@ def relay_from_settings(
         lease_seconds=settings.outbox_lease_seconds,
         poll_seconds=settings.outbox_poll_seconds,
         max_backoff_seconds=settings.outbox_max_backoff_seconds,
+        max_rejections=settings.outbox_max_rejections,
     )
     wake_on_commit(sessions, relay.wake)
     return relay

@@ -79,6 +79,13 @@ class CommonSettings(BaseSettings):
     outbox_batch_size: int = Field(default=50, ge=1, le=1000)
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     outbox_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    outbox_max_rejections: int = Field(
+        default=12,
+        ge=1,
+        le=1000,
+        description="Refusals of an event (invalid, or its handler failing) before it is "
+        "dead-lettered for an operator; outages never count.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -38,6 +38,7 @@ from shared.clients.translation import TranslationClient
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.db import session_scope, utc_now
+from shared.dead_letters import dead_letters_router
 from shared.logging import get_logger
 from shared.metrics import Metrics
 from shared.outbox import relay_from_settings
@@ -167,6 +168,7 @@ def create_app(
             events_router(
                 "/inbox/v1", ProcessedEvent, handlers(acknowledge=settings.auto_acknowledge)
             ),
+            dead_letters_router("/inbox/v1", OutboxEvent),
         ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,

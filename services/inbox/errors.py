@@ -67,12 +67,6 @@ class UnsupportedMediaType(InvalidInput):
     )
 
 
-class InvalidCursor(InvalidInput):
-    code = "request.invalid_cursor"
-    title = "Invalid cursor"
-    detail_template = "The cursor is not one this API returned."
-
-
 class ConversationClosed(Conflict):
     code = "conversation.closed"
     title = "Conversation closed"

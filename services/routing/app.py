@@ -28,6 +28,7 @@ from shared.clients.peers import peer_client
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.db import session_scope, utc_now
+from shared.dead_letters import dead_letters_router
 from shared.logging import get_logger
 from shared.metrics import Metrics
 from shared.outbox import relay_from_settings
@@ -116,6 +117,7 @@ def create_app(
             tasks_router.router,
             stream_router.router,
             events_router("/routing/v1", ProcessedEvent, build_handlers(settings)),
+            dead_letters_router("/routing/v1", OutboxEvent),
         ],
         locale_dirs=[LOCALE_DIR],
         lifespan=lifespan,

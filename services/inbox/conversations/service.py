@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.inbox.conversations.search import search_condition
-from services.inbox.cursors import after_cursor, encode_cursor
 from services.inbox.errors import ConversationNotFound
 from services.inbox.models import Conversation, ConversationTag, Message
 from shared.contracts.routing import ServedQueue
+from shared.cursors import after_cursor, encode_cursor
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")

@@ -17,6 +17,8 @@ from typing import Literal, Protocol
 
 import aiosmtplib
 
+from shared.outbox import RetryLater
+
 #: What the agent sees when the server cannot take an international address (RFC 6531's reply).
 NO_SMTPUTF8 = "5.6.7 The mail server does not accept international addresses (SMTPUTF8)."
 
@@ -30,8 +32,8 @@ class PermanentFailure(Exception):
         self.reason = reason
 
 
-class TemporaryFailure(Exception):
-    """The message could not be sent now; try again later."""
+class TemporaryFailure(RetryLater):
+    """The message could not be sent now; try again later (never dead-lettered for it)."""
 
 
 class MailTransport(Protocol):

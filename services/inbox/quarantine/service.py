@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.inbox.cursors import after_cursor, encode_cursor
 from services.inbox.errors import QuarantinedEmailNotFound
 from services.inbox.models import Message
+from shared.cursors import after_cursor, encode_cursor
 
 _QUARANTINED = and_(
     Message.direction == "inbound", Message.channel == "email", Message.status == "quarantined"

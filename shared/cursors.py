@@ -1,4 +1,4 @@
-"""Opaque cursors of the inbox's paginated lists: a position as (time, id), newest first."""
+"""Opaque cursors of the paginated lists: a position as (time, id), newest first."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from services.inbox.errors import InvalidCursor
+from shared.errors import InvalidCursor
 
 
 def encode_cursor(when: datetime, ident: uuid.UUID) -> str:
