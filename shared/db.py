@@ -35,6 +35,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "idle_since"
 _HOLDS_WRITE_TURN = "holds_write_turn"
+_QUERY_ONLY = "query_only"
+#: Execution option marking a connection whose transactions only read (see ``read_only``).
+READ_ONLY = "read_only"
 
 #: A JSON document column: JSONB on PostgreSQL, JSON text on SQLite.
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
@@ -77,6 +80,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def _pragma(dbapi_connection: Any, pragma: str) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -102,6 +113,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         info = connection.connection.info
+        reads_only = bool(connection.get_execution_options().get(READ_ONLY))
+        # query_only is switched as a pooled connection passes between readers and writers,
+        # always before any BEGIN: reads in a row pay nothing, and a writer switches it off
+        # before it queues for its turn. Until a switch is known done, it counts as on (the
+        # pool clears ``info`` with a new connection, whose query_only is off).
+        if info.get(_QUERY_ONLY, False) != reads_only:
+            info[_QUERY_ONLY] = True
+            _pragma(connection.connection.dbapi_connection, f"query_only={int(reads_only)}")
+            info[_QUERY_ONLY] = reads_only
+        if reads_only:
+            # In WAL a reader takes no lock that a writer holds: no turn, a deferred BEGIN.
+            connection.exec_driver_sql("BEGIN")
+            return
         try:
             await_(asyncio.wait_for(turns.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
             info[_HOLDS_WRITE_TURN] = True
@@ -173,6 +197,26 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_only(engine: AsyncEngine) -> dict[str, bool]:
+    """Execution options that make a connection's transactions refuse writes.
+
+    SQLite: a deferred ``BEGIN`` under ``PRAGMA query_only``, without the writers' turn, so a
+    read never waits for a write in progress (WAL). The pragma is switched only when a pooled
+    connection passes from a writer to a reader or back (the writer switches it off before
+    it waits for its turn), not per transaction: each switch is a trip to the driver's thread.
+    PostgreSQL: asyncpg folds ``READ ONLY`` into its ``BEGIN``, no round trip more.
+    A write is refused by the database on both: SQLITE_READONLY, or SQLSTATE 25006.
+    """
+    if engine.dialect.name == "postgresql":
+        return {READ_ONLY: True, "postgresql_readonly": True}
+    return {READ_ONLY: True}
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that only reads (see ``read_only``), on the same connection pool."""
+    return async_sessionmaker(engine.execution_options(**read_only(engine)), expire_on_commit=False)
+
+
 @asynccontextmanager
 async def session_scope(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """One unit of work for background jobs: commit on success, roll back on error."""
@@ -186,6 +230,10 @@ async def session_scope(sessions: async_sessionmaker[AsyncSession]) -> AsyncIter
 
 
 async def ping(engine: AsyncEngine) -> None:
-    """Run a trivial query; raises when the database cannot be reached."""
+    """Run a trivial query; raises when the database cannot be reached.
+
+    Read-only: on SQLite, readiness must not queue behind the writers for its answer.
+    """
     async with engine.connect() as connection:
+        await connection.execution_options(**read_only(engine))
         await connection.execute(text("SELECT 1"))

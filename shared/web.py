@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Role, TokenVerifier, same_secret
-from shared.db import create_engine, create_sessionmaker, ping
+from shared.db import create_engine, create_read_sessionmaker, create_sessionmaker, ping
 from shared.errors import (
     AppError,
     DatabaseBusy,
@@ -51,6 +51,9 @@ _UNREACHABLE_CLASSES = ("08",)
 _UNREACHABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 #: SQLite's "database is locked": another connection held the lock past the busy timeout.
 _SQLITE_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+#: A write in a read-only transaction (or to a file the process may not write): a bug or a
+#: setup to fix, which no retry mends. Its transient kinds (e.g. ``_RECOVERY``) are not this.
+_SQLITE_READONLY = "SQLITE_READONLY"
 
 
 class InvalidToken(Unauthorized):
@@ -68,6 +71,7 @@ class ServiceContext:
     translator: Translator
     engine: AsyncEngine | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
     verifier: TokenVerifier | None = None
     metrics: Metrics = field(default_factory=Metrics)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +81,12 @@ class ServiceContext:
         if self.sessions is None:
             raise DatabaseUnavailable(retry_after=5)
         return self.sessions
+
+    def require_read_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """The read-only sessionmaker (same pool), which exists once the app has started."""
+        if self.read_sessions is None:
+            raise DatabaseUnavailable(retry_after=5)
+        return self.read_sessions
 
 
 def service_context(request: Request) -> ServiceContext:
@@ -197,6 +207,8 @@ def _is_connection_problem(exc: DBAPIError) -> bool:
 
     SQLite reports most trouble opening or reading its file as an ``OperationalError``.
     """
+    if getattr(exc.orig, "sqlite_errorname", None) == _SQLITE_READONLY:
+        return False
     if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
         return True
     state = _sqlstate(exc)
@@ -240,6 +252,7 @@ def create_service_app(
     async def app_lifespan(app: FastAPI) -> AsyncIterator[None]:
         context.engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
         context.sessions = create_sessionmaker(context.engine)
+        context.read_sessions = create_read_sessionmaker(context.engine)
         try:
             async with (
                 (lifespan or _no_lifespan)(app, context),
@@ -336,7 +349,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's reads: one transaction that refuses writes and on SQLite waits for none."""
+    sessions = service_context(request).require_read_sessions()
+    async with sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+#: For handlers that never write: a write through it fails (500), never lands.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `Authorization: Bearer …`")
 
 

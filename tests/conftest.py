@@ -29,17 +29,17 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql_only: PostgreSQL behaviour, run in the PostgreSQL pass only"
     )
+    config.addinivalue_line("markers", "sqlite_only: SQLite behaviour, run in the SQLite pass only")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave PostgreSQL-only tests out of other passes: deselected (run in the PostgreSQL
+    """Leave the other backend's tests out of this pass: deselected (run in that backend's
     pass of ``make test``), never counted as skipped."""
-    if BACKEND == "postgresql":
-        return
-    other = [item for item in items if item.get_closest_marker("postgresql_only")]
+    marker = "sqlite_only" if BACKEND == "postgresql" else "postgresql_only"
+    other = [item for item in items if item.get_closest_marker(marker)]
     if other:
         config.hook.pytest_deselected(items=other)
-        items[:] = [item for item in items if not item.get_closest_marker("postgresql_only")]
+        items[:] = [item for item in items if not item.get_closest_marker(marker)]
 
 
 @pytest.fixture(scope="session")

@@ -87,8 +87,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI, context: ServiceContext) -> AsyncIterator[None]:
+        # Every authenticated request may ask it: it must not queue behind the writers.
         context.verifier = DatabaseVerifier(
-            context.require_sessions(), ttl=settings.token_cache_seconds
+            context.require_read_sessions(), ttl=settings.token_cache_seconds
         )
         routing = peer_client(RoutingClient, settings, transports)
         translation = peer_client(TranslationClient, settings, transports)

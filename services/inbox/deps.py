@@ -15,6 +15,7 @@ from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, Unauthorized
 from shared.web import (
+    ReadSessionDep,
     SessionDep,
     bearer_scheme,
     principal_for_token,
@@ -26,6 +27,7 @@ __all__ = [
     "AdminDep",
     "BlobsDep",
     "GatewayDep",
+    "ReadSessionDep",
     "ReaderDep",
     "RoutingDep",
     "ServiceDep",

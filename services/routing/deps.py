@@ -11,12 +11,13 @@ from services.routing.errors import NotOwnAgent
 from services.routing.settings import RoutingSettings
 from services.routing.stream.broker import AgentBroker
 from shared.auth import Principal, Role
-from shared.web import SessionDep, require_roles, service_context
+from shared.web import ReadSessionDep, SessionDep, require_roles, service_context
 
 __all__ = [
     "ActorDep",
     "BrokerDep",
     "ManagerDep",
+    "ReadSessionDep",
     "ServiceDep",
     "SessionDep",
     "SettingsDep",

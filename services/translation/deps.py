@@ -11,12 +11,13 @@ from services.translation.mt.provider import TranslationProvider
 from services.translation.settings import TranslationSettings
 from shared.auth import Principal, Role
 from shared.i18n import negotiate_locale
-from shared.web import SessionDep, require_roles, service_context
+from shared.web import ReadSessionDep, SessionDep, require_roles, service_context
 
 __all__ = [
     "EditorDep",
     "LanguageDep",
     "ProviderDep",
+    "ReadSessionDep",
     "ReaderDep",
     "SessionDep",
     "SessionsDep",

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from services.inbox.auth import service
 from services.inbox.auth.schemas import TokenCreate, TokenCreated, TokenRead
-from services.inbox.deps import AdminDep, GatewayDep, ServiceDep, SessionDep
+from services.inbox.deps import AdminDep, GatewayDep, ReadSessionDep, ServiceDep, SessionDep
 from shared.auth import Role
 from shared.contracts.inbox import TokenIntrospection, TokenIntrospectRequest
 from shared.schemas import problem_responses
@@ -47,7 +47,7 @@ async def create_token(body: TokenCreate, session: SessionDep, _: AdminDep) -> T
 
 
 @router.get("/tokens", summary="List API tokens, revoked ones included (admin)")
-async def list_tokens(session: SessionDep, _: AdminDep) -> list[TokenRead]:
+async def list_tokens(session: ReadSessionDep, _: AdminDep) -> list[TokenRead]:
     return [TokenRead.model_validate(row) for row in await service.list_tokens(session)]
 
 
@@ -71,7 +71,7 @@ async def revoke_token(
     summary="Check a token for another service (service credential only)",
 )
 async def introspect(
-    body: TokenIntrospectRequest, session: SessionDep, _: ServiceDep
+    body: TokenIntrospectRequest, session: ReadSessionDep, _: ServiceDep
 ) -> TokenIntrospection:
     principal = await service.find_principal(session, body.token)
     if principal is None:

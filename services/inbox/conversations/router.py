@@ -17,7 +17,7 @@ from services.inbox.conversations.schemas import (
     ConversationStatus,
     ConversationSummary,
 )
-from services.inbox.deps import BlobsDep, ReaderDep, SessionDep, VisibilityDep
+from services.inbox.deps import BlobsDep, ReaderDep, ReadSessionDep, VisibilityDep
 from services.inbox.downloads import download
 from services.inbox.errors import AttachmentNotFound, AttachmentNotKept
 from services.inbox.models import Conversation
@@ -30,7 +30,7 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 
 
 async def visible_conversation(
-    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
+    conversation_id: UUID, session: ReadSessionDep, principal: ReaderDep, visibility: VisibilityDep
 ) -> Conversation:
     """The conversation with its contact, messages and files, when the caller may read it."""
     conversation = await service.get_conversation(session, conversation_id)
@@ -52,7 +52,7 @@ VisibleDep = Annotated[Conversation, Depends(visible_conversation)]
     responses=problem_responses(401, 403, 422),
 )
 async def list_conversations(
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ReaderDep,
     visibility: VisibilityDep,
     status: ConversationStatus | None = None,

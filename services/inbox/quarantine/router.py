@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from services.inbox.deps import BlobsDep, SessionDep, SupervisorDep
+from services.inbox.deps import BlobsDep, ReadSessionDep, SupervisorDep
 from services.inbox.downloads import download
 from services.inbox.quarantine import service
 from services.inbox.quarantine.schemas import QuarantinedEmail
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
     responses=problem_responses(401, 403, 422),
 )
 async def list_quarantine(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: SupervisorDep,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -57,7 +57,7 @@ async def list_quarantine(
     },
 )
 async def download_quarantined(
-    message_id: UUID, session: SessionDep, _: SupervisorDep, blobs: BlobsDep
+    message_id: UUID, session: ReadSessionDep, _: SupervisorDep, blobs: BlobsDep
 ) -> FileResponse:
     message = await service.get_quarantined(session, message_id)
     return await download(

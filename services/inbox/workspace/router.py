@@ -10,7 +10,14 @@ from pydantic import Field
 
 from services.inbox.conversations.schemas import ConversationSummary
 from services.inbox.conversations.visibility import Visibility
-from services.inbox.deps import ReaderDep, SessionDep, SupervisorDep, VisibilityDep, WriterDep
+from services.inbox.deps import (
+    ReaderDep,
+    ReadSessionDep,
+    SessionDep,
+    SupervisorDep,
+    VisibilityDep,
+    WriterDep,
+)
 from services.inbox.errors import ConversationNotFound
 from services.inbox.ingest.phone import InvalidNumber, to_e164
 from services.inbox.models import Conversation
@@ -114,7 +121,7 @@ async def summary_of(session: SessionDep, conversation: Conversation) -> Convers
     responses=READ_ERRORS,
 )
 async def read_timeline(
-    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
+    conversation_id: UUID, session: ReadSessionDep, principal: ReaderDep, visibility: VisibilityDep
 ) -> list[TimelineRead]:
     await readable(session, conversation_id, principal, visibility)
     return [
@@ -128,7 +135,7 @@ async def read_timeline(
     responses=READ_ERRORS,
 )
 async def read_notes(
-    conversation_id: UUID, session: SessionDep, principal: ReaderDep, visibility: VisibilityDep
+    conversation_id: UUID, session: ReadSessionDep, principal: ReaderDep, visibility: VisibilityDep
 ) -> list[NoteRead]:
     await readable(session, conversation_id, principal, visibility)
     return [NoteRead.model_validate(n) for n in await service.notes_of(session, conversation_id)]
@@ -374,7 +381,7 @@ async def schedule_callback(
     responses=problem_responses(401, 403),
 )
 async def list_dispositions(
-    request: Request, session: SessionDep, _: ReaderDep, include_inactive: bool = False
+    request: Request, session: ReadSessionDep, _: ReaderDep, include_inactive: bool = False
 ) -> list[DispositionRead]:
     locale = negotiate_locale(request.headers.get("accept-language"))
     rows = await service.list_dispositions(session, include_inactive=include_inactive)

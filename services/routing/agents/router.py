@@ -9,7 +9,14 @@ from fastapi import APIRouter, Depends, Response
 
 from services.routing.agents import service
 from services.routing.agents.schemas import AgentCreate, AgentRead, AgentStatusUpdate, AgentUpdate
-from services.routing.deps import ActorDep, ManagerDep, SessionDep, SettingsDep, ensure_own_agent
+from services.routing.deps import (
+    ActorDep,
+    ManagerDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    ensure_own_agent,
+)
 from shared.auth import Principal, Role
 from shared.contracts.routing import AgentQueues
 from shared.db import utc_now
@@ -41,7 +48,7 @@ async def create_agent(
 
 @router.get("/agents", summary="List agents, optionally by status (admin, supervisor)")
 async def list_agents(
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     _: ManagerDep,
     status: Literal["offline", "available", "away", "busy", "wrap_up"] | None = None,
@@ -58,7 +65,7 @@ async def list_agents(
     responses=problem_responses(404),
 )
 async def read_agent(
-    agent_id: UUID, session: SessionDep, settings: SettingsDep, principal: ActorDep
+    agent_id: UUID, session: ReadSessionDep, settings: SettingsDep, principal: ActorDep
 ) -> AgentRead:
     ensure_own_agent(principal, agent_id)
     agent = await service.get_agent(session, agent_id)
@@ -79,7 +86,7 @@ async def read_agent(
     responses=problem_responses(404),
 )
 async def read_agent_queues(
-    agent_id: UUID, session: SessionDep, principal: ReaderDep
+    agent_id: UUID, session: ReadSessionDep, principal: ReaderDep
 ) -> AgentQueues:
     ensure_own_agent(principal, agent_id)
     return await service.served_queues(session, agent_id=agent_id, now=utc_now())

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from services.routing.deps import ManagerDep, SessionDep
+from services.routing.deps import ManagerDep, ReadSessionDep, SessionDep
 from services.routing.queues import service
 from services.routing.queues.schemas import QueueCreate, QueueRead, QueueStats, QueueUpdate
 from shared.db import utc_now
@@ -28,7 +28,7 @@ async def create_queue(body: QueueCreate, session: SessionDep, _: ManagerDep) ->
 
 
 @router.get("/queues", summary="List queues with their rules (admin, supervisor)")
-async def list_queues(session: SessionDep, _: ManagerDep) -> list[QueueRead]:
+async def list_queues(session: ReadSessionDep, _: ManagerDep) -> list[QueueRead]:
     now = utc_now()
     return [service.read_queue(queue, now) for queue in await service.list_queues(session)]
 
@@ -38,7 +38,7 @@ async def list_queues(session: SessionDep, _: ManagerDep) -> list[QueueRead]:
     summary="Read a queue (admin, supervisor)",
     responses=problem_responses(404),
 )
-async def read_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> QueueRead:
+async def read_queue(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueRead:
     return service.read_queue(await service.get_queue(session, queue_id), utc_now())
 
 
@@ -71,5 +71,5 @@ async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Re
     summary="Live figures: waiting, longest wait, agents by presence, today's offers and SL",
     responses=problem_responses(404),
 )
-async def queue_stats(queue_id: UUID, session: SessionDep, _: ManagerDep) -> QueueStats:
+async def queue_stats(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueStats:
     return await service.queue_stats(session, queue_id=queue_id, now=utc_now())

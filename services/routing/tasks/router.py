@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 
 from services.routing.deps import (
     ActorDep,
+    ReadSessionDep,
     ServiceDep,
     SessionDep,
     SettingsDep,
@@ -49,7 +50,11 @@ def _translator(request: Request) -> service.Translate:
     responses=problem_responses(404),
 )
 async def read_task(
-    task_id: UUID, request: Request, session: SessionDep, settings: SettingsDep, principal: ActorDep
+    task_id: UUID,
+    request: Request,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    principal: ActorDep,
 ) -> TaskRead:
     return await service.task_view(
         session,
@@ -90,7 +95,7 @@ async def complete_task(
 )
 async def list_offers(
     agent_id: UUID,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: ActorDep,
     state: Literal["pending", "accepted", "rejected", "expired", "canceled", "all"] = "pending",
 ) -> list[OfferRead]:
@@ -155,7 +160,7 @@ async def create_callback(
     summary="Read a callback and the task it became",
     responses=problem_responses(404),
 )
-async def read_callback(callback_id: UUID, session: SessionDep, _: ActorDep) -> CallbackRead:
+async def read_callback(callback_id: UUID, session: ReadSessionDep, _: ActorDep) -> CallbackRead:
     return CallbackRead.model_validate(await service.get_callback(session, callback_id))
 
 

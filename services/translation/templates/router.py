@@ -6,7 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from services.translation.deps import EditorDep, LanguageDep, ReaderDep, SessionDep, SettingsDep
+from services.translation.deps import (
+    EditorDep,
+    LanguageDep,
+    ReaderDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from services.translation.templates import service
 from services.translation.templates.schemas import (
     RenderedRead,
@@ -46,7 +53,7 @@ def _read(record: service.TemplateRecord, language: str) -> TemplateRead:
 
 @router.get("", summary="List templates with their versions and the twins to review")
 async def list_templates(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: ReaderDep,
     language: LanguageDep,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
@@ -75,7 +82,7 @@ async def create_template(
 
 @router.get("/{key}", summary="Read a template", responses=problem_responses(404))
 async def read_template(
-    key: KeyPath, session: SessionDep, _: ReaderDep, language: LanguageDep
+    key: KeyPath, session: ReadSessionDep, _: ReaderDep, language: LanguageDep
 ) -> TemplateRead:
     return _read(await service.get_template(session, key), language)
 
