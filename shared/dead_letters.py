@@ -21,7 +21,7 @@ from shared.db import utc_now
 from shared.errors import NotFound
 from shared.outbox import OutboxEventMixin, note_emitted
 from shared.schemas import Page, Schema, problem_responses
-from shared.web import SessionDep, require_roles
+from shared.web import ReadSessionDep, SessionDep, require_roles
 
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 EventType = Annotated[str | None, Query(max_length=100, description="Only events of this type.")]
@@ -65,7 +65,7 @@ def dead_letters_router(prefix: str, model: type[OutboxEventMixin]) -> APIRouter
         responses=problem_responses(401, 403, 422, 503),
     )
     async def list_dead_letters(
-        session: SessionDep,
+        session: ReadSessionDep,
         _: AdminDep,
         type: EventType = None,
         cursor: Annotated[str | None, Query(max_length=200)] = None,

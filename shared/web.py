@@ -23,7 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Role, TokenVerifier, same_secret
-from shared.db import create_engine, create_read_sessionmaker, create_sessionmaker, ping
+from shared.db import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    ping,
+    session_scope,
+)
 from shared.errors import (
     AppError,
     DatabaseBusy,
@@ -339,26 +345,14 @@ def metrics_router() -> APIRouter:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response is sent, or rolled back."""
-    sessions = service_context(request).require_sessions()
-    async with sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(service_context(request).require_sessions()) as session:
+        yield session
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's reads: one transaction that refuses writes and on SQLite waits for none."""
-    sessions = service_context(request).require_read_sessions()
-    async with sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(service_context(request).require_read_sessions()) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -108,11 +108,14 @@ async def test_an_event_routing_refuses_is_dead_lettered_and_frees_its_conversat
 
     # Three tries of the refused event alone: the later one waited behind it.
     assert rounds == [1, 1, 1]
-    assert held.attempts == 0 and held.delivered_at is None
+    assert held.attempts == 0
+    assert held.delivered_at is None
     dead = await _row(app, refused)
-    assert dead.dead_at is not None and dead.delivered_at is None
+    assert dead.dead_at is not None
+    assert dead.delivered_at is None
     assert (dead.attempts, dead.rejections) == (3, 3)
-    assert "PeerRejected" in (dead.last_error or "") and "422" in (dead.last_error or "")
+    assert "PeerRejected" in (dead.last_error or "")
+    assert "422" in (dead.last_error or "")
     # Set aside, it is never tried again; its conversation's next event goes through.
     assert freed == 1
     assert (await _row(app, later)).delivered_at is not None
@@ -144,7 +147,9 @@ async def test_outages_are_retried_for_as_long_as_they_last_never_dead_lettered(
         RetryLater("452 mailbox full"),
     ]
     ids = await _emit(app, *(Step(conversation_id=uuid.uuid4(), n=n) for n in range(5)))
-    consumers = [Consumer(outage, {event_id}) for outage, event_id in zip(outages, ids, strict=True)]
+    consumers = [
+        Consumer(outage, {event_id}) for outage, event_id in zip(outages, ids, strict=True)
+    ]
 
     async def deliver(envelope: EventEnvelope) -> None:
         for consumer in consumers:
@@ -203,7 +208,8 @@ async def test_admins_list_dead_letters_last_set_aside_first_with_why(app: Runni
     assert oldest["payload"]["n"] == 1
     assert (oldest["attempts"], oldest["rejections"]) == (1, 1)
     assert "bad payload" in oldest["last_error"]
-    assert oldest["dead_at"] and oldest["occurred_at"]
+    assert oldest["dead_at"]
+    assert oldest["occurred_at"]
     assert [item["id"] for item in steps.json()["items"]] == newest_first[1:]
 
 
@@ -228,7 +234,8 @@ async def test_only_admins_see_or_retry_dead_letters_and_a_bad_cursor_is_refused
     assert bad_cursor.json()["code"] == "request.invalid_cursor"
     assert bad_cursor.json()["title"] == "Curseur invalide"
     row = await _row(app, event_id)
-    assert row.dead_at is not None and row.rejections == 1
+    assert row.dead_at is not None
+    assert row.rejections == 1
 
 
 async def test_a_retried_dead_letter_is_delivered_once_and_a_second_retry_is_refused(
@@ -249,7 +256,9 @@ async def test_a_retried_dead_letter_is_delivered_once_and_a_second_retry_is_ref
     assert delivered == 1
     assert consumer.applied == [event_id]
     row = await _row(app, event_id)
-    assert row.delivered_at is not None and row.dead_at is None and row.rejections == 0
+    assert row.delivered_at is not None
+    assert row.dead_at is None
+    assert row.rejections == 0
     assert again.status_code == 404
     assert again.json()["code"] == "outbox.dead_letter_not_found"
     assert again.json()["title"] == "Lettre morte introuvable"
