@@ -49,7 +49,8 @@ def install(context: ServiceContext) -> None:
     email_stages(context.metrics)
     context.metrics.add_source(
         "inbox_outbox",
-        outbox_source(context.require_sessions(), OutboxEvent, service="inbox"),
+        # Read-only: a scrape must not queue behind the writers (SQLite).
+        outbox_source(context.require_read_sessions(), OutboxEvent, service="inbox"),
     )
 
 

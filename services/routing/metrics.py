@@ -62,8 +62,10 @@ def install(context: ServiceContext) -> None:
     info = dict(sessions.kw.get("info") or {})
     info[_INSTRUMENTS] = instruments
     sessions.configure(info=info)
-    metrics.add_source("routing", lambda: _collect(sessions))
-    metrics.add_source("routing_outbox", outbox_source(sessions, OutboxEvent, service="routing"))
+    # Read-only: a scrape must not queue behind the writers (SQLite).
+    reads = context.require_read_sessions()
+    metrics.add_source("routing", lambda: _collect(reads))
+    metrics.add_source("routing_outbox", outbox_source(reads, OutboxEvent, service="routing"))
 
 
 async def _collect(sessions: async_sessionmaker[AsyncSession]) -> Iterable[Metric]:

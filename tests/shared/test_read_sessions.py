@@ -148,11 +148,19 @@ async def test_agents_reads_answer_while_a_write_transaction_is_open_and_writes_
             service.dependency_overrides.clear()
 
         answers = [await app.client.get(path, headers=headers) for path in reads]
+        scrape = await app.client.get("/metrics")
 
         assert [answer.status_code for answer in answers] == [200] * len(reads)
         assert answers[1].json()["id"] == conversation_id
         # A read sees what is committed, not the open transaction's row.
         assert "held" not in [row["code"] for row in answers[3].json()]
+        # The scrape's database figures were read too, not given up after a wait.
+        assert scrape.status_code == 200
+        sources_up = [
+            line for line in scrape.text.splitlines() if line.startswith("metrics_source_up{")
+        ]
+        assert sources_up
+        assert [line for line in sources_up if not line.endswith(" 1.0")] == []
         assert not writing.done()
         await holder.commit()
 
