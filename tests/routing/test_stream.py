@@ -8,6 +8,10 @@ import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
+import pytest
+from sqlalchemy import update
+
+from services.routing.models import Agent
 from services.routing.stream.broker import AgentBroker
 from services.routing.stream.feed import agent_feed
 from tests.routing.scenario import (
@@ -39,6 +43,7 @@ def open_feed(
     assert isinstance(broker, AgentBroker)
     return agent_feed(
         context.require_sessions(),
+        context.require_read_sessions(),
         broker,
         agent_id=uuid.UUID(agent_id),
         last_event_id=last_event_id,
@@ -75,6 +80,40 @@ async def test_a_new_stream_gets_pending_offers_then_the_assignment(app: Running
     assert assigned["id"] > pending["id"]
     assert connected.json()["stream_connected"] is True
     assert after.json()["stream_connected"] is False
+
+
+@pytest.mark.sqlite_only
+async def test_a_connected_stream_gets_its_next_event_while_another_write_is_open(
+    app: Running,
+) -> None:
+    headers = await admin(app)
+    marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
+    await open_task(app, language="fr")
+    await run_engine(app)
+    [offer] = await offers_of(app, marie["id"], headers)
+    feed = open_feed(app, marie["id"])
+    try:
+        await next_message(feed)
+        await next_message(feed)
+        # The assignment commits and wakes the feed; then another transaction starts writing.
+        await app.client.post(
+            f"/routing/v1/offers/{offer['id']}/accept",
+            headers=await agent_headers(app, marie["id"]),
+        )
+        async with app.context("routing").require_sessions()() as holder:
+            await holder.execute(
+                update(Agent)
+                .where(Agent.id == uuid.UUID(marie["id"]))
+                .values(stream_seen_at=Agent.stream_seen_at)
+            )
+            # Read without queueing behind that write: it arrives while the write is open.
+            assigned = parse(await next_message(feed))
+            await holder.rollback()
+    finally:
+        await feed.aclose()
+
+    assert assigned["event"] == "assignment"
+    assert assigned["data"]["offer_id"] == offer["id"]
 
 
 async def test_a_stream_resuming_from_an_id_misses_nothing_since(app: Running) -> None:

@@ -87,6 +87,7 @@ async def mark_stream(
 
 async def agent_feed(
     sessions: async_sessionmaker[AsyncSession],
+    reads: async_sessionmaker[AsyncSession],
     broker: AgentBroker,
     *,
     agent_id: uuid.UUID,
@@ -95,17 +96,20 @@ async def agent_feed(
     clock: Callable[[], datetime] = utc_now,
 ) -> AsyncGenerator[str, None]:
     """SSE text for one agent: after ``last_event_id`` every event since, else the offers still
-    pending; then each new event as it commits, with a keep-alive comment between."""
+    pending; then each new event as it commits, with a keep-alive comment between.
+
+    Events are read through ``reads`` (read-only sessions): on SQLite an offer reaches its agent
+    without queueing behind the writers; only the liveness marks go through ``sessions``."""
     with broker.subscribe(agent_id) as flag:
         marked = clock()
         await mark_stream(sessions, agent_id, seen=marked)
         try:
             yield f"retry: {RETRY_MILLISECONDS}\n\n"
             if last_event_id is None:
-                backlog, last = await _pending_offers(sessions, agent_id)
+                backlog, last = await _pending_offers(reads, agent_id)
             else:
                 backlog, last = (
-                    await _events_after(sessions, agent_id, last_event_id),
+                    await _events_after(reads, agent_id, last_event_id),
                     last_event_id,
                 )
             while True:
@@ -113,7 +117,7 @@ async def agent_feed(
                     last = max(last, event.id)
                     yield format_event(event)
                 if len(backlog) == _BATCH:
-                    backlog = await _events_after(sessions, agent_id, last)
+                    backlog = await _events_after(reads, agent_id, last)
                     continue
                 try:
                     await asyncio.wait_for(flag.wait(), timeout=heartbeat_seconds)
@@ -122,7 +126,7 @@ async def agent_feed(
                     yield ": keep-alive\n\n"
                 else:
                     flag.clear()
-                    backlog = await _events_after(sessions, agent_id, last)
+                    backlog = await _events_after(reads, agent_id, last)
                 # A busy stream may never time out: the liveness mark follows the clock.
                 if (clock() - marked).total_seconds() >= heartbeat_seconds:
                     marked = clock()

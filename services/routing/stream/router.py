@@ -36,10 +36,12 @@ async def agent_events(
     last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
 ) -> StreamingResponse:
     ensure_own_agent(principal, agent_id)
-    sessions = service_context(request).require_sessions()
-    await require_agent(sessions, agent_id)
+    context = service_context(request)
+    reads = context.require_read_sessions()
+    await require_agent(reads, agent_id)
     feed = agent_feed(
-        sessions,
+        context.require_sessions(),
+        reads,
         broker,
         agent_id=agent_id,
         last_event_id=last_event_id,
