@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.settings import CommonSettings
 from shared.web import SessionDep, create_service_app, service_context
+from tests.support.apps import serving
 
 _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
 needs_postgresql = pytest.mark.postgresql_only
@@ -101,12 +102,7 @@ def probe_app(database_url: str) -> FastAPI:
 async def _client(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     before = set(threading.enumerate())
     app = probe_app(database_url)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://probe"
-        ) as client,
-    ):
+    async with serving(app) as client:
         yield client
     await _sqlite_threads_finished(set(threading.enumerate()) - before)
 

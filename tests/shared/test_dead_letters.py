@@ -17,7 +17,7 @@ from shared.contracts.events import Event, EventEnvelope
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.db import session_scope
 from shared.errors import PeerUnavailable
-from shared.outbox import OutboxEventMixin, Relay, RetryLater, emit
+from shared.outbox import Deliver, OutboxEventMixin, Relay, RetryLater, emit
 from tests.routing.scenario import admin
 from tests.shared.test_metrics import scrape, value
 from tests.support.apps import Running, running_all_in_one
@@ -67,11 +67,11 @@ async def _row(app: Running, event_id: uuid.UUID) -> OutboxEvent:
     return row
 
 
-def _relay(app: Running, consumer: Consumer, *, max_rejections: int = 2) -> Relay:
+def _relay(app: Running, deliver: Deliver, *, max_rejections: int = 2) -> Relay:
     return Relay(
         app.context("inbox").require_sessions(),
         OutboxEvent,
-        consumer,
+        deliver,
         source="inbox",
         max_backoff_seconds=0,
         max_rejections=max_rejections,
@@ -93,14 +93,7 @@ async def test_an_event_routing_refuses_is_dead_lettered_and_frees_its_conversat
         app, Malformed(conversation_id=conversation), Step(conversation_id=conversation, n=2)
     )
     # The inbox's real delivery to routing, which validates the payload and answers 422.
-    relay = Relay(
-        app.context("inbox").require_sessions(),
-        OutboxEvent,
-        app.context("inbox").extras["deliver"],
-        source="inbox",
-        max_backoff_seconds=0,
-        max_rejections=3,
-    )
+    relay = _relay(app, app.context("inbox").extras["deliver"], max_rejections=3)
 
     rounds = [await relay.run_once() for _ in range(3)]
     held = await _row(app, later)
@@ -156,14 +149,7 @@ async def test_outages_are_retried_for_as_long_as_they_last_never_dead_lettered(
             if consumer.ids == {envelope.id}:
                 await consumer(envelope)
 
-    relay = Relay(
-        app.context("inbox").require_sessions(),
-        OutboxEvent,
-        deliver,
-        source="inbox",
-        max_backoff_seconds=0,
-        max_rejections=2,
-    )
+    relay = _relay(app, deliver)
     rounds = [await relay.run_once() for _ in range(4)]
     during = [await _row(app, event_id) for event_id in ids]
     for consumer in consumers:

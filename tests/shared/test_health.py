@@ -9,7 +9,7 @@ import httpx
 
 from services.inbox.app import create_app
 from services.inbox.settings import InboxSettings
-from tests.support.apps import Running, settings_for
+from tests.support.apps import Running, serving, settings_for
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
 
@@ -29,12 +29,7 @@ async def _standalone_inbox(database_url: str, data_dir: Path) -> AsyncIterator[
         )
     )
     app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://inbox"
-        ) as client,
-    ):
+    async with serving(app, "http://inbox") as client:
         yield client
 
 

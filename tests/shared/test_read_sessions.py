@@ -33,7 +33,7 @@ from shared.web import (
     get_session,
 )
 from tests.inbox.builders import email, raw_headers
-from tests.support.apps import Running
+from tests.support.apps import Running, serving
 
 UNREACHABLE = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
 
@@ -101,12 +101,7 @@ def writer_connecting(engine: AsyncEngine) -> Iterator[asyncio.Event]:
 @pytest.fixture
 async def probe(db_url: str) -> AsyncIterator[httpx.AsyncClient]:
     app = probe_app(db_url)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://probe"
-        ) as client,
-    ):
+    async with serving(app) as client:
         yield client
 
 
@@ -278,12 +273,7 @@ async def _read_only_now(connection: AsyncConnection) -> bool:
 @pytest.mark.parametrize("path", ["/probe/read", "/probe/read-in-write-session"])
 async def test_an_unreachable_database_is_503_through_either_session(path: str) -> None:
     app = probe_app(UNREACHABLE)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://probe"
-        ) as client,
-    ):
+    async with serving(app) as client:
         answer = await client.get(path, headers={"Accept-Language": "fr"})
 
     assert answer.status_code == 503

@@ -107,3 +107,13 @@ async def running_all_in_one(
         transport = httpx.ASGITransport(app=dispatcher)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Running(app=dispatcher, client=client)
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, base_url: str = "http://probe") -> AsyncIterator[httpx.AsyncClient]:
+    """Run one service app's lifespan and yield a client over ASGI for it."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield client
