@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from services.inbox.blobs import BlobStore
 from services.inbox.conversations.visibility import AgentQueuesCache, Visibility
+from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.settings import InboxSettings
 from shared.auth import Principal, Role, verify_signature
 from shared.clients.routing import RoutingClient
@@ -27,6 +28,7 @@ __all__ = [
     "AdminDep",
     "BlobsDep",
     "GatewayDep",
+    "ParserDep",
     "ReadSessionDep",
     "ReaderDep",
     "RoutingDep",
@@ -75,6 +77,12 @@ async def get_blobs(request: Request) -> BlobStore:
     return blobs
 
 
+def get_parser(request: Request) -> EmailParser:
+    """The app's email parser (its worker processes) when it has one, else the shared one."""
+    parser = service_context(request).extras.get("parser")
+    return parser if isinstance(parser, EmailParser) else shared_parser
+
+
 def get_visibility(request: Request) -> Visibility:
     cache = service_context(request).extras["agent_queues"]
     assert isinstance(cache, AgentQueuesCache)
@@ -83,6 +91,7 @@ def get_visibility(request: Request) -> Visibility:
 
 TranslationDep = Annotated[TranslationClient, Depends(get_translation)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+ParserDep = Annotated[EmailParser, Depends(get_parser)]
 RoutingDep = Annotated[RoutingClient, Depends(get_routing)]
 VisibilityDep = Annotated[Visibility, Depends(get_visibility)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]

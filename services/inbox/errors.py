@@ -29,6 +29,24 @@ class QuarantinedEmailNotFound(NotFound):
     detail_template = "There is no quarantined email {message_id}."
 
 
+class QuarantineHandled(Conflict):
+    code = "quarantine.already_handled"
+    title = "Already handled"
+    detail_template = (
+        "The email {message_id} has already left the quarantine (released or dismissed); "
+        "nothing was changed."
+    )
+
+
+class StillUnparseable(InvalidInput):
+    code = "quarantine.still_unparseable"
+    title = "Still unreadable"
+    detail_template = (
+        "The email still cannot be read ({reason}); nothing was changed. Send a repaired copy "
+        "as message/rfc822."
+    )
+
+
 class AttachmentNotFound(NotFound):
     code = "attachment.not_found"
     title = "Attachment not found"
@@ -65,6 +83,10 @@ class UnsupportedMediaType(InvalidInput):
         "Send the message as message/rfc822, as JSON with a base64 'raw' field, "
         "or as multipart/form-data with an 'email' field."
     )
+
+
+class RepairedCopyMediaType(UnsupportedMediaType):
+    detail_template = "Send the repaired email as message/rfc822, or no body to use the stored one."
 
 
 class ConversationClosed(Conflict):

@@ -1,5 +1,5 @@
 """The inbox's metrics: messages stored, by direction, channel and status, counted on commit;
-the outbox backlog read from the database when scraped.
+the outbox backlog and the quarantine read from the database when scraped.
 
 The email path writes its message row with a Core statement and calls and faxes with the ORM,
 so the count listens where both meet: the inbox engine's executions. An insert into the message
@@ -9,14 +9,17 @@ on the connection until its transaction commits; a rollback, or a rolled-back sa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Table, event
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from sqlalchemy import Table, event, func, select
 from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.inbox.models import Message, OutboxEvent
-from shared.metrics import Metrics, outbox_source
+from services.inbox.models import QUARANTINED, Message, OutboxEvent
+from shared.metrics import Metrics, Source, age_seconds, outbox_source
 from shared.web import ServiceContext
 
 _PENDING = "inbox.metrics.pending"
@@ -52,6 +55,31 @@ def install(context: ServiceContext) -> None:
         # Read-only: a scrape must not queue behind the writers (SQLite).
         outbox_source(context.require_read_sessions(), OutboxEvent, service="inbox"),
     )
+    context.metrics.add_source(
+        "inbox_quarantine", quarantine_source(context.require_read_sessions())
+    )
+
+
+def quarantine_source(sessions: async_sessionmaker[AsyncSession]) -> Source:
+    """The emails waiting in quarantine for a supervisor, and how long the oldest has waited."""
+    stmt = select(func.count(), func.min(Message.received_at)).where(QUARANTINED)
+
+    async def collect() -> Iterable[Metric]:
+        async with sessions() as session:
+            count, oldest = (await session.execute(stmt)).one()
+        waiting = GaugeMetricFamily(
+            "inbox_quarantined_emails",
+            "Emails that could not be parsed, waiting for a supervisor to release or dismiss them.",
+        )
+        waiting.add_metric([], count)
+        age = GaugeMetricFamily(
+            "inbox_quarantine_oldest_age_seconds",
+            "How long the oldest email waiting in quarantine has waited (0 when none waits).",
+        )
+        age.add_metric([], age_seconds(oldest))
+        return [waiting, age]
+
+    return collect
 
 
 def _count_committed_messages(engine: Any, stored: Counter) -> None:

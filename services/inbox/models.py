@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.db import Base, JsonDocument, UTCDateTime, utc_now
@@ -99,10 +109,23 @@ class Conversation(Base):
     )
 
 
+#: The emails waiting in quarantine: a partial index keeps their list and count off the rest.
+QUARANTINED = text("status = 'quarantined'")
+
+
 class Message(Base):
     """One email, call, voicemail or fax, inbound or outbound; stored exactly once."""
 
     __tablename__ = "inbox_message"
+    __table_args__ = (
+        Index(
+            "ix_inbox_message_quarantined",
+            "received_at",
+            "id",
+            postgresql_where=QUARANTINED,
+            sqlite_where=QUARANTINED,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import hashlib
 import time
 from typing import Annotated
@@ -15,15 +13,19 @@ from prometheus_client import Histogram
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from services.inbox.deps import BlobsDep, GatewayDep, SessionDep, SettingsDep, TranslationDep
+from services.inbox.deps import (
+    BlobsDep,
+    GatewayDep,
+    ParserDep,
+    SessionDep,
+    SettingsDep,
+    TranslationDep,
+)
 from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
-from services.inbox.ingest import service
+from services.inbox.ingest import receiving, service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
-from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
 from services.inbox.metrics import email_stages
-from shared.contracts.translation import DetectRequest
-from shared.db import utc_now
 from shared.problems import invalid_input
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -49,7 +51,6 @@ EMAIL_BODY = {
         },
     }
 }
-DETECTION_CHARS = 20_000
 
 
 @router.post(
@@ -70,6 +71,7 @@ async def receive_email(
     settings: SettingsDep,
     translation: TranslationDep,
     blobs: BlobsDep,
+    parser: ParserDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     to: Annotated[
         str | None, Query(max_length=320, description="The inbox address it was sent to.")
@@ -83,15 +85,12 @@ async def receive_email(
         raise MessageTooLarge(limit=settings.max_message_bytes)
     parsed: ParsedEmail | None = None
     parse_error: str | None = None
-    stages = email_stages(service_context(request).metrics)
-    started = time.perf_counter()
+    lap = _Lap(email_stages(service_context(request).metrics))
     try:
-        parsed = await _parser(request).parse(
-            raw, max_attachment_bytes=settings.max_attachment_bytes
-        )
+        parsed = await parser.parse(raw, max_attachment_bytes=settings.max_attachment_bytes)
     except UnparseableEmail as exc:
         parse_error = str(exc)
-    started = _observe(stages, "parse", started)
+    lap("parse")
     raw_sha256 = hashlib.sha256(raw).hexdigest()
     inbox_address = (to or recipient or _delivered_to(parsed) or "").lower()[:320] or None
     key = service.dedupe_key(
@@ -105,63 +104,37 @@ async def receive_email(
     earlier = await service.find_earlier(service_context(request).require_sessions(), key)
     if earlier is not None:
         return _receipt(earlier)
-    attachments = parsed.attachments if parsed else ()
-    # The message and its kept attachments are written (and synced) by the blob store's thread
-    # while detection and the transaction run here; the answer, hence the commit, waits for it.
-    writing = asyncio.ensure_future(
-        blobs.put_many([raw, *(item.data for item in attachments if not item.omitted)])
+    result = await receiving.store_email(
+        session,
+        service.InboundEmail(
+            dedupe_key=key,
+            raw_sha256=raw_sha256,
+            raw_size=len(raw),
+            gateway=gateway.name,
+            inbox_address=inbox_address,
+            parsed=parsed,
+            parse_error=parse_error,
+            attachment_digests=service.kept_digests(parsed),
+        ),
+        raw,
+        translation=translation,
+        blobs=blobs,
+        reopen_days=settings.reopen_days,
+        lap=lap,
     )
-    try:
-        detection = None
-        if parsed is not None:
-            detection = await translation.detect(
-                DetectRequest(
-                    text=parsed.text[:DETECTION_CHARS], hints=service.detection_hints(parsed)
-                )
-            )
-            started = _observe(stages, "detect", started)
-        result = await service.ingest_email(
-            session,
-            service.InboundEmail(
-                dedupe_key=key,
-                raw_sha256=raw_sha256,
-                raw_size=len(raw),
-                gateway=gateway.name,
-                inbox_address=inbox_address,
-                parsed=parsed,
-                parse_error=parse_error,
-                attachment_digests=tuple(
-                    None if item.omitted else item.sha256 for item in attachments
-                ),
-            ),
-            detection=detection,
-            reopen_days=settings.reopen_days,
-            now=utc_now(),
-        )
-        started = _observe(stages, "store", started)
-    except BaseException:
-        # The thread cannot be stopped: let it finish; this request's own error is the answer.
-        with contextlib.suppress(Exception):
-            await writing
-        raise
-    # Durable files before any answer: a failed write fails the request, and the transaction
-    # is then rolled back, not committed.
-    await writing
-    _observe(stages, "files", started)
     return _receipt(result)
 
 
-def _observe(stages: Histogram, stage: str, started: float) -> float:
-    """Record the stage that began at ``started``; the next one begins now."""
-    now = time.perf_counter()
-    stages.labels(stage).observe(now - started)
-    return now
+class _Lap:
+    """Records each stage's time in the histogram; the next stage begins when one ends."""
 
+    def __init__(self, stages: Histogram) -> None:
+        self._stages, self._started = stages, time.perf_counter()
 
-def _parser(request: Request) -> EmailParser:
-    """The app's parser when it has one, else the process's shared one."""
-    parser = service_context(request).extras.get("parser")
-    return parser if isinstance(parser, EmailParser) else shared_parser
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self._stages.labels(stage).observe(now - self._started)
+        self._started = now
 
 
 def _receipt(result: service.IngestResult) -> IngestReceipt:

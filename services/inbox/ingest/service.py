@@ -55,6 +55,14 @@ class InboundEmail:
     parsed: ParsedEmail | None
     parse_error: str | None
     attachment_digests: tuple[str | None, ...] = ()
+    #: The quarantined email this one was released from, when a supervisor released it.
+    released_from: uuid.UUID | None = None
+
+
+def kept_digests(parsed: ParsedEmail | None) -> tuple[str | None, ...]:
+    """Each attachment's digest, None for one over the size limit (not kept)."""
+    attachments = parsed.attachments if parsed else ()
+    return tuple(None if item.omitted else item.sha256 for item in attachments)
 
 
 # The email path's statements, built once (building one costs more CPU than running it). The
@@ -149,7 +157,8 @@ def _earlier(row: Row[Any, Any, Any, Any, Any] | None) -> IngestResult | None:
         conversation_id=row.conversation_id,
         contact_id=row.contact_id,
         duplicate=True,
-        status=row.status,
+        # A quarantined email keeps its receipt after a supervisor released or dismissed it.
+        status="quarantined" if row.status in ("released", "dismissed") else row.status,
         language=row.language,
     )
 
@@ -401,13 +410,15 @@ def _message_values(
         "auto_reply_signals": [],
         "raw_sha256": email.raw_sha256,
         "raw_size": email.raw_size,
-        "details": {"parse_error": email.parse_error} if email.parse_error else {},
+        # A quarantined email keeps what a release needs to thread it as it would have been.
+        "details": {"parse_error": email.parse_error, "inbox_address": email.inbox_address},
         "sent_at": None,
         "received_at": now,
     }
     if parsed is None:
         return values
     values.update(
+        details={"released_from": str(email.released_from)} if email.released_from else {},
         status="auto_reply" if parsed.auto_reply else "accepted",
         message_id_header=clip(parsed.message_id, 500),
         in_reply_to=clip(parsed.in_reply_to, 500),

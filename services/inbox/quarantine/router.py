@@ -1,50 +1,61 @@
-"""HTTP endpoints of the quarantine, for supervisors and admins."""
+"""HTTP endpoints of the quarantine, for supervisors and admins: review, release, dismiss."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from services.inbox.deps import BlobsDep, ReadSessionDep, SupervisorDep
+from services.inbox.deps import (
+    BlobsDep,
+    ParserDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+    SupervisorDep,
+    TranslationDep,
+)
 from services.inbox.downloads import download
+from services.inbox.errors import MessageTooLarge, RepairedCopyMediaType
+from services.inbox.models import Message
 from services.inbox.quarantine import service
-from services.inbox.quarantine.schemas import QuarantinedEmail
+from services.inbox.quarantine.schemas import Dismissal, QuarantinedEmail
+from shared.db import utc_now
 from shared.schemas import Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
+
+RAW_MEDIA_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
+REPAIRED_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "A repaired copy of the email; without a body, the stored one is used.",
+    }
+}
 
 
 @router.get(
     "/quarantine",
     summary="List the emails that could not be parsed, newest first (cursor-paginated)",
     description="Each was answered `quarantined` to its gateway and kept as it arrived; "
-    "download one to read it or to hand it to whoever can repair it.",
+    "download one to read it or to hand it to whoever can repair it, then release it into "
+    "the inbox or dismiss it. `state` lists those already released or dismissed.",
     responses=problem_responses(401, 403, 422),
 )
 async def list_quarantine(
     session: ReadSessionDep,
     _: SupervisorDep,
+    state: service.State = "quarantined",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[QuarantinedEmail]:
-    rows, next_cursor = await service.list_quarantined(session, cursor=cursor, limit=limit)
-    return Page[QuarantinedEmail](
-        items=[
-            QuarantinedEmail(
-                id=row.id,
-                received_at=row.received_at,
-                gateway=row.gateway,
-                raw_size=row.raw_size,
-                raw_sha256=row.raw_sha256,
-                reason=(row.details or {}).get("parse_error"),
-            )
-            for row in rows
-        ],
-        next_cursor=next_cursor,
+    rows, next_cursor = await service.list_quarantined(
+        session, state=state, cursor=cursor, limit=limit
     )
+    return Page[QuarantinedEmail](items=[_item(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -65,4 +76,99 @@ async def download_quarantined(
         message.raw_sha256,
         media_type="message/rfc822",
         filename=f"quarantined-{message.id}.eml",
+    )
+
+
+@router.post(
+    "/quarantine/{message_id}/release",
+    summary="Release a quarantined email into the inbox, as stored or from a repaired copy",
+    description="Parses the email again (a repaired copy sent as `message/rfc822`, else the "
+    "stored one), then stores, threads and routes it as if it had just arrived; the answer "
+    "names the message and conversation it became. When it still cannot be parsed: 422 "
+    "`quarantine.still_unparseable` and nothing changes. Already released or dismissed: 409. "
+    "The email as it arrived stays downloadable here, and a gateway posting it again is still "
+    "answered with its original `quarantined` receipt.",
+    responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
+    openapi_extra=REPAIRED_BODY,
+)
+async def release_quarantined(
+    message_id: UUID,
+    request: Request,
+    session: SessionDep,
+    principal: SupervisorDep,
+    settings: SettingsDep,
+    parser: ParserDep,
+    translation: TranslationDep,
+    blobs: BlobsDep,
+) -> QuarantinedEmail:
+    repaired = await _repaired_copy(request, settings.max_message_bytes)
+    message = await service.release(
+        session,
+        message_id,
+        repaired=repaired,
+        by=principal,
+        now=utc_now(),
+        release=service.Release(
+            parser=parser,
+            translation=translation,
+            blobs=blobs,
+            max_attachment_bytes=settings.max_attachment_bytes,
+            reopen_days=settings.reopen_days,
+        ),
+    )
+    return _item(message)
+
+
+@router.post(
+    "/quarantine/{message_id}/dismiss",
+    summary="Dismiss a quarantined email: it leaves the list, is never delivered, stays kept",
+    description="For spam, tests and garbage. The email as it arrived stays downloadable and "
+    "listed under `state=dismissed`. Already released or dismissed: 409.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def dismiss_quarantined(
+    message_id: UUID,
+    session: SessionDep,
+    principal: SupervisorDep,
+    body: Dismissal | None = None,
+) -> QuarantinedEmail:
+    message = await service.dismiss(
+        session, message_id, by=principal, note=body.note if body else None, now=utc_now()
+    )
+    return _item(message)
+
+
+async def _repaired_copy(request: Request, limit: int) -> bytes | None:
+    """The repaired email in the body, or None for an empty body (use the stored one)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise MessageTooLarge(limit=limit)
+    body = await request.body()
+    if not body:
+        return None
+    if len(body) > limit:
+        raise MessageTooLarge(limit=limit)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in RAW_MEDIA_TYPES:
+        raise RepairedCopyMediaType()
+    return body
+
+
+def _item(message: Message) -> QuarantinedEmail:
+    details: dict[str, Any] = message.details or {}
+    return QuarantinedEmail(
+        id=message.id,
+        state=message.status,
+        received_at=message.received_at,
+        gateway=message.gateway,
+        raw_size=message.raw_size,
+        raw_sha256=message.raw_sha256,
+        reason=details.get("parse_error"),
+        handled_by=details.get("handled_by"),
+        handled_at=details.get("handled_at"),
+        note=details.get("note"),
+        released_as=details.get("released_as"),
+        conversation_id=details.get("conversation_id"),
+        duplicate=details.get("duplicate"),
+        repaired=details.get("repaired"),
     )
