@@ -128,6 +128,8 @@ async def test_bad_list_parameters_are_422(
         {"limit": "0"},
         {"assignee": "someone"},
         {"assignee": "me"},
+        # Matches the documented pattern without being a UUID.
+        {"assignee": "aDE0804f11ED983fDd31B508A0c7C21B644f"},
         {"created_after": "2026-01-01T00:00:00"},
     ]
     for params in bad:

@@ -21,6 +21,7 @@ from services.inbox.deps import BlobsDep, ReaderDep, ReadSessionDep, VisibilityD
 from services.inbox.downloads import download
 from services.inbox.errors import AttachmentNotFound, AttachmentNotKept
 from services.inbox.models import Conversation
+from shared.auth import Principal
 from shared.errors import FieldError, InvalidInput
 from shared.schemas import Language, Page, problem_responses
 
@@ -79,13 +80,7 @@ async def list_conversations(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ConversationSummary]:
-    assignee_id = principal.agent_id if assignee == "me" else UUID(assignee) if assignee else None
-    if assignee == "me" and assignee_id is None:
-        raise InvalidInput(
-            errors=[
-                FieldError(field="assignee", code="value_error", reason="This value is not valid.")
-            ]
-        )
+    assignee_id = _assignee_id(assignee, principal)
     rows, next_cursor = await service.list_conversations(
         session,
         filters=service.ConversationFilter(
@@ -159,3 +154,20 @@ async def download_attachment(
         # A page or an image a customer sent never runs in the agents' origin.
         headers={"Content-Security-Policy": "sandbox"},
     )
+
+
+def _assignee_id(assignee: str | None, principal: Principal) -> UUID | None:
+    """The agent the ``assignee`` filter names: ``me`` for the calling agent, or an id."""
+    if assignee is None:
+        return None
+    try:
+        agent_id = principal.agent_id if assignee == "me" else UUID(assignee)
+    except ValueError:  # 36 characters of hexadecimal digits and dashes, but not a UUID
+        agent_id = None
+    if agent_id is None:
+        raise InvalidInput(
+            errors=[
+                FieldError(field="assignee", code="value_error", reason="This value is not valid.")
+            ]
+        )
+    return agent_id
