@@ -120,7 +120,12 @@ def create_app(
             elif envelope.type == EmailQueued.event_type:
                 queued = EmailQueued.model_validate(envelope.payload)
                 await send_queued_email(
-                    sessions, message_id=queued.message_id, transport=mail, blobs=blobs
+                    sessions,
+                    message_id=queued.message_id,
+                    transport=mail,
+                    blobs=blobs,
+                    now=utc_now(),
+                    max_queue_time=timedelta(hours=settings.outbound_max_queue_hours),
                 )
             else:
                 await routing.deliver_event(envelope)

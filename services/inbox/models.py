@@ -164,9 +164,21 @@ class Message(Base):
 
     @property
     def failure_reason(self) -> str | None:
-        """Why an outgoing email was refused for good, as the server said it."""
+        """Why an outgoing email failed, as the server said it (the last temporary answer, or
+        why it could not be reached, when it expired)."""
         reason = (self.details or {}).get("failure_reason")
         return str(reason) if reason else None
+
+    @property
+    def failure_code(self) -> int | None:
+        """The SMTP code of a failed outgoing email's last answer; None without one."""
+        code = (self.details or {}).get("failure_code")
+        return int(code) if code is not None else None
+
+    @property
+    def failure_expired(self) -> bool:
+        """Whether an outgoing email failed for having stayed queued past its lifetime."""
+        return bool((self.details or {}).get("expired", False))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", lazy="raise", order_by="Attachment.position"

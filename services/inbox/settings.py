@@ -59,6 +59,14 @@ class InboxSettings(CommonSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    outbound_max_queue_hours: float = Field(
+        default=120.0,
+        gt=0,
+        le=720,
+        description="An outgoing email still refused for the time being (4xx, server "
+        "unreachable) this long after it was queued fails instead of being retried again, as "
+        "Postfix's maximal_queue_lifetime (5 days).",
+    )
     mail_from: str = Field(
         default="support@localhost",
         description="From address when a conversation has no inbox address of its own.",

@@ -114,6 +114,11 @@ def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path: Path) ->
             {"DATABASE_URL": "mysql://db/inbox"},
             "invalid setting INBOX_DATABASE_URL (or DATABASE_URL)",
         ),
+        "no queue lifetime": (
+            ["serve"],
+            {"DATABASE_URL": sqlite, "INBOX_OUTBOUND_MAX_QUEUE_HOURS": "0"},
+            "invalid setting INBOX_OUTBOUND_MAX_QUEUE_HOURS: Input should be greater than 0",
+        ),
         "missing peer": (
             ["serve", "routing"],
             {"DATABASE_URL": sqlite, "SERVICE_TOKEN": "x"},

@@ -6,19 +6,27 @@ import email
 import email.policy
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from services.inbox.models import Conversation, Message
+from services.inbox.internal_events import EmailQueued
+from services.inbox.models import Conversation, Message, OutboxEvent
 from shared.auth import Role
-from shared.db import session_scope
+from shared.db import session_scope, utc_now
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
 from tests.support.apps import Running, running_all_in_one
-from tests.support.smtp import SmtpServer, running_with_smtp, serving_smtp
+from tests.support.processes import free_port
+from tests.support.smtp import (
+    RecordingHandler,
+    SmtpServer,
+    running_with_smtp,
+    serving_smtp,
+)
 
 CUSTOMER_ID = "<q1@exemple.ca>"
 
@@ -315,3 +323,121 @@ async def test_a_server_without_smtputf8_fails_the_reply_once_with_a_clear_reaso
     assert outbound["status"] == "failed"
     assert "SMTPUTF8" in outbound["failure_reason"]
     assert server.messages == []
+
+
+async def queue_reply(app: Running, *, queued_ago: timedelta) -> str:
+    """A reply in a new conversation, recorded as queued ``queued_ago``; returns the
+    conversation's id."""
+    receipt = await start_conversation(app)
+    answer = await app.client.post(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}/replies",
+        json={"text": "Bonjour, votre dossier est réglé."},
+        headers=await supervisor(app),
+    )
+    assert answer.status_code == 201, answer.text
+    await set_queued_ago(app, uuid.UUID(answer.json()["id"]), queued_ago)
+    conversation_id: str = receipt["conversation_id"]
+    return conversation_id
+
+
+async def set_queued_ago(app: Running, message_id: uuid.UUID, queued_ago: timedelta) -> None:
+    """Move the time the reply was queued into the past: the relay's clock is the real one."""
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        await session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(received_at=utc_now() - queued_ago)
+        )
+
+
+async def our_reply(app: Running, conversation_id: str) -> dict[str, Any]:
+    """The outgoing message as the agent reads it in the conversation."""
+    conversation = await app.client.get(
+        f"/inbox/v1/conversations/{conversation_id}", headers=await supervisor(app)
+    )
+    messages: list[dict[str, Any]] = conversation.json()["messages"]
+    [reply] = [message for message in messages if message["direction"] == "outbound"]
+    return reply
+
+
+async def sending_events(app: Running) -> list[OutboxEvent]:
+    async with app.context("inbox").require_sessions()() as session:
+        events = await session.scalars(
+            select(OutboxEvent).where(OutboxEvent.type == EmailQueued.event_type)
+        )
+        return list(events)
+
+
+async def test_a_reply_refused_for_the_time_being_past_its_queue_lifetime_fails(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    smtp_server.fail_next("451 4.3.0 Try again later")
+    conversation_id = await queue_reply(mail_app, queued_ago=timedelta(hours=121))
+    relay = mail_app.relay_now("inbox")
+
+    await relay.run_once()
+    retried = await relay.run_once()
+
+    reply = await our_reply(mail_app, conversation_id)
+    assert reply["status"] == "failed"
+    assert reply["failure_reason"] == "4.3.0 Try again later"
+    assert reply["failure_code"] == 451
+    assert reply["failure_expired"] is True
+    async with mail_app.context("inbox").require_sessions()() as session:
+        stored = await session.get(Message, uuid.UUID(reply["id"]))
+    assert stored is not None
+    assert stored.details["expired"] is True
+    assert stored.details["max_queue_hours"] == 120
+    assert retried == 0
+    [event] = await sending_events(mail_app)
+    assert event.delivered_at is not None
+    assert event.attempts == 1
+    assert smtp_server.handler.attempts == 1
+    assert smtp_server.messages == []
+
+
+async def test_a_reply_refused_for_the_time_being_within_its_lifetime_is_retried_and_sent_once(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    smtp_server.fail_next("451 4.3.0 Try again later")
+    conversation_id = await queue_reply(mail_app, queued_ago=timedelta(hours=119))
+
+    await mail_app.relay_now("inbox").run_once()
+    waiting = await our_reply(mail_app, conversation_id)
+    [event] = await sending_events(mail_app)
+    await drain_mail(mail_app)
+
+    assert waiting["status"] == "queued"
+    assert (waiting["failure_reason"], waiting["failure_code"]) == (None, None)
+    assert waiting["failure_expired"] is False
+    assert event.delivered_at is None
+    assert event.last_error is not None
+    assert "451 4.3.0 Try again later" in event.last_error
+    assert (await our_reply(mail_app, conversation_id))["status"] == "sent"
+    assert smtp_server.handler.attempts == 2
+    assert len(smtp_server.messages) == 1
+
+
+async def test_a_mail_server_down_past_the_configured_lifetime_fails_the_reply_without_a_code(
+    db_url: str, tmp_path: Path
+) -> None:
+    down = SmtpServer(host="127.0.0.1", port=free_port(), handler=RecordingHandler())
+    async with running_with_smtp(db_url, tmp_path, down, outbound_max_queue_hours=1) as app:
+        relay = app.relay_now("inbox")
+        conversation_id = await queue_reply(app, queued_ago=timedelta(minutes=59))
+        await relay.run_once()
+        waiting = await our_reply(app, conversation_id)
+        await set_queued_ago(app, uuid.UUID(waiting["id"]), timedelta(minutes=61))
+        await relay.run_once()
+        retried = await relay.run_once()
+        failed = await our_reply(app, conversation_id)
+        [event] = await sending_events(app)
+
+    assert waiting["status"] == "queued"
+    assert failed["status"] == "failed"
+    assert failed["failure_expired"] is True
+    assert failed["failure_code"] is None
+    assert failed["failure_reason"].startswith("SMTPConnectError: Error connecting to 127.0.0.1")
+    assert retried == 0
+    assert event.delivered_at is not None
+    assert event.attempts == 2

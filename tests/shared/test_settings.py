@@ -49,3 +49,33 @@ def test_gateway_secrets_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> No
         "postfix": "a",
         "sendgrid": "b",
     }
+
+
+def test_outgoing_mail_gives_up_after_five_days_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = InboxSettings().outbound_max_queue_hours
+    monkeypatch.setenv("INBOX_OUTBOUND_MAX_QUEUE_HOURS", "48")
+
+    assert default == 120
+    assert InboxSettings().outbound_max_queue_hours == 48
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("0", "greater than 0"),
+        ("-24", "greater than 0"),
+        ("five days", "valid number"),
+        ("721", "less than or equal to 720"),
+    ],
+)
+def test_a_queue_lifetime_out_of_range_or_not_a_number_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("INBOX_OUTBOUND_MAX_QUEUE_HOURS", value)
+
+    with pytest.raises(ValidationError, match=reason) as refused:
+        InboxSettings()
+
+    assert [error["loc"] for error in refused.value.errors()] == [("outbound_max_queue_hours",)]

@@ -38,7 +38,21 @@ class MessageRead(Schema):
         examples=["accepted", "auto_reply", "quarantined", "queued", "sent", "failed"]
     )
     failure_reason: str | None = Field(
-        default=None, description="For a failed outgoing email: the mail server's answer."
+        default=None,
+        examples=["5.1.1 Mailbox does not exist"],
+        description="For a failed outgoing email: the mail server's answer (when it expired, "
+        "its last temporary answer or why it could not be reached).",
+    )
+    failure_code: int | None = Field(
+        default=None,
+        examples=[550, 451],
+        description="For a failed outgoing email: the SMTP code of the server's answer; null "
+        "when the server could not be reached.",
+    )
+    failure_expired: bool = Field(
+        default=False,
+        description="True when the email failed for having been refused for the time being "
+        "(4xx, server unreachable) until INBOX_OUTBOUND_MAX_QUEUE_HOURS after it was queued.",
     )
     author_agent_id: UUID | None = None
     subject: str | None = Field(examples=["Facture erronée"])

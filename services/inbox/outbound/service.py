@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from services.inbox.outbound.compose import (
     new_message_id,
     reply_subject,
 )
-from services.inbox.outbound.smtp import MailTransport, PermanentFailure
+from services.inbox.outbound.smtp import MailTransport, PermanentFailure, TemporaryFailure
 from services.inbox.outbound.templates import render_reply_template, standard_variables
 from shared.clients.translation import TranslationClient
 from shared.db import session_scope, utc_now
@@ -334,14 +334,19 @@ async def send_queued_email(
     message_id: uuid.UUID,
     transport: MailTransport,
     blobs: BlobStore,
+    now: datetime,
+    max_queue_time: timedelta,
 ) -> None:
-    """Send a queued email once; a permanent refusal marks it failed, a temporary one raises."""
+    """Send a queued email once. A permanent refusal marks it failed; so does a temporary one
+    once the email was queued (its ``received_at``) ``max_queue_time`` or more before ``now``.
+    A temporary failure within that time raises TemporaryFailure, for the relay to retry."""
     async with sessions() as session:
         message = await session.get(Message, message_id)
         if message is None or message.status != "queued" or message.raw_sha256 is None:
             return
         raw = await blobs.get(message.raw_sha256)
         sender, recipients = message.from_address or "", list(message.to_addresses)
+        queued_at = message.received_at
     try:
         answer = await transport.send(raw, sender=sender, recipients=recipients)
     except PermanentFailure as failure:
@@ -355,6 +360,25 @@ async def send_queued_email(
             },
         )
         log.warning("email.failed", message_id=str(message_id), code=failure.code)
+        return
+    except TemporaryFailure as failure:
+        if now - queued_at < max_queue_time:
+            raise
+        hours = max_queue_time / timedelta(hours=1)
+        await _finish(
+            sessions,
+            message_id,
+            status="failed",
+            details={
+                "failure_code": failure.code,
+                "failure_reason": failure.reason,
+                "expired": True,
+                "max_queue_hours": hours,
+            },
+        )
+        log.warning(
+            "email.expired", message_id=str(message_id), code=failure.code, max_queue_hours=hours
+        )
         return
     await _finish(sessions, message_id, status="sent", details={"server_answer": answer})
     log.info("email.sent", message_id=str(message_id))

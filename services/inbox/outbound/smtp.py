@@ -2,7 +2,8 @@
 
 Failures are sorted for the relay: a ``PermanentFailure`` (the server answered 5xx) is final
 and shown to the agent with the server's reason; anything else (4xx, refused connection,
-timeout, dropped connection) is temporary and retried with backoff.
+timeout, dropped connection) is temporary and retried with backoff, until the email has waited
+longer than the queue lifetime (see ``send_queued_email``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ class PermanentFailure(Exception):
 
 
 class TemporaryFailure(RetryLater):
-    """The message could not be sent now; try again later (never dead-lettered for it)."""
+    """The message could not be sent now; try again later (never dead-lettered for it).
+
+    ``code`` is the server's 4xx answer when it gave one (None when it could not be reached),
+    ``reason`` what it said or what went wrong.
+    """
+
+    def __init__(self, reason: str, code: int | None = None) -> None:
+        super().__init__(reason if code is None else f"{code} {reason}")
+        self.code = code
+        self.reason = reason
 
 
 class MailTransport(Protocol):
@@ -78,11 +88,14 @@ class SmtpTransport:
             if codes and all(500 <= code < 600 for code in codes):
                 first = exc.recipients[0]
                 raise PermanentFailure(first.code, first.message) from exc
+            temporary = [refused for refused in exc.recipients if not 500 <= refused.code < 600]
+            if temporary:
+                raise TemporaryFailure(temporary[0].message, temporary[0].code) from exc
             raise TemporaryFailure(str(exc)) from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentFailure(exc.code, exc.message) from exc
-            raise TemporaryFailure(f"{exc.code} {exc.message}") from exc
+            raise TemporaryFailure(exc.message, exc.code) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
         return answer
