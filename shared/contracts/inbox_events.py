@@ -25,7 +25,7 @@ class ConversationNeedsAgent(Event):
     channel: Channel
     language: Language
     language_confidence: float = Field(ge=0, le=1)
-    priority: int = 0
+    priority: int = Field(default=0, ge=-1000, le=1000)
     skills: dict[str, int] = Field(default_factory=dict, description="Skill → minimum level.")
     attributes: dict[str, str] = Field(
         default_factory=dict, description="Contact and contact attributes rules may match on."

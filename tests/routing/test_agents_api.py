@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from shared.auth import Role
@@ -54,6 +55,31 @@ async def test_bad_levels_and_duplicate_emails_are_refused_in_french(app: Runnin
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "agent.email_taken"
     assert duplicate.json()["title"] == "Adresse courriel déjà utilisée"
+    assert len(listed.json()) == 1
+
+
+async def test_an_address_with_accented_capitals_is_taken_once(app: Running) -> None:
+    headers = bearer(await app.token(Role.SUPERVISOR), "fr")
+    agent = {**NEW_AGENT, "email": "Élodie.Bérubé@Exemple.ca"}
+    await app.client.post("/routing/v1/agents", json=agent, headers=headers)
+
+    again = await app.client.post("/routing/v1/agents", json=agent, headers=headers)
+    listed = await app.client.get("/routing/v1/agents", headers=headers)
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "agent.email_taken"
+    assert len(listed.json()) == 1
+
+
+async def test_two_agents_created_at_once_with_one_address_are_one(app: Running) -> None:
+    headers = await admin(app)
+
+    answers = await asyncio.gather(
+        *(app.client.post("/routing/v1/agents", json=NEW_AGENT, headers=headers) for _ in range(2))
+    )
+    listed = await app.client.get("/routing/v1/agents", headers=headers)
+
+    assert sorted(answer.status_code for answer in answers) == [201, 409]
     assert len(listed.json()) == 1
 
 

@@ -101,6 +101,11 @@ async def test_inconsistent_queues_are_refused_and_nothing_is_stored(app: Runnin
         {**BILLING, "hours": {"weekly": {"mon": [{"start": "23:00", "end": "02:00"}]}}},
         {**BILLING, "channels": []},
         {**BILLING, "language": "und"},
+        # Numbers past what any contact centre means (and past the database's integers).
+        {**BILLING, "rules": [{"order": -24856786256891270791725339115520}]},
+        {**BILLING, "service_level_seconds": 2**31},
+        {**BILLING, "widening": [{"after_seconds": 2**40, "kind": "drop_skill", "skill": "x"}]},
+        {**BILLING, "tiers": [11]},
     ]
 
     answers = [await app.client.post("/routing/v1/queues", json=c, headers=headers) for c in cases]
@@ -114,6 +119,23 @@ async def test_inconsistent_queues_are_refused_and_nothing_is_stored(app: Runnin
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "queue.name_taken"
     assert sum(1 for q in queues if q["name"] == BILLING["name"]) == 1
+
+
+async def test_a_change_out_of_range_is_refused_and_the_queue_is_unchanged(app: Running) -> None:
+    headers = bearer(await app.token(Role.ADMIN), "fr")
+    created = await app.client.post("/routing/v1/queues", json=BILLING, headers=headers)
+    queue_id = created.json()["id"]
+
+    changed = await app.client.patch(
+        f"/routing/v1/queues/{queue_id}",
+        json={"rules": [{"order": 10**32, "channels": ["email"]}], "service_level_seconds": 10},
+        headers=headers,
+    )
+    read = await app.client.get(f"/routing/v1/queues/{queue_id}", headers=headers)
+
+    assert changed.status_code == 422
+    assert changed.json()["errors"][0]["field"] == "rules.0.order"
+    assert read.json() == created.json()
 
 
 async def test_agents_may_not_manage_queues(app: Running) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -80,11 +81,21 @@ async def read_agents(
 async def _ensure_email_free(
     session: AsyncSession, email: str, agent_id: uuid.UUID | None = None
 ) -> None:
-    stmt = select(Agent.id).where(func.lower(Agent.email) == email.lower())
+    # Both sides lowered by the database, which SQLite does for ASCII letters only: the same
+    # address is always found, whatever letters it holds.
+    stmt = select(Agent.id).where(func.lower(Agent.email) == func.lower(email))
     if agent_id is not None:
         stmt = stmt.where(Agent.id != agent_id)
     if await session.scalar(stmt) is not None:
         raise AgentEmailTaken(email=email)
+
+
+async def _flush(session: AsyncSession, email: str) -> None:
+    """Write the agent; the address taken meanwhile by another request is AgentEmailTaken."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # the email is the agent's only unique column but its id
+        raise AgentEmailTaken(email=email) from exc
 
 
 def _levels(
@@ -120,7 +131,7 @@ async def create_agent(session: AsyncSession, *, data: AgentCreate, now: datetim
     agent.languages, agent.skills = [], []
     _levels(agent, data.languages, data.skills)
     session.add(agent)
-    await session.flush()
+    await _flush(session, data.email)
     return agent
 
 
@@ -168,7 +179,7 @@ async def update_agent(
         agent.capacity_fax = data.capacity.fax
     _levels(agent, data.languages, data.skills)
     agent.updated_at = now
-    await session.flush()
+    await _flush(session, agent.email)
     return agent
 
 

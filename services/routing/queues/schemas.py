@@ -13,6 +13,8 @@ from services.routing.queues.hours import MIDNIGHT
 from shared.schemas import Schema
 
 ChannelName = Literal["phone", "email", "fax"]
+#: The longest wait a queue's targets and widening steps may name: thirty days.
+MAX_WAIT_SECONDS = 30 * 24 * 3600
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Level = Annotated[int, Field(ge=1, le=5)]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
@@ -73,7 +75,7 @@ class HoursDoc(Schema):
 class WideningStepDoc(Schema):
     """A relaxation once a task has waited ``after_seconds`` (see the queue documentation)."""
 
-    after_seconds: int = Field(ge=0, examples=[60])
+    after_seconds: int = Field(ge=0, le=MAX_WAIT_SECONDS, examples=[60])
     kind: Literal["bilingual", "other_language", "drop_skill", "lower_skill_level"]
     min_level: Level | None = Field(default=None, examples=[3])
     skill: SkillName | None = None
@@ -96,7 +98,7 @@ class WideningStepDoc(Schema):
 class QueueRuleDoc(Schema):
     """Sends matching tasks to the queue; every non-empty condition must hold."""
 
-    order: int = Field(default=0, examples=[10])
+    order: int = Field(default=0, ge=-1_000_000, le=1_000_000, examples=[10])
     channels: list[ChannelName] = Field(default_factory=list, examples=[["email"]])
     languages: list[Literal["en", "fr", "und"]] = Field(default_factory=list, examples=[["fr"]])
     skills: list[SkillName] = Field(default_factory=list)
@@ -108,12 +110,12 @@ class _QueueFields(Schema):
     policy: Literal["longest_idle", "most_skilled", "round_robin"] = "longest_idle"
     required_skills: dict[SkillName, Level] = Field(default_factory=dict, examples=[{"billing": 2}])
     min_language_level: Level = 4
-    service_level_seconds: int = Field(default=60, ge=0, examples=[20])
+    service_level_seconds: int = Field(default=60, ge=0, le=MAX_WAIT_SECONDS, examples=[20])
     service_level_percent: int = Field(default=80, ge=0, le=100)
     wrap_up_seconds: int = Field(default=30, ge=0, le=24 * 3600)
     offer_timeout_seconds: int = Field(default=30, ge=1, le=24 * 3600)
     written_during_calls: bool = False
-    tiers: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list)
+    tiers: list[Annotated[int, Field(ge=1, le=10)]] = Field(default_factory=list)
     widening: list[WideningStepDoc] = Field(default_factory=list)
     hours: HoursDoc = Field(default_factory=HoursDoc)
     rules: list[QueueRuleDoc] = Field(default_factory=list)
@@ -162,12 +164,12 @@ class QueueUpdate(Schema):
     policy: Literal["longest_idle", "most_skilled", "round_robin"] | None = None
     required_skills: dict[SkillName, Level] | None = None
     min_language_level: Level | None = None
-    service_level_seconds: int | None = Field(default=None, ge=0)
+    service_level_seconds: int | None = Field(default=None, ge=0, le=MAX_WAIT_SECONDS)
     service_level_percent: int | None = Field(default=None, ge=0, le=100)
     wrap_up_seconds: int | None = Field(default=None, ge=0, le=24 * 3600)
     offer_timeout_seconds: int | None = Field(default=None, ge=1, le=24 * 3600)
     written_during_calls: bool | None = None
-    tiers: list[Annotated[int, Field(ge=1)]] | None = None
+    tiers: list[Annotated[int, Field(ge=1, le=10)]] | None = None
     widening: list[WideningStepDoc] | None = None
     hours: HoursDoc | None = None
     rules: list[QueueRuleDoc] | None = None
