@@ -350,31 +350,15 @@ async def send_queued_email(
     try:
         answer = await transport.send(raw, sender=sender, recipients=recipients)
     except PermanentFailure as failure:
-        await _finish(
-            sessions,
-            message_id,
-            status="failed",
-            details={
-                "failure_code": failure.code,
-                "failure_reason": failure.reason,
-            },
-        )
+        await _fail(sessions, message_id, failure.code, failure.reason)
         log.warning("email.failed", message_id=str(message_id), code=failure.code)
         return
     except TemporaryFailure as failure:
         if now - queued_at < max_queue_time:
             raise
         hours = max_queue_time / timedelta(hours=1)
-        await _finish(
-            sessions,
-            message_id,
-            status="failed",
-            details={
-                "failure_code": failure.code,
-                "failure_reason": failure.reason,
-                "expired": True,
-                "max_queue_hours": hours,
-            },
+        await _fail(
+            sessions, message_id, failure.code, failure.reason, expired=True, max_queue_hours=hours
         )
         log.warning(
             "email.expired", message_id=str(message_id), code=failure.code, max_queue_hours=hours
@@ -382,6 +366,18 @@ async def send_queued_email(
         return
     await _finish(sessions, message_id, status="sent", details={"server_answer": answer})
     log.info("email.sent", message_id=str(message_id))
+
+
+async def _fail(
+    sessions: async_sessionmaker[AsyncSession],
+    message_id: uuid.UUID,
+    code: int | None,
+    reason: str,
+    **more: object,
+) -> None:
+    """Mark the email failed with the server's last answer, for the agent to read."""
+    details = {"failure_code": code, "failure_reason": reason, **more}
+    await _finish(sessions, message_id, status="failed", details=details)
 
 
 async def _finish(
