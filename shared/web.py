@@ -44,6 +44,7 @@ from shared.heap import HEAP
 from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
 from shared.logging import get_logger, request_id_var
 from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from shared.null_characters import refuse_null_characters
 from shared.problems import PROBLEM_MEDIA_TYPE, invalid_input, render_problem
 from shared.schemas import problem_responses
 from shared.settings import CommonSettings
@@ -277,6 +278,7 @@ def create_service_app(
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(refuse_null_characters)],
     )
     app.state.context = context
     app.add_middleware(RequestIdMiddleware)
