@@ -50,4 +50,4 @@ bench: install postgres
 	$(BIN)/python bench/routing.py --quick
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache .hypothesis
