@@ -3,14 +3,16 @@
 No text column can store it (PostgreSQL refuses it in text and JSON alike), and no person
 types it: a path, query or JSON value holding one is answered 422 before any handler runs,
 instead of failing deep in a statement. Raw messages (message/rfc822) and uploaded files are
-bytes, not text, and are not looked at here; their parsers deal with what they hold.
+bytes, not text, and are not looked at here; their parsers deal with what they hold. A
+multipart form's text fields are read by the handler that reads the form, which calls
+``refuse_in_form``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -42,9 +44,19 @@ async def refuse_null_characters(request: Request) -> None:
         if b"%00" in body:
             fields.extend(_query_fields(body.decode("latin-1")))
     if fields:
-        raise InvalidInput(
-            errors=[FieldError(field=field, code=CODE, reason=REASON) for field in fields]
-        )
+        raise _refused(fields)
+
+
+def refuse_in_form(fields: Mapping[str, object]) -> None:
+    """InvalidInput naming each text field of a multipart form that holds a NUL character."""
+    held = [name for name, value in fields.items() if isinstance(value, str) and "\x00" in value]
+    if held:
+        raise _refused(held)
+
+
+def _refused(fields: list[str]) -> InvalidInput:
+    errors = [FieldError(field=field, code=CODE, reason=REASON) for field in fields]
+    return InvalidInput(errors=errors)
 
 
 def _query_fields(query: str) -> list[str]:

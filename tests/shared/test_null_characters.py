@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from services.inbox.models import CallEvent, Disposition, Message
 from shared.auth import Role
+from tests.inbox.builders import email
 from tests.support.apps import Running
 
 CALL = {"call_id": "CA1", "event": "ringing", "from": "+15145550101", "to": "+15145550199"}
@@ -99,3 +100,25 @@ async def test_the_text_backslash_u0000_is_kept_as_written(app: Running) -> None
     assert stored.status_code == 200, stored.text
     assert stored.json()["label_en"] == "Code \\u0000"
     assert call.status_code in (200, 202), call.text
+
+
+async def test_a_nul_in_a_form_field_is_refused_and_nothing_is_stored(app: Running) -> None:
+    gateway = await headers(app, Role.GATEWAY)
+    fax = {"fax_id": "FX\x001", "from": "+14165550188", "to": "+18005550100", "pages": "1"}
+
+    refused_fax = await app.client.post(
+        "/inbox/v1/inbound/faxes",
+        data=fax,
+        files={"document": ("facture.pdf", b"%PDF-1.4 fax", "application/pdf")},
+        headers=gateway,
+    )
+    refused_email = await app.client.post(
+        "/inbox/v1/inbound/email",
+        data={"to": "support\x00@centre.example"},
+        files={"email": ("message.eml", email(), "message/rfc822")},
+        headers=gateway,
+    )
+
+    assert fields(refused_fax) == ["fax_id"]
+    assert fields(refused_email) == ["to"]
+    assert await count(app, Message) == 0

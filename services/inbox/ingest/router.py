@@ -26,6 +26,7 @@ from services.inbox.ingest import receiving, service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
 from services.inbox.metrics import email_stages
+from shared.null_characters import refuse_in_form
 from shared.problems import invalid_input
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -178,5 +179,6 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
                 raise invalid_input([{"loc": ("body", "email"), "type": "missing"}])
             raw = await field.read() if isinstance(field, UploadFile) else field.encode()
             recipient = form.get("to")
+            refuse_in_form({"to": recipient})
         return raw, None, recipient if isinstance(recipient, str) else None
     raise UnsupportedMediaType()

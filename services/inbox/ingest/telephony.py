@@ -31,6 +31,7 @@ from shared.contracts.translation import DetectHints, DetectRequest
 from shared.db import utc_now
 from shared.errors import FieldError, InvalidInput, Unavailable
 from shared.logging import get_logger
+from shared.null_characters import refuse_in_form
 from shared.problems import invalid_input
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -234,6 +235,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
             fields["document"] = "-"
             fields["content_type"] = upload.content_type or "application/pdf"
             fields["filename"] = upload.filename
+            refuse_in_form(fields)
             try:
                 fax = FaxJson.model_validate(fields)
             except ValidationError as exc:
