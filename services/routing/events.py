@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.engine import intake, offers, requeue
 from services.routing.settings import RoutingSettings
+from services.routing.stream import notices
 from shared.consumer import Handler
 from shared.contracts.events import Event, EventEnvelope
 from shared.contracts.inbox_events import (
@@ -19,6 +20,7 @@ from shared.contracts.inbox_events import (
     ConversationNeedsAgent,
     ConversationResolved,
     ConversationTransferred,
+    EmailFailed,
 )
 from shared.db import utc_now
 from shared.problems import invalid_input
@@ -102,6 +104,9 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
             session, callback_id=envelope.id, event=event, now=utc_now()
         )
 
+    async def email_failed(session: AsyncSession, envelope: EventEnvelope) -> None:
+        await notices.email_failed(session, _parse(EmailFailed, envelope), now=utc_now())
+
     return {
         ConversationNeedsAgent.event_type: needs_agent,
         ConversationResolved.event_type: resolved,
@@ -109,4 +114,5 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         ConversationTransferred.event_type: transferred,
         ConversationEscalated.event_type: escalated,
         CallbackRequested.event_type: callback_requested,
+        EmailFailed.event_type: email_failed,
     }

@@ -92,3 +92,21 @@ class CallbackRequested(Event):
     requested_by_agent_id: UUID | None = None
     preferred_agent_id: UUID | None = None
     note: str | None = None
+
+
+class EmailFailed(Event):
+    """An outgoing email was refused for good, or given up after its queue lifetime: routing
+    tells the agent who wrote it (else the conversation's agent) on the agent's live stream."""
+
+    event_type: ClassVar[str] = "email.failed"
+
+    conversation_id: UUID
+    message_id: UUID
+    agent_id: UUID
+    recipients: list[str] = Field(default_factory=list, max_length=100)
+    subject: str | None = Field(default=None, max_length=2000)
+    failure_code: int | None = Field(default=None, ge=100, le=599)
+    failure_reason: str = Field(max_length=2000)
+    expired: bool = Field(
+        default=False, description="True when it was refused for the time being until too late."
+    )

@@ -19,6 +19,8 @@ from shared.auth import Role
 from shared.db import session_scope, utc_now
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
+from tests.routing.scenario import admin, agent_headers, create_agent, offers_of, run_engine
+from tests.routing.test_stream import next_message, open_feed, parse
 from tests.support.apps import Running, running_all_in_one
 from tests.support.processes import free_port
 from tests.support.smtp import (
@@ -150,6 +152,61 @@ async def test_a_permanent_refusal_is_shown_with_the_servers_reason(
     assert smtp_server.handler.attempts == 1
     assert outbound["status"] == "failed"
     assert outbound["failure_reason"] == "5.1.1 Mailbox does not exist"
+
+
+async def test_the_agent_whose_reply_was_refused_is_told_on_its_live_stream(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    headers = await admin(mail_app)
+    chloe = await create_agent(mail_app, headers, name="Chloé", languages={"fr": 5})
+    receipt = await start_conversation(mail_app)
+    await mail_app.deliver_all()
+    await run_engine(mail_app)
+    [offer] = await offers_of(mail_app, chloe["id"], headers)
+    as_chloe = await agent_headers(mail_app, chloe["id"])
+    accepted = await mail_app.client.post(
+        f"/routing/v1/offers/{offer['id']}/accept", headers=as_chloe
+    )
+    assert accepted.status_code == 200, accepted.text
+    await mail_app.deliver_all()
+    replies = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+
+    sent = await mail_app.client.post(replies, json={"text": "Bonjour."}, headers=as_chloe)
+    await drain_mail(mail_app)
+    smtp_server.fail_next("550 5.1.1 Mailbox does not exist")
+    refused = await mail_app.client.post(
+        replies, json={"text": "Votre facture est corrigée."}, headers=as_chloe
+    )
+    await drain_mail(mail_app)
+    # The stream replayed from its start (as a reconnecting front-end does): the delivered
+    # reply told nothing, the refused one a notice.
+    feed = open_feed(mail_app, chloe["id"], last_event_id=0)
+    try:
+        assert (await next_message(feed)).startswith("retry: ")
+        replayed = [parse(await next_message(feed)) for _ in range(4)]
+    finally:
+        await feed.aclose()
+
+    assert [event["event"] for event in replayed] == [
+        "status",
+        "offer",
+        "assignment",
+        "email.failed",
+    ]
+    notice = replayed[-1]
+    assert sent.status_code == 201, sent.text
+    assert refused.status_code == 201, refused.text
+    assert len(smtp_server.messages) == 1
+    assert notice["event"] == "email.failed"
+    assert notice["data"] == {
+        "conversation_id": receipt["conversation_id"],
+        "message_id": refused.json()["id"],
+        "recipients": ["marie.tremblay@exemple.ca"],
+        "subject": "RE\u00a0: Facture erronée",
+        "failure_code": 550,
+        "failure_reason": "5.1.1 Mailbox does not exist",
+        "expired": False,
+    }
 
 
 async def test_the_customers_answer_threads_back_into_the_conversation(

@@ -9,9 +9,9 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from services.routing.models import Agent
+from services.routing.models import Agent, AgentEvent
 from services.routing.stream.broker import AgentBroker
 from services.routing.stream.feed import agent_feed
 from tests.routing.scenario import (
@@ -20,6 +20,7 @@ from tests.routing.scenario import (
     create_agent,
     offers_of,
     open_task,
+    post_event,
     run_engine,
 )
 from tests.support.apps import Running
@@ -162,3 +163,37 @@ async def test_an_agent_may_not_open_another_agents_stream(app: Running) -> None
     assert other.status_code == 403
     assert unknown.status_code == 404
     assert bad_resume.status_code == 422
+
+
+async def test_a_failed_email_notice_for_no_such_agent_or_malformed_changes_no_stream(
+    app: Running,
+) -> None:
+    headers = await admin(app)
+    marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
+    notice = {
+        "conversation_id": str(uuid.uuid4()),
+        "message_id": str(uuid.uuid4()),
+        "agent_id": str(uuid.uuid4()),
+        "failure_code": 550,
+        "failure_reason": "5.1.1 Mailbox does not exist",
+    }
+
+    unknown_agent = await post_event(app, "email.failed", notice)
+    malformed = await post_event(
+        app, "email.failed", {**notice, "agent_id": marie["id"], "failure_code": 999}
+    )
+    feed = open_feed(app, marie["id"], last_event_id=0)
+    try:
+        await next_message(feed)
+        only = parse(await next_message(feed))
+    finally:
+        await feed.aclose()
+
+    assert unknown_agent.status_code == 200, unknown_agent.text
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"] == "failure_code"
+    # Marie's stream holds her status change alone.
+    assert only["event"] == "status"
+    async with app.context("routing").require_sessions()() as session:
+        kinds = (await session.scalars(select(AgentEvent.type))).all()
+    assert list(kinds) == ["status"]

@@ -40,6 +40,7 @@ from services.inbox.outbound.compose import (
 from services.inbox.outbound.smtp import MailTransport, PermanentFailure, TemporaryFailure
 from services.inbox.outbound.templates import render_reply_template, standard_variables
 from shared.clients.translation import TranslationClient
+from shared.contracts.inbox_events import EmailFailed
 from shared.db import session_scope, utc_now
 from shared.errors import FieldError
 from shared.logging import get_logger
@@ -375,9 +376,32 @@ async def _fail(
     reason: str,
     **more: object,
 ) -> None:
-    """Mark the email failed with the server's last answer, for the agent to read."""
+    """Mark the email failed with the server's last answer, and tell its agent (routing shows it
+    on the agent's live stream): the author of the reply, else the conversation's agent."""
     details = {"failure_code": code, "failure_reason": reason, **more}
-    await _finish(sessions, message_id, status="failed", details=details)
+    async with session_scope(sessions) as session:
+        message = await _finished(session, message_id, status="failed", details=details)
+        if message is None or message.conversation_id is None:
+            return
+        agent_id = message.author_agent_id
+        if agent_id is None:
+            conversation = await session.get(Conversation, message.conversation_id)
+            agent_id = conversation.assignee_agent_id if conversation else None
+        if agent_id is not None:
+            emit(
+                session,
+                OutboxEvent,
+                EmailFailed(
+                    conversation_id=message.conversation_id,
+                    message_id=message.id,
+                    agent_id=agent_id,
+                    recipients=[address[:320] for address in message.to_addresses[:100]],
+                    subject=(message.subject or "")[:2000] or None,
+                    failure_code=code if code is not None and 100 <= code <= 599 else None,
+                    failure_reason=reason[:2000],
+                    expired=bool(more.get("expired", False)),
+                ),
+            )
 
 
 async def _finish(
@@ -388,10 +412,18 @@ async def _finish(
     details: dict[str, object],
 ) -> None:
     async with session_scope(sessions) as session:
-        message = await session.get(Message, message_id)
-        if message is None:
-            return
-        message.status = status
-        message.details = {**message.details, **details}
-        if status == "sent":
-            message.sent_at = utc_now()
+        await _finished(session, message_id, status=status, details=details)
+
+
+async def _finished(
+    session: AsyncSession, message_id: uuid.UUID, *, status: str, details: dict[str, object]
+) -> Message | None:
+    """The message with its final status and details set, None when it no longer exists."""
+    message = await session.get(Message, message_id)
+    if message is None:
+        return None
+    message.status = status
+    message.details = {**message.details, **details}
+    if status == "sent":
+        message.sent_at = utc_now()
+    return message

@@ -18,9 +18,11 @@ router = APIRouter(prefix="/routing/v1", tags=["stream"], responses=problem_resp
 
 @router.get(
     "/agents/{agent_id}/events",
-    summary="Live stream of an agent's offers, assignments and cancellations (SSE)",
+    summary="Live stream of an agent's offers, assignments, cancellations and notices (SSE)",
     description="`text/event-stream`: each event has an `id`, a type (`offer`, `offer.ended`, "
-    "`assignment`, `task.canceled`, `task.completed`, `status`) and JSON data. Reconnect with "
+    "`assignment`, `task.canceled`, `task.completed`, `status`, and `email.failed` when an "
+    "email the agent wrote, or of its conversation, was refused or given up: its recipients, "
+    "subject and the mail server's answer) and JSON data. Reconnect with "
     "`Last-Event-ID` to receive every event since; without it, the offers still pending come "
     "first. An agent's token sees only its own stream. Calls are offered only to agents whose "
     "stream is connected.",
