@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp
 
-from services import migrate
+from services import migrate, sqlite_guard
 from services.inbox.auth import service as token_service
 from services.inbox.settings import InboxSettings
 from services.routing.settings import RoutingSettings
@@ -88,6 +88,13 @@ def _check_peers(name: str, settings: CommonSettings) -> None:
         )
 
 
+def _claim(service: str, settings: CommonSettings) -> None:
+    try:
+        sqlite_guard.claim(settings.database_url, [service])
+    except sqlite_guard.ServedElsewhere as exc:
+        raise StartupError(str(exc)) from exc
+
+
 def serve(service: str, host: str, port: int | None, migrate_first: bool) -> None:
     """Start one service, or all three in one process."""
     if service == "all":
@@ -96,6 +103,8 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
         inbox, routing, translation = (_load(kind) for kind in SETTINGS.values())
         configure_logging(inbox.log_level, json=inbox.log_json)
         _check_database(inbox)
+        for name, each in zip(SETTINGS, (inbox, routing, translation), strict=True):
+            _claim(name, each)
         if migrate_first:
             migrate.upgrade(inbox.database_url)
         assert isinstance(inbox, InboxSettings)
@@ -108,6 +117,7 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
         configure_logging(settings.log_level, json=settings.log_json)
         _check_peers(service, settings)
         _check_database(settings)
+        _claim(service, settings)
         if migrate_first:
             migrate.upgrade(settings.database_url)
         app = _service_app(service, settings)

@@ -140,3 +140,30 @@ def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path: Path) ->
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, (label, result.stderr)
         assert expected in lines[0], (label, lines[0])
+
+
+def test_a_service_already_served_on_a_sqlite_file_is_not_served_twice(tmp_path: Path) -> None:
+    database = tmp_path / "inbox.db"
+    env = clean_environment(
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+        SERVICE_TOKEN=SERVICE_TOKEN,
+        INBOX_ROUTING_URL="http://127.0.0.1:9",
+        INBOX_TRANSLATION_URL="http://127.0.0.1:9",
+    )
+
+    with serving(port=free_port(), env=env) as url:
+        second = run_cli("serve", "--port", str(free_port()), env=env)
+        inbox_alone = run_cli("serve", "inbox", "--port", str(free_port()), env=env)
+        first_still = httpx.get(f"{url}/readyz")
+    # Once the first process is gone, so is its hold: the next one starts.
+    with serving(port=free_port(), env=env) as url:
+        next_one = httpx.get(f"{url}/readyz")
+
+    for refused, service in ((second, "inbox"), (inbox_alone, "inbox")):
+        assert refused.returncode == 2
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith(f"inbox: the {service} service already runs on {database}")
+        assert "use PostgreSQL to run replicas" in lines[0]
+    assert first_still.status_code == 200
+    assert next_one.status_code == 200
