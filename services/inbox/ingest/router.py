@@ -13,6 +13,12 @@ from prometheus_client import Histogram
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from services.inbox.bodies import (
+    RAW_MEDIA_TYPES,
+    media_type,
+    refuse_declared_oversize,
+    refuse_oversize,
+)
 from services.inbox.deps import (
     BlobsDep,
     GatewayDep,
@@ -21,7 +27,7 @@ from services.inbox.deps import (
     SettingsDep,
     TranslationDep,
 )
-from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
+from services.inbox.errors import UnsupportedMediaType
 from services.inbox.ingest import receiving, service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
 from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
@@ -78,12 +84,9 @@ async def receive_email(
         str | None, Query(max_length=320, description="The inbox address it was sent to.")
     ] = None,
 ) -> IngestReceipt:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_message_bytes:
-        raise MessageTooLarge(limit=settings.max_message_bytes)
+    refuse_declared_oversize(request, settings.max_message_bytes)
     raw, gateway_message_id, recipient = await _read_email(request, settings.max_message_bytes)
-    if len(raw) > settings.max_message_bytes:
-        raise MessageTooLarge(limit=settings.max_message_bytes)
+    refuse_oversize(raw, settings.max_message_bytes)
     parsed: ParsedEmail | None = None
     parse_error: str | None = None
     lap = _Lap(email_stages(service_context(request).metrics))
@@ -157,10 +160,10 @@ def _delivered_to(parsed: ParsedEmail | None) -> str | None:
 
 async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, str | None]:
     """The raw message, the gateway's id and the recipient, from any accepted body format."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type in ("message/rfc822", "text/plain", "application/octet-stream"):
+    kind = media_type(request)
+    if kind in RAW_MEDIA_TYPES:
         return await request.body(), None, None
-    if media_type == "application/json":
+    if kind == "application/json":
         try:
             body = InboundEmailJson.model_validate_json(await request.body())
         except ValidationError as exc:
@@ -172,7 +175,7 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
                 [{"loc": ("body", "raw"), "type": "value_error", "ctx": {}}]
             ) from exc
         return raw, body.gateway_message_id, body.recipient
-    if media_type == "multipart/form-data":
+    if kind == "multipart/form-data":
         async with request.form(max_part_size=limit + 1) as form:
             field = form.get("email")
             if field is None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from services.inbox.bodies import media_type, refuse_declared_oversize, refuse_oversize
 from services.inbox.contacts import service as contacts
 from services.inbox.deps import (
     BlobsDep,
@@ -19,7 +20,7 @@ from services.inbox.deps import (
     SettingsDep,
     TranslationDep,
 )
-from services.inbox.errors import MessageTooLarge, UnsupportedMediaType
+from services.inbox.errors import UnsupportedMediaType
 from services.inbox.ingest import calls, faxes
 from services.inbox.ingest.phone import InvalidNumber, PhoneLine, call_language, to_e164
 from services.inbox.ingest.schemas import CallEventIn, CallReceipt, FaxJson, IngestReceipt
@@ -210,11 +211,9 @@ async def receive_fax(
 
 
 async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MessageTooLarge(limit=limit)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type == "application/json":
+    refuse_declared_oversize(request, limit)
+    kind = media_type(request)
+    if kind == "application/json":
         try:
             fax = FaxJson.model_validate_json(await request.body())
         except ValidationError as exc:
@@ -223,7 +222,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
             document = base64.b64decode(fax.document, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise invalid_input([{"loc": ("body", "document"), "type": "value_error"}]) from exc
-    elif media_type == "multipart/form-data":
+    elif kind == "multipart/form-data":
         async with request.form(max_part_size=limit + 1) as form:
             upload = form.get("document")
             if not isinstance(upload, UploadFile):
@@ -242,8 +241,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
                 raise invalid_input(exc.errors()) from exc
     else:
         raise UnsupportedMediaType()
-    if len(document) > limit:
-        raise MessageTooLarge(limit=limit)
+    refuse_oversize(document, limit)
     if not document:
         raise invalid_input([{"loc": ("body", "document"), "type": "missing"}])
     return fax, document

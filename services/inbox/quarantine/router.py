@@ -8,6 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
+from services.inbox.bodies import (
+    RAW_MEDIA_TYPES,
+    media_type,
+    refuse_declared_oversize,
+    refuse_oversize,
+)
 from services.inbox.deps import (
     BlobsDep,
     ParserDep,
@@ -18,7 +24,7 @@ from services.inbox.deps import (
     TranslationDep,
 )
 from services.inbox.downloads import download
-from services.inbox.errors import MessageTooLarge, RepairedCopyMediaType
+from services.inbox.errors import RepairedCopyMediaType
 from services.inbox.models import Message
 from services.inbox.quarantine import service
 from services.inbox.quarantine.schemas import Dismissal, QuarantinedEmail
@@ -27,7 +33,6 @@ from shared.schemas import Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
 
-RAW_MEDIA_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
 REPAIRED_BODY = {
     "requestBody": {
         "required": False,
@@ -140,16 +145,12 @@ async def dismiss_quarantined(
 
 async def _repaired_copy(request: Request, limit: int) -> bytes | None:
     """The repaired email in the body, or None for an empty body (use the stored one)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise MessageTooLarge(limit=limit)
+    refuse_declared_oversize(request, limit)
     body = await request.body()
     if not body:
         return None
-    if len(body) > limit:
-        raise MessageTooLarge(limit=limit)
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in RAW_MEDIA_TYPES:
+    refuse_oversize(body, limit)
+    if media_type(request) not in RAW_MEDIA_TYPES:
         raise RepairedCopyMediaType()
     return body
 

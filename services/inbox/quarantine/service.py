@@ -14,6 +14,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.blobs import BlobStore
+from services.inbox.downloads import RETRY_AFTER_SECONDS
 from services.inbox.errors import (
     FilesUnavailable,
     QuarantinedEmailNotFound,
@@ -31,8 +32,6 @@ from shared.cursors import after_cursor, encode_cursor
 
 State = Literal["quarantined", "released", "dismissed"]
 STATES: tuple[State, ...] = ("quarantined", "released", "dismissed")
-#: How long a client should wait before asking again when the stored email cannot be read.
-RETRY_AFTER_SECONDS = 30
 
 _EMAIL = and_(Message.direction == "inbound", Message.channel == "email")
 
