@@ -16,25 +16,9 @@ from pydantic_settings import (
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/inbox.db"
 
-#: Fields that may also be set once for all services without a prefix (e.g. ``DATABASE_URL``).
-UNPREFIXED_FIELDS = frozenset(
-    {
-        "database_url",
-        "data_dir",
-        "log_level",
-        "log_json",
-        "default_locale",
-        "service_token",
-        "metrics_token",
-        "inbox_url",
-        "routing_url",
-        "translation_url",
-    }
-)
-
 
 class _UnprefixedSource(EnvSettingsSource):
-    """Reads the shared fields from unprefixed variables, below the service's own prefix."""
+    """Reads the common fields from unprefixed variables, below the service's own prefix."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         if field_name not in UNPREFIXED_FIELDS:
@@ -126,3 +110,8 @@ class CommonSettings(BaseSettings):
         names = {f"{prefix}{name}".upper() for name in cls.model_fields}
         names |= {name.upper() for name in cls.model_fields if name in UNPREFIXED_FIELDS}
         return names
+
+
+#: Fields that may also be set once for all services without a prefix (``DATABASE_URL``,
+#: ``OUTBOX_LEASE_SECONDS``): every field common to the services, none of one service's own.
+UNPREFIXED_FIELDS = frozenset(CommonSettings.model_fields)

@@ -33,6 +33,32 @@ def test_only_shared_fields_fall_back_to_unprefixed_names(monkeypatch: pytest.Mo
     )
 
 
+def test_every_common_setting_may_be_set_once_for_all_services(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "25")
+    monkeypatch.setenv("OUTBOX_LEASE_SECONDS", "7")
+    monkeypatch.setenv("PEER_TIMEOUT_SECONDS", "2.5")
+    monkeypatch.setenv("RUN_WORKERS", "false")
+    monkeypatch.setenv("ROUTING_OUTBOX_LEASE_SECONDS", "12")
+
+    inbox, routing = InboxSettings(), RoutingSettings()
+
+    assert (inbox.database_pool_size, routing.database_pool_size) == (25, 25)
+    assert (inbox.peer_timeout_seconds, inbox.run_workers) == (2.5, False)
+    assert (inbox.outbox_lease_seconds, routing.outbox_lease_seconds) == (7.0, 12.0)
+    assert {"OUTBOX_LEASE_SECONDS", "INBOX_OUTBOX_LEASE_SECONDS"} <= InboxSettings.env_names()
+
+
+def test_a_bad_common_setting_is_refused_by_its_unprefixed_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "many")
+
+    with pytest.raises(ValidationError, match="database_pool_size"):
+        InboxSettings()
+
+
 def test_unknown_database_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INBOX_DATABASE_URL", "mysql://db/inbox")
 
