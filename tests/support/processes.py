@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 
@@ -42,9 +43,25 @@ def run_cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running ``inbox serve`` process and its base URL."""
+
+    url: str
+    process: subprocess.Popen[str]
+
+
 @contextmanager
 def serving(*args: str, port: int, env: Mapping[str, str]) -> Iterator[str]:
     """Start ``inbox serve …`` on the port; yields its base URL once ``/healthz`` answers."""
+    with started(*args, port=port, env=env) as served:
+        yield served.url
+
+
+@contextmanager
+def started(*args: str, port: int, env: Mapping[str, str]) -> Iterator[Served]:
+    """Start ``inbox serve …`` on the port; yields it once ``/healthz`` answers, for a test that
+    must also act on the process (kill it); stops it afterwards unless it already ended."""
     process = subprocess.Popen(
         [*COMMAND, "serve", *args, "--port", str(port)],
         env=dict(env),
@@ -68,7 +85,7 @@ def serving(*args: str, port: int, env: Mapping[str, str]) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server on port {port} did not start")
             time.sleep(0.1)  # polling for readiness, not timing a behaviour
-        yield base_url
+        yield Served(base_url, process)
     finally:
         process.terminate()
         try:

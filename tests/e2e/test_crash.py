@@ -1,0 +1,228 @@
+"""A server killed in the middle of a burst of email loses nothing it acknowledged, and the
+gateway's retries store everything else exactly once.
+
+`inbox serve` runs as a real process on the run's backend. Gateway clients post corpus messages
+concurrently; once some have been acknowledged the process is killed with SIGKILL (no shutdown
+of any kind: requests in flight, commits under way and outbox deliveries are cut wherever they
+are). A new process is started on the same database and data directory, and the gateway posts
+every message again, as a gateway does when it is not sure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import signal
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.inbox.ingest.mime import normalize_message_id, parse_email
+from tests.inbox.test_mime import CORPUS, INDEX, UNPARSEABLE
+from tests.support.processes import clean_environment, free_port, run_cli, started
+
+SAMPLE = 40
+CLIENTS = 4
+#: Acknowledged posts before the kill: the others are in flight or not yet sent.
+KILL_AFTER = 12
+SETTLE_SECONDS = 60
+SERVICES_WITH_OUTBOX = ("inbox", "routing")
+
+
+def sample() -> list[tuple[str, bytes]]:
+    """Distinct corpus messages that are routed (not auto-replies), with and without files."""
+    picked: list[tuple[str, bytes]] = []
+    seen: set[str] = set()
+    for row in INDEX:
+        path = str(row["path"])
+        message_id = normalize_message_id(row["message_id"])
+        if path in UNPARSEABLE or message_id is None or message_id in seen:
+            continue
+        raw = (CORPUS / path).read_bytes()
+        if parse_email(raw).auto_reply:
+            continue
+        seen.add(message_id)
+        picked.append((path, raw))
+        if len(picked) == SAMPLE:
+            break
+    return picked
+
+
+async def post_all(
+    url: str, token: str, messages: list[tuple[str, bytes]], *, kill: Callable[[], None] | None
+) -> dict[str, dict[str, Any] | None]:
+    """Post every message with concurrent clients; a receipt per path, None where the connection
+    failed. With ``kill``, calls it as the KILL_AFTER-th acknowledgement arrives."""
+    waiting = list(messages)
+    receipts: dict[str, dict[str, Any] | None] = {}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while waiting:
+            path, raw = waiting.pop(0)
+            try:
+                answer = await http.post("/inbox/v1/inbound/email", content=raw, headers=headers)
+            except httpx.TransportError:
+                receipts[path] = None
+                continue
+            assert answer.status_code == 202, (path, answer.status_code, answer.text[:300])
+            receipts[path] = answer.json()
+            acknowledged = sum(receipt is not None for receipt in receipts.values())
+            if kill is not None and acknowledged == KILL_AFTER:
+                kill()
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+    return receipts
+
+
+async def backlog(http: httpx.AsyncClient) -> dict[str, float]:
+    """The outbox figures an operator scrapes, per service."""
+    figures: dict[str, float] = {}
+    for family in text_string_to_metric_families((await http.get("/metrics")).text):
+        if family.name in ("outbox_events_waiting", "outbox_dead_letters"):
+            for sample_ in family.samples:
+                figures[f"{family.name}:{sample_.labels['service']}"] = sample_.value
+    return figures
+
+
+async def settled(http: httpx.AsyncClient) -> dict[str, float]:
+    """Waits (bounded) until no service's outbox holds an event still to deliver; returns the
+    figures as last scraped."""
+    deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+    while True:
+        figures = await backlog(http)
+        waiting = [v for k, v in figures.items() if k.startswith("outbox_events_waiting")]
+        if len(waiting) == len(SERVICES_WITH_OUTBOX) and not any(waiting):
+            return figures
+        if asyncio.get_running_loop().time() > deadline:
+            return figures
+        await asyncio.sleep(0.1)  # polling the relays' progress, not timing a behaviour
+
+
+async def conversations(http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Every conversation, read one by one after listing them page by page."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "100", **({"cursor": cursor} if cursor else {})}
+        page = (await http.get("/inbox/v1/conversations", params=params)).json()
+        for item in page["items"]:
+            read = await http.get(f"/inbox/v1/conversations/{item['id']}")
+            assert read.status_code == 200
+            found.append(read.json())
+        cursor = page.get("next_cursor")
+        if not cursor:
+            return found
+
+
+async def files_of_acknowledged(
+    http: httpx.AsyncClient, acknowledged: dict[str, dict[str, Any]]
+) -> int:
+    """Checks that every acknowledged message is stored, with each of its files whole; returns
+    how many files were checked."""
+    checked = 0
+    for path, receipt in acknowledged.items():
+        read = await http.get(f"/inbox/v1/conversations/{receipt['conversation_id']}")
+        assert read.status_code == 200, f"{path}: acknowledged, then lost ({read.status_code})"
+        stored = {message["id"]: message for message in read.json()["messages"]}
+        assert receipt["message_id"] in stored, f"{path}: acknowledged, then lost"
+        for attachment in stored[receipt["message_id"]]["attachments"]:
+            if not attachment["stored"]:
+                continue
+            body = await http.get(
+                f"/inbox/v1/conversations/{receipt['conversation_id']}"
+                f"/attachments/{attachment['id']}"
+            )
+            assert body.status_code == 200, path
+            assert hashlib.sha256(body.content).hexdigest() == attachment["sha256"], path
+            checked += 1
+    return checked
+
+
+async def test_a_killed_server_keeps_what_it_acknowledged_and_retries_store_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    messages = sample()
+    # Deliveries the kill cut short are taken up again once their lease ends: shortened here.
+    env = clean_environment(
+        DATABASE_URL=db_url, DATA_DIR=str(tmp_path / "data"), OUTBOX_LEASE_SECONDS="2"
+    )
+    port = free_port()
+    gateway = run_cli("token", "create", "--role", "gateway", env=env)
+    admin = run_cli("token", "create", "--role", "admin", env=env)
+    assert gateway.returncode == admin.returncode == 0
+
+    with started(port=port, env=env) as served:
+
+        def kill() -> None:
+            served.process.kill()
+            served.process.wait()
+
+        before = await post_all(served.url, gateway.stdout.strip(), messages, kill=kill)
+        assert served.process.returncode == -signal.SIGKILL
+
+    acknowledged = {path: receipt for path, receipt in before.items() if receipt is not None}
+    assert len(acknowledged) >= KILL_AFTER
+    assert len(acknowledged) < SAMPLE  # the kill cut the burst short
+
+    with started(port=port, env=env) as served:
+        async with httpx.AsyncClient(
+            base_url=served.url,
+            headers={"Authorization": f"Bearer {admin.stdout.strip()}"},
+            timeout=30,
+        ) as http:
+            # What was acknowledged is there, with its files, before anything is posted again.
+            assert await files_of_acknowledged(http, acknowledged) > 0
+            after = await post_all(served.url, gateway.stdout.strip(), messages, kill=None)
+            figures = await settled(http)
+            everything = await conversations(http)
+
+    # Retried: the acknowledged ones are duplicates of themselves; every message stored once.
+    for path, receipt in acknowledged.items():
+        again = after[path]
+        assert again is not None
+        assert again["duplicate"] is True, path
+        assert (again["message_id"], again["conversation_id"]) == (
+            receipt["message_id"],
+            receipt["conversation_id"],
+        ), path
+    assert all(receipt is not None for receipt in after.values())
+    posted = {receipt["message_id"] for receipt in after.values() if receipt is not None}
+    inbound = [
+        message["id"]
+        for conversation in everything
+        for message in conversation["messages"]
+        if message["direction"] == "inbound"
+    ]
+    assert len(posted) == SAMPLE
+    assert sorted(inbound) == sorted(posted)
+
+    # The hand-offs cut by the kill were delivered after the restart, each once: every
+    # conversation reached a queue, and none got its acknowledgement twice.
+    assert figures == {
+        f"{figure}:{service}": 0
+        for figure in ("outbox_events_waiting", "outbox_dead_letters")
+        for service in SERVICES_WITH_OUTBOX
+    }
+    assert {conversation["routing_status"] for conversation in everything} == {"queued"}
+    outbound = [
+        message
+        for conversation in everything
+        for message in conversation["messages"]
+        if message["direction"] == "outbound"
+    ]
+    per_conversation = Counter(
+        conversation["id"]
+        for conversation in everything
+        for message in conversation["messages"]
+        if message["direction"] == "outbound"
+    )
+    assert outbound
+    assert max(per_conversation.values()) == 1
+    assert {message["status"] for message in outbound} == {"sent"}
+    assert len(list((tmp_path / "data" / "mail").glob("*.eml"))) == len(outbound)
