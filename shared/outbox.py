@@ -17,6 +17,10 @@ for as long as it lasts. An event refused again and again (the peer answers that
 invalid, or its handler fails) is set aside after ``max_rejections`` tries: kept, with its
 last error, for an operator to read and retry, and no longer holding back its conversation's
 later events.
+
+A delivery cut short by its process ending (a crash, a kill) keeps its lease until the lease
+ends, then is taken up again. A relay that knows it is the only one on its table (SQLite,
+where one process serves each service) frees such leases as it starts instead.
 """
 
 from __future__ import annotations
@@ -208,7 +212,10 @@ class Relay:
         max_backoff_seconds: float = 300.0,
         max_rejections: int = 12,
         concurrency: int = 8,
+        sole: bool = False,
     ) -> None:
+        """``sole``: no other relay delivers from this table (one process per service, as on
+        SQLite), so the leases found when ``run()`` starts were left by a process gone since."""
         self._sessions = sessions
         self._model = model
         self._deliver = deliver
@@ -222,6 +229,7 @@ class Relay:
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._follow_up = False
+        self._sole = sole
 
     def wake(self) -> None:
         """Ask the relay to look for due events now rather than at its next poll."""
@@ -234,8 +242,12 @@ class Relay:
 
     async def run(self) -> None:
         """Deliver until stopped; a failing database only delays delivery."""
+        leases_checked = not self._sole
         while not self._stopping:
             try:
+                if not leases_checked:
+                    await self._free_leases_left_behind()
+                    leases_checked = True
                 delivered = await self.run_once()
             except Exception as exc:  # the loop must outlive database outages
                 log.warning("outbox.relay_failed", source=self._source, error=repr(exc))
@@ -246,6 +258,19 @@ class Relay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
                 self._wakeup.clear()
+
+    async def _free_leases_left_behind(self) -> None:
+        model = self._model
+        async with session_scope(self._sessions) as session:
+            result = await session.execute(
+                update(model)
+                .where(model.delivered_at.is_(None), model.locked_until.is_not(None))
+                .values(locked_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        freed = int(result.rowcount)  # type: ignore[attr-defined]
+        if freed:
+            log.info("outbox.leases_freed", source=self._source, events=freed)
 
     async def run_once(self) -> int:
         """Claim one batch of due events, deliver them and record the outcome; returns the count."""
@@ -425,6 +450,7 @@ def relay_from_settings(
         poll_seconds=settings.outbox_poll_seconds,
         max_backoff_seconds=settings.outbox_max_backoff_seconds,
         max_rejections=settings.outbox_max_rejections,
+        sole=settings.is_sqlite,
     )
     wake_on_commit(sessions, relay.wake)
     return relay

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -307,3 +308,58 @@ async def test_a_running_relay_delivers_a_conversations_next_event_without_waiti
         await running
 
     assert applied == [0, 1, 2]
+
+
+async def _left_by_a_process_gone_since(app: Running) -> uuid.UUID:
+    """An event a relay had claimed when its process ended: leased for an hour more."""
+    sessions = app.context("inbox").require_sessions()
+    [event_id] = await _emit(app)
+    async with session_scope(sessions) as session:
+        row = await session.get(OutboxEvent, event_id)
+        assert row is not None
+        row.locked_until = row.occurred_at + timedelta(hours=1)
+        row.attempts = 1
+    return event_id
+
+
+async def test_the_sole_relay_on_its_table_takes_up_deliveries_cut_short_at_once(
+    app: Running,
+) -> None:
+    sessions = app.context("inbox").require_sessions()
+    event_id = await _left_by_a_process_gone_since(app)
+    delivered = asyncio.Event()
+    applied: list[uuid.UUID] = []
+
+    async def consumer(envelope: EventEnvelope) -> None:
+        applied.append(envelope.id)
+        delivered.set()
+
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox", poll_seconds=3600, sole=True)
+    running = asyncio.create_task(relay.run())
+    try:
+        await asyncio.wait_for(delivered.wait(), timeout=30)
+    finally:
+        relay.stop()
+        await running
+
+    assert applied == [event_id]
+    async with sessions() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert row.delivered_at is not None
+    assert row.locked_until is None
+
+
+async def test_a_relay_among_others_leaves_their_leases_alone(app: Running) -> None:
+    sessions = app.context("inbox").require_sessions()
+    event_id = await _left_by_a_process_gone_since(app)
+    consumer = FlakyConsumer()
+    relay = Relay(sessions, OutboxEvent, consumer, source="inbox")
+
+    assert await relay.run_once() == 0
+    assert consumer.attempts == Counter()
+    async with sessions() as session:
+        row = await session.get(OutboxEvent, event_id)
+    assert row is not None
+    assert row.locked_until is not None
+    assert row.delivered_at is None
