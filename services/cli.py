@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -23,8 +24,8 @@ from shared.auth import TOKEN_ROLES, Role
 from shared.clients.base import ConfigurationError
 from shared.db import create_engine, create_sessionmaker, ping, session_scope
 from shared.errors import AppError
-from shared.logging import configure_logging
-from shared.settings import UNPREFIXED_FIELDS, CommonSettings
+from shared.logging import configure_logging, get_logger
+from shared.settings import UNPREFIXED_FIELDS, CommonSettings, unknown_variables
 
 SETTINGS: dict[str, type[CommonSettings]] = {
     "inbox": InboxSettings,
@@ -33,6 +34,9 @@ SETTINGS: dict[str, type[CommonSettings]] = {
 }
 DEFAULT_PORTS = {"all": 8000, "inbox": 8001, "routing": 8002, "translation": 8003}
 PEERS = {"inbox": ("routing", "translation"), "routing": ("inbox",), "translation": ("inbox",)}
+
+
+log = get_logger(__name__)
 
 
 class StartupError(Exception):
@@ -50,6 +54,13 @@ def _load(kind: type[CommonSettings]) -> CommonSettings:
         if field in UNPREFIXED_FIELDS:
             name += f" (or {field.upper()})"
         raise StartupError(f"invalid setting {name}: {first['msg']}") from exc
+
+
+def _warn_unknown_variables() -> None:
+    """A variable with a service's prefix that is no setting is ignored: say so at start-up,
+    with the setting it probably meant."""
+    for name, meant in unknown_variables(SETTINGS.values(), os.environ):
+        log.warning("settings.unknown_variable", variable=name, did_you_mean=meant)
 
 
 def _describe(url: str) -> str:
@@ -102,6 +113,7 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
 
         inbox, routing, translation = (_load(kind) for kind in SETTINGS.values())
         configure_logging(inbox.log_level, json=inbox.log_json)
+        _warn_unknown_variables()
         _check_database(inbox)
         for name, each in zip(SETTINGS, (inbox, routing, translation), strict=True):
             _claim(name, each)
@@ -115,6 +127,7 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
     else:
         settings = _load(SETTINGS[service])
         configure_logging(settings.log_level, json=settings.log_json)
+        _warn_unknown_variables()
         _check_peers(service, settings)
         _check_database(settings)
         _claim(service, settings)

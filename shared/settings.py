@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -115,3 +117,30 @@ class CommonSettings(BaseSettings):
 #: Fields that may also be set once for all services without a prefix (``DATABASE_URL``,
 #: ``OUTBOX_LEASE_SECONDS``): every field common to the services, none of one service's own.
 UNPREFIXED_FIELDS = frozenset(CommonSettings.model_fields)
+
+
+def unknown_variables(
+    kinds: Iterable[type[CommonSettings]], environ: Mapping[str, str]
+) -> list[tuple[str, str | None]]:
+    """Variables that carry a service's prefix but name none of its settings (a typo, or a
+    setting of another service), each with the setting it most likely meant, if one is close:
+    the same prefix first, else another service's."""
+    kinds = list(kinds)
+    known = set().union(*(kind.env_names() for kind in kinds))
+    prefixes = tuple(str(kind.model_config.get("env_prefix", "")) for kind in kinds)
+    unknown: list[tuple[str, str | None]] = []
+    for name in sorted(environ):
+        prefix = next((p for p in prefixes if name.startswith(p)), None)
+        if prefix is None or name in known:
+            continue
+        rest = name.removeprefix(prefix)
+        candidates = sorted(known, key=lambda other: not other.startswith(prefix))
+        by_rest = {
+            other.removeprefix(p): other
+            for other in reversed(candidates)
+            for p in prefixes
+            if other.startswith(p)
+        }
+        close = difflib.get_close_matches(rest, list(by_rest), n=1)
+        unknown.append((name, by_rest[close[0]] if close else None))
+    return unknown

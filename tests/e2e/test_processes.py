@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -140,6 +141,25 @@ def test_bad_configuration_stops_start_up_with_one_clear_line(tmp_path: Path) ->
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, (label, result.stderr)
         assert expected in lines[0], (label, lines[0])
+
+
+def test_a_misspelt_setting_is_named_at_start_up_with_the_one_meant() -> None:
+    env = clean_environment(
+        DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/nowhere",
+        INBOX_OUTBOX_LEASE_SECOND="5",
+    )
+
+    result = run_cli("serve", "--port", "1", env=env)
+
+    warning, error = result.stderr.strip().splitlines()
+    assert json.loads(warning) == {
+        **json.loads(warning),
+        "level": "warning",
+        "event": "settings.unknown_variable",
+        "variable": "INBOX_OUTBOX_LEASE_SECOND",
+        "did_you_mean": "INBOX_OUTBOX_LEASE_SECONDS",
+    }
+    assert error.startswith("inbox: cannot reach the database")
 
 
 def test_a_service_already_served_on_a_sqlite_file_is_not_served_twice(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from services.inbox.settings import InboxSettings
 from services.routing.settings import RoutingSettings
+from shared.settings import unknown_variables
 
 
 def test_service_prefix_wins_over_the_shared_name(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,3 +106,24 @@ def test_a_queue_lifetime_out_of_range_or_not_a_number_is_refused(
         InboxSettings()
 
     assert [error["loc"] for error in refused.value.errors()] == [("outbound_max_queue_hours",)]
+
+
+def test_a_variable_with_a_service_prefix_that_is_no_setting_is_named_with_its_likely_meaning() -> (
+    None
+):
+    environ = {
+        "INBOX_OUTBOX_LEASE_SECOND": "5",  # a letter short
+        "INBOX_SWEEP_SECONDS": "1",  # routing's setting, under the inbox's prefix
+        "ROUTING_COLOUR": "blue",  # nothing close
+        "ROUTING_SWEEP_SECONDS": "1",
+        "INBOX_DATABASE_URL": "sqlite+aiosqlite:///x.db",
+        "INBOX_URL": "http://inbox",  # a common setting that happens to start like a prefix
+        "DATABASE_URL": "sqlite+aiosqlite:///x.db",
+        "PATH": "/usr/bin",
+    }
+
+    assert unknown_variables([InboxSettings, RoutingSettings], environ) == [
+        ("INBOX_OUTBOX_LEASE_SECOND", "INBOX_OUTBOX_LEASE_SECONDS"),
+        ("INBOX_SWEEP_SECONDS", "ROUTING_SWEEP_SECONDS"),
+        ("ROUTING_COLOUR", None),
+    ]
