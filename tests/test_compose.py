@@ -47,6 +47,16 @@ def test_peers_are_wired_to_the_right_ports() -> None:
         )
 
 
+def test_outgoing_mail_goes_to_the_mail_catcher() -> None:
+    services = compose()["services"]
+    inbox = services["inbox"]["environment"]
+
+    assert inbox["INBOX_SMTP_HOST"] == "mailcatcher"
+    assert "mailcatcher" in services
+    # Mailpit takes mail on 1025, in clear, without authentication.
+    assert (inbox["INBOX_SMTP_PORT"], inbox["INBOX_SMTP_SECURITY"]) == ("1025", "none")
+
+
 def test_migration_runs_once_before_the_services_start() -> None:
     services = compose()["services"]
 
