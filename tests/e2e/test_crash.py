@@ -1,20 +1,26 @@
-"""A server killed in the middle of a burst of email loses nothing it acknowledged, and the
-gateway's retries store everything else exactly once.
+"""A server killed mid-way loses nothing it acknowledged and does nothing twice.
 
-`inbox serve` runs as a real process on the run's backend. Gateway clients post corpus messages
-concurrently; once some have been acknowledged the process is killed with SIGKILL (no shutdown
-of any kind: requests in flight, commits under way and outbox deliveries are cut wherever they
-are). A new process is started on the same database and data directory, and the gateway posts
-every message again, as a gateway does when it is not sure.
+`inbox serve` runs as a real process on the run's backend and is killed with SIGKILL (no
+shutdown of any kind: requests in flight, commits under way and outbox deliveries are cut
+wherever they are), then started again on the same database and data directory.
+
+- Inbound: gateway clients post corpus messages concurrently; once some have been acknowledged
+  the process is killed, and after the restart the gateway posts every message again, as a
+  gateway does when it is not sure.
+- Outbound: the process is killed while the mail server holds an agent's reply unanswered;
+  after the restart the reply goes out once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email
 import hashlib
 import signal
+import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +28,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.inbox.ingest.mime import normalize_message_id, parse_email
+from tests.inbox.builders import email as build_email
 from tests.inbox.test_mime import CORPUS, INDEX, UNPARSEABLE
 from tests.support.processes import clean_environment, free_port, run_cli, started
+from tests.support.smtp import RecordingHandler, serving_smtp
 
 SAMPLE = 40
 CLIENTS = 4
@@ -32,6 +40,7 @@ KILL_AFTER = 12
 #: Less than the default lease (30 s): on SQLite the restart must not wait for it.
 SETTLE_SECONDS = 20
 SERVICES_WITH_OUTBOX = ("inbox", "routing")
+RAW = {"Content-Type": "message/rfc822"}
 
 
 def sample() -> list[tuple[str, bytes]]:
@@ -228,3 +237,80 @@ async def test_a_killed_server_keeps_what_it_acknowledged_and_retries_store_once
     assert max(per_conversation.values()) == 1
     assert {message["status"] for message in outbound} == {"sent"}
     assert len(list((tmp_path / "data" / "mail").glob("*.eml"))) == len(outbound)
+
+
+@dataclass
+class HoldingHandler(RecordingHandler):
+    """Holds the first DATA unanswered until released, as a mail server that is slow to answer;
+    what it was holding is not accepted: its client is gone by then."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.arrived.is_set():
+            self.attempts += 1
+            self.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+            return "421 4.4.2 Connection dropped"
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def test_a_reply_cut_short_by_a_kill_goes_out_once_after_the_restart(
+    db_url: str, tmp_path: Path
+) -> None:
+    handler = HoldingHandler()
+    with serving_smtp(handler=handler) as smtp:
+        lease = {} if db_url.startswith("sqlite") else {"OUTBOX_LEASE_SECONDS": "2"}
+        env = clean_environment(
+            DATABASE_URL=db_url,
+            DATA_DIR=str(tmp_path / "data"),
+            INBOX_SMTP_HOST=smtp.host,
+            INBOX_SMTP_PORT=str(smtp.port),
+            INBOX_SMTP_SECURITY="none",
+            INBOX_AUTO_ACKNOWLEDGE="false",
+            **lease,
+        )
+        port = free_port()
+        gateway = run_cli("token", "create", "--role", "gateway", env=env).stdout.strip()
+        supervisor = run_cli("token", "create", "--role", "supervisor", env=env).stdout.strip()
+        customer = build_email(message_id="<avant-panne@exemple.ca>", to="factures@centre.example")
+
+        try:
+            with started(port=port, env=env) as served:
+                async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+                    received = await http.post(
+                        "/inbox/v1/inbound/email",
+                        content=customer,
+                        headers={"Authorization": f"Bearer {gateway}", **RAW},
+                    )
+                    conversation_id = received.json()["conversation_id"]
+                    reply = await http.post(
+                        f"/inbox/v1/conversations/{conversation_id}/replies",
+                        json={"text": "Bonjour Marie,\n\nVotre facture a été corrigée."},
+                        headers={"Authorization": f"Bearer {supervisor}"},
+                    )
+                    assert reply.status_code == 201, reply.text
+                # The mail server has the message and has not answered yet: the process dies.
+                assert await asyncio.to_thread(handler.arrived.wait, SETTLE_SECONDS)
+                served.process.kill()
+                served.process.wait()
+        finally:
+            handler.release.set()  # never left holding, whatever happened
+
+        with started(port=port, env=env) as served:
+            async with httpx.AsyncClient(
+                base_url=served.url,
+                headers={"Authorization": f"Bearer {supervisor}"},
+                timeout=30,
+            ) as http:
+                figures = await settled(http)
+                conversation = (await http.get(f"/inbox/v1/conversations/{conversation_id}")).json()
+
+    assert figures["outbox_events_waiting:inbox"] == 0
+    [sent] = smtp.messages
+    assert email.message_from_bytes(sent.data)["Message-ID"] == (
+        f"<{reply.json()['message_id_header']}>"
+    )
+    assert handler.attempts == 2  # the one cut short, then the one accepted
+    assert [m["status"] for m in conversation["messages"]] == ["accepted", "sent"]

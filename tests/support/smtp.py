@@ -64,10 +64,12 @@ class SmtpServer:
 
 
 @contextmanager
-def serving_smtp(*, smtputf8: bool = True) -> Iterator[SmtpServer]:
+def serving_smtp(
+    *, smtputf8: bool = True, handler: RecordingHandler | None = None
+) -> Iterator[SmtpServer]:
     """An SMTP server on 127.0.0.1; ``smtputf8`` says whether it takes international
     addresses (RFC 6531), as current servers do."""
-    handler = RecordingHandler()
+    handler = handler or RecordingHandler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8)
     controller.start()
