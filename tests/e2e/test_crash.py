@@ -90,6 +90,21 @@ async def post_all(
     return receipts
 
 
+def environment(db_url: str, tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The server's environment. Deliveries a kill cut short are taken up again: on SQLite,
+    where one process serves, by the next process as it starts; on PostgreSQL, where replicas
+    share the outbox, once their lease ends (shortened here, to less than the settling bound)."""
+    lease = {} if db_url.startswith("sqlite") else {"OUTBOX_LEASE_SECONDS": "2"}
+    return clean_environment(
+        DATABASE_URL=db_url, DATA_DIR=str(tmp_path / "data"), **lease, **variables
+    )
+
+
+def api(url: str, token: str) -> httpx.AsyncClient:
+    """A client of the server acting with this token."""
+    return httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+
 async def backlog(http: httpx.AsyncClient) -> dict[str, float]:
     """The outbox figures an operator scrapes, per service."""
     figures: dict[str, float] = {}
@@ -158,11 +173,7 @@ async def test_a_killed_server_keeps_what_it_acknowledged_and_retries_store_once
     db_url: str, tmp_path: Path
 ) -> None:
     messages = sample()
-    # Deliveries the kill cut short are taken up again: on SQLite, where one process serves, by
-    # the next process as it starts; on PostgreSQL, where replicas share the outbox, once their
-    # lease ends (shortened here, to less than the settling bound).
-    lease = {} if db_url.startswith("sqlite") else {"OUTBOX_LEASE_SECONDS": "2"}
-    env = clean_environment(DATABASE_URL=db_url, DATA_DIR=str(tmp_path / "data"), **lease)
+    env = environment(db_url, tmp_path)
     port = free_port()
     gateway = run_cli("token", "create", "--role", "gateway", env=env)
     admin = run_cli("token", "create", "--role", "admin", env=env)
@@ -182,11 +193,7 @@ async def test_a_killed_server_keeps_what_it_acknowledged_and_retries_store_once
     assert len(acknowledged) < SAMPLE  # the kill cut the burst short
 
     with started(port=port, env=env) as served:
-        async with httpx.AsyncClient(
-            base_url=served.url,
-            headers={"Authorization": f"Bearer {admin.stdout.strip()}"},
-            timeout=30,
-        ) as http:
+        async with api(served.url, admin.stdout.strip()) as http:
             # What was acknowledged is there, with its files, before anything is posted again.
             assert await files_of_acknowledged(http, acknowledged) > 0
             after = await post_all(served.url, gateway.stdout.strip(), messages, kill=None)
@@ -261,15 +268,13 @@ async def test_a_reply_cut_short_by_a_kill_goes_out_once_after_the_restart(
 ) -> None:
     handler = HoldingHandler()
     with serving_smtp(handler=handler) as smtp:
-        lease = {} if db_url.startswith("sqlite") else {"OUTBOX_LEASE_SECONDS": "2"}
-        env = clean_environment(
-            DATABASE_URL=db_url,
-            DATA_DIR=str(tmp_path / "data"),
+        env = environment(
+            db_url,
+            tmp_path,
             INBOX_SMTP_HOST=smtp.host,
             INBOX_SMTP_PORT=str(smtp.port),
             INBOX_SMTP_SECURITY="none",
             INBOX_AUTO_ACKNOWLEDGE="false",
-            **lease,
         )
         port = free_port()
         gateway = run_cli("token", "create", "--role", "gateway", env=env).stdout.strip()
@@ -299,11 +304,7 @@ async def test_a_reply_cut_short_by_a_kill_goes_out_once_after_the_restart(
             handler.release.set()  # never left holding, whatever happened
 
         with started(port=port, env=env) as served:
-            async with httpx.AsyncClient(
-                base_url=served.url,
-                headers={"Authorization": f"Bearer {supervisor}"},
-                timeout=30,
-            ) as http:
+            async with api(served.url, supervisor) as http:
                 figures = await settled(http)
                 conversation = (await http.get(f"/inbox/v1/conversations/{conversation_id}")).json()
 
