@@ -111,6 +111,8 @@ class Conversation(Base):
 
 #: The emails waiting in quarantine: a partial index keeps their list and count off the rest.
 QUARANTINED = text("status = 'quarantined'")
+#: Those a supervisor released or dismissed, listed through a partial index of their own.
+HANDLED_FROM_QUARANTINE = text("status IN ('released', 'dismissed')")
 
 
 class Message(Base):
@@ -124,6 +126,14 @@ class Message(Base):
             "id",
             postgresql_where=QUARANTINED,
             sqlite_where=QUARANTINED,
+        ),
+        Index(
+            "ix_inbox_message_handled_from_quarantine",
+            "status",
+            "received_at",
+            "id",
+            postgresql_where=HANDLED_FROM_QUARANTINE,
+            sqlite_where=HANDLED_FROM_QUARANTINE,
         ),
     )
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement, TextClause
 
 from services.inbox.blobs import BlobStore
 from services.inbox.downloads import RETRY_AFTER_SECONDS
@@ -25,7 +26,7 @@ from services.inbox.ingest import receiving
 from services.inbox.ingest import service as ingest
 from services.inbox.ingest.mime import UnparseableEmail
 from services.inbox.ingest.parsing import EmailParser
-from services.inbox.models import QUARANTINED, Message, TimelineEntry
+from services.inbox.models import HANDLED_FROM_QUARANTINE, QUARANTINED, Message, TimelineEntry
 from shared.auth import Principal
 from shared.clients.translation import TranslationClient
 from shared.cursors import after_cursor, encode_cursor
@@ -51,8 +52,12 @@ async def list_quarantined(
     session: AsyncSession, *, state: State = "quarantined", cursor: str | None, limit: int
 ) -> tuple[list[Message], str | None]:
     """One page of the emails in this state, newest first, and the next page's cursor."""
-    # Those waiting are read through their partial index, whose condition must appear as is.
-    in_state = QUARANTINED if state == "quarantined" else Message.status == state
+    # Read through a partial index, whose condition must appear as is for SQLite to use it.
+    in_state: ColumnElement[bool] | TextClause = (
+        QUARANTINED
+        if state == "quarantined"
+        else and_(HANDLED_FROM_QUARANTINE, Message.status == state)
+    )
     stmt = select(Message).where(_EMAIL, in_state)
     if cursor:
         stmt = stmt.where(after_cursor(cursor, Message.received_at, Message.id))
