@@ -165,6 +165,31 @@ async def test_agents_reads_answer_while_a_write_transaction_is_open_and_writes_
 
 
 @pytest.mark.sqlite_only
+async def test_a_gateways_repost_is_answered_while_a_write_transaction_is_open(
+    app: Running,
+) -> None:
+    gateway = await app.token(Role.GATEWAY)
+    raw = email(message_id="<deja-recu@exemple.ca>")
+    first = await app.client.post(
+        "/inbox/v1/inbound/email", content=raw, headers=raw_headers(gateway)
+    )
+
+    async with app.context("inbox").require_sessions()() as holder:
+        # Another request's transaction, open: it holds the write turn and the write lock.
+        holder.add(_disposition("held"))
+        await holder.flush()
+        # The duplicate check only reads: it needs neither, and the answer needs nothing else.
+        again = await app.client.post(
+            "/inbox/v1/inbound/email", content=raw, headers=raw_headers(gateway)
+        )
+        await holder.rollback()
+
+    assert again.status_code == 202, again.text
+    assert again.json()["duplicate"] is True
+    assert again.json()["message_id"] == first.json()["message_id"]
+
+
+@pytest.mark.sqlite_only
 async def test_a_read_session_begins_without_waiting_for_an_open_write(db_url: str) -> None:
     engine = create_engine(db_url, pool_size=3)
     writes, reads = create_sessionmaker(engine), create_read_sessionmaker(engine)

@@ -28,6 +28,7 @@ from services.inbox.models import (
 )
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.contracts.translation import DetectHints, DetectResult
+from shared.db import read_only
 from shared.outbox import emitted_values
 
 
@@ -171,6 +172,9 @@ async def find_earlier(sessions: async_sessionmaker[AsyncSession], key: str) -> 
         if engine.dialect.name == "postgresql":
             # A lone read needs no transaction: one round trip instead of BEGIN, it, ROLLBACK.
             await connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            # A reader: it waits for no writer's turn and takes no write lock.
+            await connection.execution_options(**read_only(engine))
         row = (await connection.execute(_EARLIER, {"dedupe_key": key})).first()
     return _earlier(row)
 
