@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from shared.i18n import Seconds
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -118,11 +120,15 @@ class Unavailable(AppError):
     status = 503
     code = "service.unavailable"
     title = "Temporarily unavailable"
-    detail_template = "A service this request needs is unavailable; retry in {retry_after} seconds."
+    detail_template = "A service this request needs is unavailable; retry in {retry_in}."
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 5, **params: Any) -> None:
         super().__init__(
-            detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after, **params
+            detail,
+            headers={"Retry-After": str(retry_after)},
+            retry_after=retry_after,
+            retry_in=Seconds(retry_after),
+            **params,
         )
         self.retry_after = retry_after
 
@@ -143,22 +149,21 @@ class MethodNotAllowed(AppError):
 class DatabaseUnavailable(Unavailable):
     code = "database.unavailable"
     title = "Database unavailable"
-    detail_template = "The database cannot be reached; retry in {retry_after} seconds."
+    detail_template = "The database cannot be reached; retry in {retry_in}."
 
 
 class DatabaseBusy(Unavailable):
     code = "database.busy"
     title = "Database busy"
     detail_template = (
-        "Concurrent changes kept the database from completing the request; "
-        "retry in {retry_after} seconds."
+        "Concurrent changes kept the database from completing the request; retry in {retry_in}."
     )
 
 
 class PeerUnavailable(Unavailable):
     code = "peer.unavailable"
     title = "Service unavailable"
-    detail_template = "The {service} service cannot be reached; retry in {retry_after} seconds."
+    detail_template = "The {service} service cannot be reached; retry in {retry_in}."
 
 
 class InvalidSignature(Unauthorized):

@@ -9,6 +9,7 @@ from pathlib import Path
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 SUPPORTED_LOCALES = ("en", "fr")
 SHARED_LOCALE_DIR = Path(__file__).parent / "locales"
@@ -78,8 +79,28 @@ class Translator:
             return text
 
 
+class Seconds:
+    """A number of seconds written out, singular or plural as each language has it (``1 second``,
+    ``30 secondes``), for a message's placeholder; Babel's units."""
+
+    __slots__ = ("count",)
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def in_locale(self, locale: str) -> str:
+        """The words in this locale."""
+        return format_unit(self.count, "duration-second", length="long", locale=locale)
+
+    def __str__(self) -> str:
+        return self.in_locale("en")
+
+
 def _local(value: object, locale: str) -> object:
-    """A number as the locale writes it (``26,214,400``, ``26 214 400``, ``0,5``); else as is."""
+    """A number as the locale writes it (``26,214,400``, ``26 214 400``, ``0,5``); a duration
+    in its words; else as is."""
+    if isinstance(value, Seconds):
+        return value.in_locale(locale)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return format_decimal(value, locale=locale)
     return value

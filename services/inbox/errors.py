@@ -66,7 +66,7 @@ class AttachmentNotKept(AppError):
 class FilesUnavailable(Unavailable):
     code = "files.unavailable"
     title = "Files unavailable"
-    detail_template = "The stored files cannot be read now; retry in {retry_after} seconds."
+    detail_template = "The stored files cannot be read now; retry in {retry_in}."
 
 
 class MessageTooLarge(PayloadTooLarge):

@@ -115,8 +115,7 @@ class TranslationUnavailable(Unavailable):
     code = "translation.provider_unavailable"
     title = "Translation provider unavailable"
     detail_template = (
-        "The {provider} translation provider failed or did not answer in time; retry in "
-        "{retry_after} seconds."
+        "The {provider} translation provider failed or did not answer in time; retry in {retry_in}."
     )
 
 

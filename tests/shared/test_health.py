@@ -48,10 +48,18 @@ async def test_readiness_is_503_when_the_database_is_unreachable(tmp_path: Path)
 async def test_an_api_call_without_database_is_503_not_500(tmp_path: Path) -> None:
     async for client in _standalone_inbox(UNREACHABLE, tmp_path):
         answer = await client.get("/inbox/v1/tokens", headers={"Authorization": "Bearer ibx_x"})
+        french = await client.get(
+            "/inbox/v1/tokens",
+            headers={"Authorization": "Bearer ibx_x", "Accept-Language": "fr-CA"},
+        )
 
         assert answer.status_code == 503
-        assert answer.headers["retry-after"]
+        assert answer.headers["retry-after"] == "5"
         assert answer.json()["code"] == "database.unavailable"
+        assert answer.json()["detail"] == "The database cannot be reached; retry in 5 seconds."
+        assert french.json()["detail"] == (
+            "La base de données est injoignable\u202f; réessayez dans 5\u00a0secondes."
+        )
 
 
 async def test_all_in_one_readiness_reports_the_database_down(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from shared.auth import Role
-from shared.i18n import negotiate_locale
+from shared.errors import DatabaseBusy
+from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
+from shared.problems import render_problem
 from tests.support.apps import Running
 
 
@@ -71,3 +73,23 @@ def test_language_negotiation_follows_quality_values() -> None:
     assert negotiate_locale("fr;q=0,en") == "en"
     assert negotiate_locale("fr;q=bogus,en") == "en"
     assert negotiate_locale(None) == "en"
+
+
+def test_a_delay_is_written_singular_or_plural_as_each_language_has_it() -> None:
+    translator = Translator([SHARED_LOCALE_DIR])
+
+    def detail(seconds: int, locale: str) -> object:
+        problem = render_problem(
+            DatabaseBusy(retry_after=seconds),
+            locale=locale,
+            translator=translator,
+            instance="/",
+            request_id=None,
+        )
+        return problem["detail"]
+
+    assert str(detail(1, "en")).endswith("; retry in 1 second.")
+    assert str(detail(30, "en")).endswith("; retry in 30 seconds.")
+    assert str(detail(1, "fr")).endswith("\u202f; réessayez dans 1\u00a0seconde.")
+    assert str(detail(30, "fr")).endswith("\u202f; réessayez dans 30\u00a0secondes.")
+    assert DatabaseBusy(retry_after=1).headers == {"Retry-After": "1"}
