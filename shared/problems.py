@@ -43,6 +43,7 @@ VALIDATION_REASONS: dict[str, str] = {
     "timezone_aware": "Must include a time zone.",
     "time_parsing": "Must be a time (HH:MM).",
     "time_type": "Must be a time (HH:MM).",
+    "local_time": "Must be a local time (HH:MM), without a time-zone offset.",
     "json_invalid": "The body is not valid JSON.",
     "json_type": "The body is not valid JSON.",
     "list_type": "Must be a list.",

@@ -121,6 +121,51 @@ async def test_inconsistent_queues_are_refused_and_nothing_is_stored(app: Runnin
     assert sum(1 for q in queues if q["name"] == BILLING["name"]) == 1
 
 
+async def test_hours_with_a_time_zone_offset_are_refused_on_create_and_change(
+    app: Running,
+) -> None:
+    headers = bearer(await app.token(Role.ADMIN), "fr")
+    created = await app.client.post("/routing/v1/queues", json=BILLING, headers=headers)
+    queue_id = created.json()["id"]
+    # Hours are on the queue's own clock (its time_zone): an offset has no place there.
+    offsets: list[dict[str, Any]] = [
+        {"closures": [{"day": "2027-01-04", "start": "08:30Z", "end": "09:00Z"}]},
+        {"closures": [{"day": "2027-01-04", "start": "08:30", "end": "09:00+01:00"}]},
+        {"weekly": {"mon": [{"start": "08:00Z", "end": "17:00Z"}]}},
+        {"weekly": {"mon": [{"start": "08:00", "end": "17:00-05:00"}]}},
+    ]
+
+    created_with = [
+        await app.client.post(
+            "/routing/v1/queues",
+            json={**BILLING, "name": "Heures", "hours": hours},
+            headers=headers,
+        )
+        for hours in offsets
+    ]
+    changed = [
+        await app.client.patch(
+            f"/routing/v1/queues/{queue_id}", json={"hours": hours}, headers=headers
+        )
+        for hours in offsets
+    ]
+    read = await app.client.get(f"/routing/v1/queues/{queue_id}", headers=headers)
+    queues = (await app.client.get("/routing/v1/queues", headers=headers)).json()
+
+    for answer in [*created_with, *changed]:
+        assert answer.status_code == 422, answer.text
+        for error in answer.json()["errors"]:
+            assert error["code"] == "local_time"
+            assert error["reason"] == "Doit être une heure locale (HH:MM), sans décalage horaire."
+    assert [e["field"] for e in created_with[0].json()["errors"]] == [
+        "hours.closures.0.start",
+        "hours.closures.0.end",
+    ]
+    assert [e["field"] for e in changed[3].json()["errors"]] == ["hours.weekly.mon.0.end"]
+    assert read.json() == created.json()
+    assert "Heures" not in [queue["name"] for queue in queues]
+
+
 async def test_a_change_out_of_range_is_refused_and_the_queue_is_unchanged(app: Running) -> None:
     headers = bearer(await app.token(Role.ADMIN), "fr")
     created = await app.client.post("/routing/v1/queues", json=BILLING, headers=headers)

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from services.routing.queues.hours import MIDNIGHT
 from shared.schemas import Schema
@@ -20,11 +21,23 @@ Level = Annotated[int, Field(ge=1, le=5)]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
 
 
+def _wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise PydanticCustomError(
+            "local_time", "must be a local time, without a time-zone offset (the queue's zone)"
+        )
+    return value
+
+
+#: A time of day on the queue's own clock (``time_zone``): ``08:30``, never ``08:30Z``.
+LocalTime = Annotated[time, AfterValidator(_wall_clock)]
+
+
 class OpeningIntervalDoc(Schema):
     """Local opening time; ``end`` 00:00 is midnight, ``overnight`` ends on the next day."""
 
-    start: time = Field(examples=["08:00"])
-    end: time = Field(examples=["23:00"])
+    start: LocalTime = Field(examples=["08:00"])
+    end: LocalTime = Field(examples=["23:00"])
     overnight: bool = False
 
     @model_validator(mode="after")
@@ -40,8 +53,8 @@ class ClosureDoc(Schema):
     """A partial-day closure on one local date."""
 
     day: date
-    start: time
-    end: time
+    start: LocalTime = Field(examples=["12:00"])
+    end: LocalTime = Field(examples=["13:30"])
 
     @model_validator(mode="after")
     def _ordered(self) -> ClosureDoc:
