@@ -139,6 +139,16 @@ class RouteNotFound(NotFound):
     detail_template = "There is no endpoint at this address."
 
 
+class MalformedBody(AppError):
+    status = 400
+    code = "request.malformed_body"
+    title = "Malformed request body"
+    detail_template = (
+        "The request body cannot be read: it does not match its Content-Type (JSON that is not "
+        "UTF-8, a multipart body without its boundary…)."
+    )
+
+
 class MethodNotAllowed(AppError):
     status = 405
     code = "route.method_not_allowed"

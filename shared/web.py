@@ -34,6 +34,7 @@ from shared.errors import (
     AppError,
     DatabaseBusy,
     DatabaseUnavailable,
+    MalformedBody,
     MethodNotAllowed,
     RouteNotFound,
     Unauthorized,
@@ -164,7 +165,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404:
             return problem_response(request, RouteNotFound())
         if exc.status_code == 405:
-            return problem_response(request, MethodNotAllowed())
+            # RFC 9110: a 405 names every method the resource accepts.
+            allowed = _methods_at(request)
+            return problem_response(
+                request, MethodNotAllowed(headers={"Allow": allowed} if allowed else None)
+            )
+        if exc.status_code == 400:  # the framework could not decode the body
+            return problem_response(request, MalformedBody())
         error = AppError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]
         return problem_response(request, error)
@@ -194,6 +201,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     for kind in (DBAPIError, PoolTimeout):
         app.add_exception_handler(kind, on_database_error)
     app.add_exception_handler(OSError, on_io_error)
+
+
+def _methods_at(request: Request) -> str:
+    """The methods the service documents at the request's path (``GET, POST``), from its
+    OpenAPI document: the framework names only those of the first route on that path."""
+    app = request.app
+    paths: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "method_paths", None)
+    if paths is None:
+        paths = [
+            (
+                re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))),
+                [method.upper() for method in operations],
+            )
+            for template, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.method_paths = paths
+    methods = {m for pattern, found in paths if pattern.fullmatch(request.url.path) for m in found}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

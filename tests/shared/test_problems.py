@@ -64,6 +64,43 @@ async def test_wrong_method_is_405_problem(app: Running) -> None:
     assert answer.json()["code"] == "route.method_not_allowed"
 
 
+async def test_a_wrong_method_is_405_naming_the_methods_allowed(app: Running) -> None:
+    answer = await app.client.put("/inbox/v1/tokens")
+
+    assert answer.status_code == 405
+    assert answer.json()["code"] == "route.method_not_allowed"
+    assert answer.headers["allow"] == "GET, HEAD, POST"
+
+
+async def test_a_body_that_cannot_be_decoded_is_400_and_stores_nothing(app: Running) -> None:
+    admin = {"Authorization": f"Bearer {await app.token(Role.ADMIN)}", "Accept-Language": "fr"}
+    before = (await app.client.get("/inbox/v1/dispositions", headers=admin)).json()
+
+    not_utf8 = await app.client.put(
+        "/inbox/v1/dispositions/promesse",
+        content=b'{"label_en": "Promise", "label_fr": "Promesse \xe9"}',
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    no_boundary = await app.client.post(
+        "/inbox/v1/inbound/faxes",
+        content=b"--x\r\nContent-Disposition: form-data; name=fax_id\r\n\r\n1\r\n--x--\r\n",
+        headers={
+            "Authorization": f"Bearer {await app.token(Role.GATEWAY)}",
+            "Content-Type": "multipart/form-data",
+        },
+    )
+    after = (await app.client.get("/inbox/v1/dispositions", headers=admin)).json()
+
+    assert not_utf8.status_code == 400
+    assert not_utf8.headers["content-type"] == "application/problem+json"
+    assert not_utf8.json()["code"] == "request.malformed_body"
+    assert not_utf8.json()["title"] == "Corps de requête illisible"
+    assert not_utf8.json()["detail"].startswith("Le corps de la requête est illisible\u202f:")
+    assert no_boundary.status_code == 400
+    assert no_boundary.json()["code"] == "request.malformed_body"
+    assert after == before
+
+
 def test_language_negotiation_follows_quality_values() -> None:
     assert negotiate_locale("fr-CA,fr;q=0.9,en;q=0.8") == "fr"
     assert negotiate_locale("en-US,fr;q=0.5") == "en"
