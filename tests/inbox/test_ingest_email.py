@@ -109,6 +109,25 @@ async def test_a_pathologically_long_subject_is_kept_to_one_line_and_still_threa
     ]
 
 
+async def test_the_documented_json_example_is_stored(app: Running, gateway: str) -> None:
+    spec = (await app.client.get("/openapi.json")).json()
+    operation = spec["paths"]["/inbox/v1/inbound/email"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    example = {
+        name: field["examples"][0]
+        for name, field in schema["properties"].items()
+        if "examples" in field
+    }
+
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email", json=example, headers={"Authorization": f"Bearer {gateway}"}
+    )
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "accepted"
+    assert answer.json()["duplicate"] is False
+
+
 async def test_a_repost_answers_the_same_ids_and_changes_nothing(
     app: Running, gateway: str
 ) -> None:

@@ -16,7 +16,15 @@ class InboundEmailJson(BaseModel):
 
     model_config = {"extra": "ignore"}
 
-    raw: str = Field(min_length=1, description="The raw message, base64.", examples=["RnJvbTog..."])
+    raw: str = Field(
+        min_length=1,
+        description="The raw message, base64.",
+        examples=[
+            "RnJvbTogTWFyaWUgVHJlbWJsYXkgPG1hcmllQGV4ZW1wbGUuY2E+DQpUbzogc2VydmljZUBjZW50cmUuZXhh"
+            "bXBsZQ0KU3ViamVjdDogRmFjdHVyZQ0KTWVzc2FnZS1JRDogPGV4ZW1wbGUtMUBleGVtcGxlLmNhPg0KDQpC"
+            "b25qb3VyLCBtYSBmYWN0dXJlIGVzdCBlcnJvbmVlLg0K"
+        ],
+    )
     gateway_message_id: str | None = Field(default=None, max_length=300, examples=["sg-4f1c2"])
     recipient: str | None = Field(
         default=None, max_length=320, description="The inbox address it was delivered to."
