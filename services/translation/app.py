@@ -31,11 +31,13 @@ log = get_logger(__name__)
 
 
 async def _seed(context: ServiceContext) -> None:
-    """Add the approved templates never offered before; a database that is down only logs.
+    """Add the approved templates never offered before, and any the inbox sends found absent;
+    a database that is down only logs.
 
     Seeding at start rather than in a migration: it adds only seeds never offered before, so
     edits and deletions stand, new seeds arrive with new releases, and a service pointed at its
-    own (or an emptied) database gets its templates without re-running history.
+    own (or an emptied) database gets its templates without re-running history. The templates
+    the inbox sends by itself cannot be deleted, so one absent was lost: it comes back whole.
     """
     try:
         async with session_scope(context.require_sessions()) as session:

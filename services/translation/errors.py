@@ -42,6 +42,15 @@ class TemplateExists(Conflict):
     detail_template = "A template '{key}' already exists: change it with PATCH instead."
 
 
+class TemplateRequired(Conflict):
+    code = "template.required"
+    title = "Template required"
+    detail_template = (
+        "Template '{key}' cannot be deleted: the inbox sends it to customers automatically. "
+        "Change its text with PATCH instead."
+    )
+
+
 class TemplateInvalid(InvalidInput):
     code = TemplateSyntaxError.code
     title = "Invalid template"

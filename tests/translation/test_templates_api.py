@@ -77,7 +77,7 @@ async def test_seeding_again_keeps_edits_and_deletions(app: Running) -> None:
     await app.client.patch(
         f"{BASE}/conversation.closing", json={"versions": [edited]}, headers=headers
     )
-    await app.client.delete(f"{BASE}/notice.out_of_hours", headers=headers)
+    await app.client.delete(f"{BASE}/callback.confirmation", headers=headers)
 
     async with session_scope(app.context("translation").require_sessions()) as session:
         added = await seed_templates(session, now=utc_now())
@@ -85,7 +85,7 @@ async def test_seeding_again_keeps_edits_and_deletions(app: Running) -> None:
     keys = [item["key"] for item in (await app.client.get(BASE, headers=SERVICE)).json()["items"]]
     closing = await snapshot(app, "conversation.closing")
     assert added == 0
-    assert keys == [key for key in SEED_KEYS if key != "notice.out_of_hours"]
+    assert keys == [key for key in SEED_KEYS if key != "callback.confirmation"]
     assert closing["versions"][1]["body"] == "Bonjour {customer_name}, c'est réglé."
 
 

@@ -24,6 +24,7 @@ from services.translation.templates.schemas import (
     TwinProblemRead,
     VersionRead,
 )
+from services.translation.templates.seed import REQUIRED_KEYS
 from shared.db import utc_now
 from shared.schemas import Page, problem_responses
 
@@ -33,6 +34,9 @@ router = APIRouter(
     responses=problem_responses(401, 403, 422),
 )
 KeyPath = Annotated[str, Path(max_length=100, examples=["conversation.closing"])]
+# The render examples fill in the callback confirmation's variables.
+RenderKeyPath = Annotated[str, Path(max_length=100, examples=["callback.confirmation"])]
+_REQUIRED = ", ".join(f"`{key}`" for key in sorted(REQUIRED_KEYS))
 
 
 def _read(record: service.TemplateRecord, language: str) -> TemplateRead:
@@ -112,8 +116,10 @@ async def update_template(
     "/{key}",
     status_code=204,
     summary="Delete a template and all its versions (admin, supervisor)",
-    description="A deleted seeded template is not seeded again.",
-    responses=problem_responses(404),
+    description="A deleted seeded template is not seeded again. The templates the inbox sends "
+    f"by itself ({_REQUIRED}) cannot be deleted: 409 `template.required`; change their text "
+    "with PATCH instead. One found absent at start-up is seeded again.",
+    responses=problem_responses(404, 409),
 )
 async def delete_template(key: KeyPath, session: SessionDep, _: EditorDep) -> Response:
     await service.delete_template(session, key)
@@ -130,7 +136,11 @@ async def delete_template(key: KeyPath, session: SessionDep, _: EditorDep) -> Re
     responses=problem_responses(404),
 )
 async def render_template(
-    key: KeyPath, body: RenderRequest, session: SessionDep, _: ReaderDep, settings: SettingsDep
+    key: RenderKeyPath,
+    body: RenderRequest,
+    session: SessionDep,
+    _: ReaderDep,
+    settings: SettingsDep,
 ) -> RenderedRead:
     message = await service.render_template(
         session,

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field, JsonValue, TypeAdapter
 
 from services.translation.templates.errors import TwinProblemKind
-from services.translation.templates.render import VariableType
+from services.translation.templates.render import TemplateVersion, Variable, VariableType
 from services.translation.templates.seed import SEED_EXAMPLES, SEED_TEMPLATES
 from shared.schemas import Schema
 
@@ -20,20 +20,59 @@ def _example_variables(key: str, language: str) -> JsonValue:
     return _JSON.validate_python(SEED_EXAMPLES[key][language])
 
 
-def _example_versions(key: str) -> list[JsonValue]:
-    return [
-        {
-            "locale": version.locale,
-            "subject": version.subject,
-            "body": version.body,
-            "variables": [
-                {"name": v.name, "type": v.type, "currency": v.currency} for v in version.variables
-            ],
-            "single_language": False,
-        }
-        for version in SEED_TEMPLATES
-        if version.key == key
+def _version_json(version: TemplateVersion, **changes: str) -> dict[str, JsonValue]:
+    variables: list[JsonValue] = [
+        {"name": v.name, "type": v.type, "currency": v.currency} for v in version.variables
     ]
+    return {
+        "locale": version.locale,
+        "subject": version.subject,
+        "body": version.body,
+        "variables": variables,
+        "single_language": False,
+        **changes,
+    }
+
+
+def _example_versions(key: str) -> list[JsonValue]:
+    return [_version_json(version) for version in SEED_TEMPLATES if version.key == key]
+
+
+# A key no seed uses, so the create example is accepted as documented.
+_REMINDER_VARIABLES = (
+    Variable("customer_name"),
+    Variable("reference"),
+    Variable("amount", "money"),
+    Variable("due_on", "date"),
+)
+_REMINDER = (
+    TemplateVersion(
+        "billing.reminder",
+        "en",
+        "Reminder: invoice {reference} is due on {due_on:date}",
+        "Hello {customer_name},\n\n"
+        "This is a reminder that invoice {reference}, for {amount}, is due on {due_on:date}. "
+        "If you have already paid it, please disregard this message.\n\n"
+        "Customer Service",
+        _REMINDER_VARIABLES,
+    ),
+    TemplateVersion(
+        "billing.reminder",
+        "fr",
+        "Rappel : la facture {reference} est payable au plus tard le {due_on:date}",
+        "Bonjour {customer_name},\n\n"
+        "Nous vous rappelons que la facture {reference}, d'un montant de {amount}, est payable "
+        "au plus tard le {due_on:date}. Si vous l'avez déjà réglée, veuillez ne pas tenir compte "
+        "de ce message.\n\n"
+        "Le Service à la clientèle",
+        _REMINDER_VARIABLES,
+    ),
+)
+# One language alone changes: the answer reports its twin stale until that is revised too.
+_CLOSING_FRENCH_REVISED = _version_json(
+    next(v for v in SEED_TEMPLATES if (v.key, v.locale) == ("conversation.closing", "fr")),
+    subject="Votre demande {reference} a été réglée",
+)
 
 
 class VariableSpec(Schema):
@@ -57,7 +96,12 @@ class VersionWrite(Schema):
     locale: TemplateLocale
     subject: str = Field(max_length=1000, examples=["Your request {reference} has been resolved"])
     body: str = Field(max_length=100_000, examples=["Hello {customer_name},\n\n…"])
-    variables: list[VariableSpec] = Field(default_factory=list, max_length=50)
+    variables: list[VariableSpec] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Every placeholder of the subject and body, each declared once.",
+        examples=[[{"name": "customer_name"}, {"name": "reference"}]],
+    )
     single_language: bool = Field(
         default=False,
         description="Deliberately without its other-language twin (en↔fr, en-CA↔fr-CA).",
@@ -71,8 +115,8 @@ class TemplateCreate(Schema):
         json_schema_extra={
             "examples": [
                 {
-                    "key": "conversation.closing",
-                    "versions": _example_versions("conversation.closing"),
+                    "key": "billing.reminder",
+                    "versions": [_version_json(version) for version in _REMINDER],
                 }
             ]
         }
@@ -94,13 +138,18 @@ class TemplateUpdate(Schema):
         json_schema_extra={
             "examples": [
                 {"versions": _example_versions("conversation.closing")},
-                {"remove_locales": ["en-CA", "fr-CA"]},
+                {"versions": [_CLOSING_FRENCH_REVISED]},
             ]
         }
     )
 
     versions: list[VersionWrite] = Field(default_factory=list, max_length=4)
-    remove_locales: list[TemplateLocale] = Field(default_factory=list, max_length=4)
+    remove_locales: list[TemplateLocale] = Field(
+        default_factory=list,
+        max_length=4,
+        description='Versions to delete, e.g. `["en-CA", "fr-CA"]` together; a version '
+        "left without its twin must be marked `single_language`.",
+    )
 
 
 class VersionRead(Schema):
@@ -145,7 +194,8 @@ class RenderRequest(Schema):
                 },
                 {
                     "locale": "und",
-                    "variables": _example_variables("conversation.closing", "en"),
+                    "variables": _example_variables("callback.confirmation", "en"),
+                    "time_zone": "America/Vancouver",
                 },
             ]
         }

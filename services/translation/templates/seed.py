@@ -198,6 +198,9 @@ SEED_TEMPLATES: tuple[TemplateVersion, ...] = (
     *_PAYMENT_ARRANGEMENT,
     *_CLOSING,
 )
+#: Keys the inbox renders by itself (``services/inbox/outbound/automatic.py``), with no agent to
+#: notice a missing one: their deletion is refused, and start-up restores one found absent.
+REQUIRED_KEYS: frozenset[str] = frozenset({_ACKNOWLEDGEMENT[0].key, _OUT_OF_HOURS[0].key})
 
 _PEOPLE = {
     "en": {"customer_name": "Jordan Smith", "agent_name": "Sophie Gagnon"},

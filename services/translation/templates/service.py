@@ -18,6 +18,7 @@ from services.translation.errors import (
     NoVersionLeft,
     TemplateExists,
     TemplateNotFound,
+    TemplateRequired,
     TemplateVersionNotFound,
     TwinMissing,
     TwinVariablesDiffer,
@@ -40,9 +41,11 @@ from services.translation.templates.render import (
     validate_template,
 )
 from services.translation.templates.schemas import VersionWrite
-from services.translation.templates.seed import SEED_TEMPLATES
+from services.translation.templates.seed import REQUIRED_KEYS, SEED_TEMPLATES
 from services.translation.templates.twins import TwinProblem, check_twins
+from shared.logging import get_logger
 
+log = get_logger(__name__)
 _ORDER = {locale: i for i, locale in enumerate(TEMPLATE_LOCALES)}
 
 
@@ -234,7 +237,9 @@ async def update_template(
 
 
 async def delete_template(session: AsyncSession, key: str) -> None:
-    """Delete every version of the template; raises TemplateNotFound."""
+    """Delete every version of the template; raises TemplateRequired, TemplateNotFound."""
+    if key in REQUIRED_KEYS:
+        raise TemplateRequired(key=key)
     for row in await _versions(session, key, lock=True):
         await session.delete(row)
     await session.flush()
@@ -291,9 +296,15 @@ def _regional(locale: str, territory: str | None) -> str:
 
 
 async def seed_templates(
-    session: AsyncSession, *, now: datetime, templates: Iterable[TemplateVersion] = SEED_TEMPLATES
+    session: AsyncSession,
+    *,
+    now: datetime,
+    templates: Iterable[TemplateVersion] = SEED_TEMPLATES,
+    required: frozenset[str] = REQUIRED_KEYS,
 ) -> int:
-    """Add each seeded version never offered before (safe with replicas); returns how many."""
+    """Add each seeded version never offered before, and every version of a ``required`` key
+    with none left (safe with replicas); returns how many versions were added."""
+    templates = tuple(templates)
     added = 0
     for version in templates:
         marker = insert_new(session, TemplateSeed).values(
@@ -301,13 +312,28 @@ async def seed_templates(
         )
         if await session.scalar(marker.returning(TemplateSeed.key)) is None:
             continue  # offered before: kept, edited or deliberately deleted since
-        row = {"id": uuid.uuid4(), "key": version.key, "locale": version.locale, "created_at": now}
-        values = {**row, "subject": version.subject, "body": version.body,
-                  "variables": _variables_json(version), "single_language": False,
-                  "updated_at": now}  # fmt: skip
-        inserted = await session.scalar(
-            insert_new(session, Template).values(**values).returning(Template.id)
-        )
-        if inserted is not None:
-            added += 1
+        added += await _insert_seed(session, version, now)
+    # A required key with no version left (deleted before deletion was refused, or by hand)
+    # would fail every automatic reply: it comes back whole. One with any version left was
+    # edited on purpose and stays as it is.
+    present = set(await session.scalars(select(Template.key).where(Template.key.in_(required))))
+    for key in sorted(required - present):
+        restored = 0
+        for version in (version for version in templates if version.key == key):
+            restored += await _insert_seed(session, version, now)
+        if restored:
+            log.warning("templates.required_restored", key=key, versions=restored)
+        added += restored
     return added
+
+
+async def _insert_seed(session: AsyncSession, version: TemplateVersion, now: datetime) -> int:
+    """Insert one seeded version unless its key and locale exist; returns 1 if inserted, else 0."""
+    row = {"id": uuid.uuid4(), "key": version.key, "locale": version.locale, "created_at": now}
+    values = {**row, "subject": version.subject, "body": version.body,
+              "variables": _variables_json(version), "single_language": False,
+              "updated_at": now}  # fmt: skip
+    inserted = await session.scalar(
+        insert_new(session, Template).values(**values).returning(Template.id)
+    )
+    return 0 if inserted is None else 1
