@@ -6,6 +6,8 @@ from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.problems import PROBLEM_MEDIA_TYPE
+
 Language = Literal["en", "fr", "und"]
 T = TypeVar("T")
 
@@ -47,11 +49,17 @@ class Page(BaseModel, Generic[T]):
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses` entries declaring problem+json errors for the given statuses."""
+    """OpenAPI `responses` entries declaring problem+json errors for the given statuses.
+
+    Declare 422 on every operation that takes parameters or a body: the server answers invalid
+    input as a problem, and an operation that declares no 422 gets FastAPI's own (a JSON
+    `HTTPValidationError` body the server never sends). The service app's document then moves
+    each error's schema under `application/problem+json` (``shared.web``).
+    """
     return {
         status: {
             "model": Problem,
-            "content": {"application/problem+json": {}},
+            "content": {PROBLEM_MEDIA_TYPE: {}},
             "description": _STATUS_TEXT.get(status, "Error"),
         }
         for status in statuses

@@ -315,7 +315,33 @@ def create_service_app(
     app.include_router(metrics_router())
     for router in routers:
         app.include_router(router)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return _errors_as_problems(generate())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _errors_as_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Document each error body under the media type the server sends it as.
+
+    FastAPI writes a response model's schema under the route's own media type
+    (``application/json``); errors go out as ``application/problem+json``, which
+    ``problem_responses`` declares with no schema. The schema moves there, in place (the
+    document is generated once and kept).
+    """
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if not status.startswith(("4", "5")) or PROBLEM_MEDIA_TYPE not in content:
+                    continue
+                moved = content.pop("application/json", None)
+                if moved is not None and not content[PROBLEM_MEDIA_TYPE]:
+                    content[PROBLEM_MEDIA_TYPE] = moved
+    return document
 
 
 def health_router() -> APIRouter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.support.apps import Running
@@ -55,3 +56,76 @@ async def test_every_schema_reference_resolves_after_merging(app: Running) -> No
 
     assert missing == set()
     assert {"InboxCallbackCreate", "RoutingCallbackCreate"} <= set(schemas)
+
+
+def _operations(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{method.upper()} {path}", operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+    ]
+
+
+def _content(response: dict[str, Any]) -> dict[str, Any]:
+    content: dict[str, Any] = response.get("content", {})
+    return content
+
+
+async def test_no_operation_documents_the_frameworks_validation_error(app: Running) -> None:
+    """The server answers invalid input 422 as problem+json, never FastAPI's default body."""
+    spec: dict[str, Any] = (await app.client.get("/openapi.json")).json()
+
+    framework = [
+        label
+        for label, operation in _operations(spec)
+        if "ValidationError" in json.dumps(operation.get("responses", {}))
+    ]
+    undeclared = [
+        label
+        for label, operation in _operations(spec)
+        if operation.get("parameters") or operation.get("requestBody")
+        if "application/problem+json" not in _content(operation["responses"].get("422", {}))
+    ]
+
+    assert framework == []
+    assert undeclared == []
+    assert {"HTTPValidationError", "ValidationError"}.isdisjoint(spec["components"]["schemas"])
+
+
+async def test_every_problem_response_carries_the_problem_schema(app: Running) -> None:
+    spec: dict[str, Any] = (await app.client.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+
+    wrong = []
+    for label, operation in _operations(spec):
+        for code, response in operation.get("responses", {}).items():
+            if not code.startswith(("4", "5")):
+                continue
+            content = response.get("content", {})
+            if set(content) != {"application/problem+json"}:
+                wrong.append(f"{label} {code}: media types {sorted(content)}")
+                continue
+            ref = content["application/problem+json"].get("schema", {}).get("$ref", "")
+            if ref != "#/components/schemas/Problem":
+                wrong.append(f"{label} {code}: schema {content['application/problem+json']}")
+
+    assert wrong == []
+    assert {"type", "title", "status", "code"} <= set(schemas["Problem"]["required"])
+
+
+async def test_the_fax_webhook_documents_its_multipart_and_json_bodies(app: Running) -> None:
+    spec: dict[str, Any] = (await app.client.get("/openapi.json")).json()
+    body = spec["paths"]["/inbox/v1/inbound/faxes"]["post"].get("requestBody", {})
+    content = body.get("content", {})
+
+    assert body.get("required") is True
+    assert set(content) == {"multipart/form-data", "application/json"}
+    form = content["multipart/form-data"]["schema"]
+    assert set(form["required"]) == {"document", "fax_id", "from"}
+    assert form["properties"]["document"]["format"] == "binary"
+    assert {"to", "pages", "received_at", "ocr_text"} <= set(form["properties"])
+    assert {"content_type", "filename"}.isdisjoint(form["properties"])  # taken from the part
+    as_json = content["application/json"]["schema"]
+    assert set(as_json["required"]) == {"document", "fax_id", "from"}
+    assert {"content_type", "filename", "pages", "received_at"} <= set(as_json["properties"])
+    assert as_json["additionalProperties"] is False

@@ -41,6 +41,50 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/inbox/v1/inbound", tags=["inbound"])
 
 
+def _form_field(schema: dict[str, Any]) -> dict[str, Any]:
+    """A JSON field's schema as a form field's: never null (a field left out is null)."""
+    kinds = [kind for kind in schema.get("anyOf", []) if kind.get("type") != "null"]
+    rest = {key: value for key, value in schema.items() if key not in ("anyOf", "default")}
+    return {**rest, **kinds[0]} if kinds else rest
+
+
+_FAX_JSON = FaxJson.model_json_schema()
+#: Form fields the handler takes from the document's part rather than from the form's text.
+_FROM_THE_PART = ("document", "content_type", "filename")
+FAX_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "description": "The fields of the JSON form as text, the document as a file "
+                    "part whose `Content-Type` and file name are kept with it.",
+                    "required": [
+                        "document",
+                        *(name for name in _FAX_JSON["required"] if name not in _FROM_THE_PART),
+                    ],
+                    "properties": {
+                        "document": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "The document (PDF or TIFF).",
+                        },
+                        **{
+                            name: _form_field(schema)
+                            for name, schema in _FAX_JSON["properties"].items()
+                            if name not in _FROM_THE_PART
+                        },
+                    },
+                    "additionalProperties": False,
+                }
+            },
+            "application/json": {"schema": _FAX_JSON},
+        },
+    }
+}
+
+
 def _number(value: str, field: str, region: str) -> str:
     try:
         return to_e164(value, region)
@@ -146,6 +190,7 @@ async def _closed(routing: RoutingClient, language: str, dialed: str | None) -> 
     description="Idempotent by `fax_id`. The document is kept as an attachment; the language "
     "comes from the OCR text, else as for calls (dialed line, contact, sender's region).",
     responses=problem_responses(401, 403, 413, 415, 422, 503),
+    openapi_extra=FAX_BODY,
 )
 async def receive_fax(
     request: Request,

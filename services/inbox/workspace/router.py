@@ -378,7 +378,7 @@ async def schedule_callback(
 @router.get(
     "/dispositions",
     summary="The wrap-up codes agents may choose, with English and French labels",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def list_dispositions(
     request: Request, session: ReadSessionDep, _: ReaderDep, include_inactive: bool = False

@@ -46,7 +46,11 @@ async def create_agent(
     return read
 
 
-@router.get("/agents", summary="List agents, optionally by status (admin, supervisor)")
+@router.get(
+    "/agents",
+    summary="List agents, optionally by status (admin, supervisor)",
+    responses=problem_responses(422),
+)
 async def list_agents(
     session: ReadSessionDep,
     settings: SettingsDep,
@@ -62,7 +66,7 @@ async def list_agents(
 @router.get(
     "/agents/{agent_id}",
     summary="Read an agent (admin, supervisor, or the agent itself)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def read_agent(
     agent_id: UUID, session: ReadSessionDep, settings: SettingsDep, principal: ActorDep
@@ -83,7 +87,7 @@ async def read_agent(
     "tiers, and has capacity for one of its channels. Presence and current load do not count, "
     "nor do widening steps: a long wait may bring an agent work from queues not listed here. "
     "Each queue lists the languages and channels the agent may take in it.",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def read_agent_queues(
     agent_id: UUID, session: ReadSessionDep, principal: ReaderDep
@@ -111,7 +115,7 @@ async def update_agent(
     "/agents/{agent_id}",
     status_code=204,
     summary="Delete an agent that holds no task (admin, supervisor)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 async def delete_agent(agent_id: UUID, session: SessionDep, _: ManagerDep) -> Response:
     await service.delete_agent(session, agent_id=agent_id)

@@ -36,7 +36,7 @@ async def list_queues(session: ReadSessionDep, _: ManagerDep) -> list[QueueRead]
 @router.get(
     "/queues/{queue_id}",
     summary="Read a queue (admin, supervisor)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def read_queue(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueRead:
     return service.read_queue(await service.get_queue(session, queue_id), utc_now())
@@ -59,7 +59,7 @@ async def update_queue(
     "/queues/{queue_id}",
     status_code=204,
     summary="Delete a queue that holds no open task (admin, supervisor)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Response:
     await service.delete_queue(session, queue_id=queue_id)
@@ -69,7 +69,7 @@ async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Re
 @router.get(
     "/queues/{queue_id}/stats",
     summary="Live figures: waiting, longest wait, agents by presence, today's offers and SL",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def queue_stats(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueStats:
     return await service.queue_stats(session, queue_id=queue_id, now=utc_now())

@@ -47,7 +47,7 @@ def _translator(request: Request) -> service.Translate:
     summary="Read a task: state, agent, offers and why (agents: only tasks offered to them)",
     description="`route` records the queue chosen and, once assigned, the match; a waiting "
     "task's `wait` explains, in the request's language, why no agent has it yet.",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def read_task(
     task_id: UUID,
@@ -69,7 +69,7 @@ async def read_task(
 @router.post(
     "/tasks/{task_id}/complete",
     summary="Complete an assigned task; the agent wraps up (the agent, admin, supervisor)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 async def complete_task(
     task_id: UUID, request: Request, session: SessionDep, settings: SettingsDep, principal: ActorDep
@@ -91,7 +91,7 @@ async def complete_task(
 @router.get(
     "/agents/{agent_id}/offers",
     summary="List an agent's offers, pending ones by default (for polling)",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def list_offers(
     agent_id: UUID,
@@ -108,7 +108,7 @@ async def list_offers(
 @router.post(
     "/offers/{offer_id}/accept",
     summary="Accept an offer: the task is assigned and the inbox told (the offered agent)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:
     return await service.answer_offer(
@@ -123,7 +123,7 @@ async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep)
 @router.post(
     "/offers/{offer_id}/reject",
     summary="Reject an offer: the task goes to the next agent (the offered agent)",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 422),
 )
 async def reject_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:
     return await service.answer_offer(
@@ -158,7 +158,7 @@ async def create_callback(
 @router.get(
     "/callbacks/{callback_id}",
     summary="Read a callback and the task it became",
-    responses=problem_responses(404),
+    responses=problem_responses(404, 422),
 )
 async def read_callback(callback_id: UUID, session: ReadSessionDep, _: ActorDep) -> CallbackRead:
     return CallbackRead.model_validate(await service.get_callback(session, callback_id))
