@@ -129,3 +129,21 @@ async def test_the_fax_webhook_documents_its_multipart_and_json_bodies(app: Runn
     assert set(as_json["required"]) == {"document", "fax_id", "from"}
     assert {"content_type", "filename", "pages", "received_at"} <= set(as_json["properties"])
     assert as_json["additionalProperties"] is False
+
+
+async def test_every_operation_that_needs_a_token_declares_the_503_of_an_outage(
+    app: Running,
+) -> None:
+    """A token is checked against the database (or the inbox, from another service): an
+    operation that needs one answers 503 with Retry-After while that is down. The metrics'
+    token is a setting, and their database figures are left out while it is down."""
+    spec: dict[str, Any] = (await app.client.get("/openapi.json")).json()
+
+    undeclared = [
+        label
+        for label, operation in _operations(spec)
+        if "401" in operation.get("responses", {}) and "503" not in operation["responses"]
+        if label != "GET /metrics"
+    ]
+
+    assert undeclared == []

@@ -16,7 +16,9 @@ from shared.contracts.inbox import TokenIntrospection, TokenIntrospectRequest
 from shared.schemas import problem_responses
 from shared.web import service_context
 
-router = APIRouter(prefix="/inbox/v1", tags=["auth"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/inbox/v1", tags=["auth"], responses=problem_responses(401, 403, 422, 503)
+)
 
 
 class Identity(BaseModel):

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/inbox/v1", tags=["contacts"])
 @router.get(
     "/contacts/{contact_id}",
     summary="Read a contact with its identities",
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def read_contact(contact_id: UUID, session: ReadSessionDep, _: ReaderDep) -> ContactRead:
     return ContactRead.model_validate(await service.get_contact(session, contact_id))

@@ -50,7 +50,7 @@ VisibleDep = Annotated[Conversation, Depends(visible_conversation)]
     "on a channel they may take there; supervisors, admins and services see all. While routing "
     "cannot say which queues an agent serves, the agent's list holds only its own "
     "conversations rather than failing.",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def list_conversations(
     session: ReadSessionDep,

@@ -48,7 +48,7 @@ REPAIRED_BODY = {
     description="Each was answered `quarantined` to its gateway and kept as it arrived; "
     "download one to read it or to hand it to whoever can repair it, then release it into "
     "the inbox or dismiss it. `state` lists those already released or dismissed.",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def list_quarantine(
     session: ReadSessionDep,
@@ -129,7 +129,7 @@ async def release_quarantined(
     summary="Dismiss a quarantined email: it leaves the list, is never delivered, stays kept",
     description="For spam, tests and garbage. The email as it arrived stays downloadable and "
     "listed under `state=dismissed`. Already released or dismissed: 409.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def dismiss_quarantined(
     message_id: UUID,

@@ -400,7 +400,7 @@ async def list_dispositions(
 @router.put(
     "/dispositions/{code}",
     summary="Create or update a wrap-up code (admin, supervisor); deactivate instead of deleting",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def put_disposition(
     code: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,64}$")],

@@ -23,7 +23,9 @@ from shared.db import utc_now
 from shared.schemas import problem_responses
 from shared.web import require_roles
 
-router = APIRouter(prefix="/routing/v1", tags=["agents"], responses=problem_responses(401, 403))
+router = APIRouter(
+    prefix="/routing/v1", tags=["agents"], responses=problem_responses(401, 403, 503)
+)
 #: The inbox asks, with the services' token, which queues an agent serves.
 ReaderDep = Annotated[
     Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))

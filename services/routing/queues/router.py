@@ -12,7 +12,9 @@ from services.routing.queues.schemas import QueueCreate, QueueRead, QueueStats, 
 from shared.db import utc_now
 from shared.schemas import problem_responses
 
-router = APIRouter(prefix="/routing/v1", tags=["queues"], responses=problem_responses(401, 403))
+router = APIRouter(
+    prefix="/routing/v1", tags=["queues"], responses=problem_responses(401, 403, 503)
+)
 
 
 @router.post(

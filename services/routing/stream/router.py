@@ -13,7 +13,9 @@ from services.routing.stream.feed import agent_feed, require_agent
 from shared.schemas import problem_responses
 from shared.web import service_context
 
-router = APIRouter(prefix="/routing/v1", tags=["stream"], responses=problem_responses(401, 403))
+router = APIRouter(
+    prefix="/routing/v1", tags=["stream"], responses=problem_responses(401, 403, 503)
+)
 
 
 @router.get(

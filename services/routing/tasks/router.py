@@ -27,7 +27,7 @@ from shared.i18n import negotiate_locale
 from shared.schemas import problem_responses
 from shared.web import require_roles, service_context
 
-router = APIRouter(prefix="/routing/v1", tags=["tasks"], responses=problem_responses(401, 403))
+router = APIRouter(prefix="/routing/v1", tags=["tasks"], responses=problem_responses(401, 403, 503))
 
 
 def _translator(request: Request) -> service.Translate:

@@ -61,7 +61,7 @@ def _result(detection: Detection) -> DetectResult:
     description="Quoted history, signatures, disclaimers, URLs, addresses and numbers are "
     "removed first. Short or ambiguous texts fall back on the hints; below the confidence "
     "threshold the answer is `und`. The same text always gives the same answer.",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def detect_language(body: DetectRequest, _: DetectorDep) -> DetectResult:
     return (await _detect_all([(body.text, _hints(body.hints, ""))]))[0]
@@ -70,7 +70,7 @@ async def detect_language(body: DetectRequest, _: DetectorDep) -> DetectResult:
 @router.post(
     "/detect/batch",
     summary="Detect the language of up to 1,000 texts at once",
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 async def detect_languages(body: DetectBatchRequest, _: DetectorDep) -> DetectBatchResult:
     pairs = [

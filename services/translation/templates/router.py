@@ -31,7 +31,7 @@ from shared.schemas import Page, problem_responses
 router = APIRouter(
     prefix="/translation/v1/templates",
     tags=["templates"],
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 422, 503),
 )
 KeyPath = Annotated[str, Path(max_length=100, examples=["conversation.closing"])]
 # The render examples fill in the callback confirmation's variables.
