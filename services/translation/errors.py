@@ -51,6 +51,24 @@ class TemplateRequired(Conflict):
     )
 
 
+class RequiredLocales(Conflict):
+    code = "template.required_locales"
+    title = "Template languages required"
+    detail_template = (
+        "Template '{key}' must keep an English and a French version: the inbox sends it to "
+        "customers automatically in their language."
+    )
+
+
+class RequiredVariables(Conflict):
+    code = "template.required_variables"
+    title = "Template variables required"
+    detail_template = (
+        "Template '{key}' must declare exactly the variables the inbox supplies: {variables}. "
+        "Change its subject and body, not its variables."
+    )
+
+
 class TemplateInvalid(InvalidInput):
     code = TemplateSyntaxError.code
     title = "Invalid template"

@@ -72,7 +72,10 @@ async def list_templates(
     status_code=201,
     summary="Create a template in both languages (admin, supervisor)",
     description="Each version needs its other-language twin (en↔fr, en-CA↔fr-CA) in the same "
-    "request, unless marked `single_language`; twins declare the same variables.",
+    "request, unless marked `single_language`; twins declare the same variables. An existing "
+    f"key is 409 `template.exists`. A template the inbox sends by itself ({_REQUIRED}) found "
+    "absent is created only whole, as for PATCH: 409 `template.required_locales` or "
+    "`template.required_variables`.",
     responses=problem_responses(409),
 )
 async def create_template(
@@ -96,8 +99,12 @@ async def read_template(
     summary="Change, add or remove versions of a template (admin, supervisor)",
     description="Versions not named stay as they are. Changing one language alone is allowed "
     "when its twin exists: the twin is then reported stale in `problems` until it is revised. "
-    "A version sent unchanged keeps its date.",
-    responses=problem_responses(404),
+    "A version sent unchanged keeps its date. The templates the inbox sends by itself "
+    f"({_REQUIRED}) must keep an English and a French version (409 "
+    "`template.required_locales`) and declare exactly the variables the inbox supplies, their "
+    "seeded ones (409 `template.required_variables`); their subjects and bodies may change. "
+    "A refused change changes nothing.",
+    responses=problem_responses(404, 409),
 )
 async def update_template(
     key: KeyPath, body: TemplateUpdate, session: SessionDep, _: EditorDep, language: LanguageDep

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.translation.errors import (
     LocaleRepeated,
     NoVersionLeft,
+    RequiredLocales,
+    RequiredVariables,
     TemplateExists,
     TemplateNotFound,
     TemplateRequired,
@@ -41,7 +43,11 @@ from services.translation.templates.render import (
     validate_template,
 )
 from services.translation.templates.schemas import VersionWrite
-from services.translation.templates.seed import REQUIRED_KEYS, SEED_TEMPLATES
+from services.translation.templates.seed import (
+    REQUIRED_KEYS,
+    REQUIRED_VARIABLES,
+    SEED_TEMPLATES,
+)
 from services.translation.templates.twins import TwinProblem, check_twins
 from shared.logging import get_logger
 
@@ -131,6 +137,20 @@ def _enforce_twins(versions: Iterable[TemplateVersion]) -> None:
             raise TwinVariablesDiffer(key=key, locale=locale, twin=twin)
 
 
+def _enforce_required(key: str, versions: Collection[TemplateVersion]) -> None:
+    """Refuse, for a key the inbox renders by itself, a language left without a version or
+    variables other than those the inbox passes: each automatic reply would fail to render."""
+    if key not in REQUIRED_KEYS:
+        return
+    if not {"en", "fr"} <= {language_of(version.locale) for version in versions}:
+        raise RequiredLocales(key=key)
+    required = REQUIRED_VARIABLES[key]
+    # the declaration order does not matter to rendering; names, types and currencies do
+    if any(set(version.variables) != set(required) for version in versions):
+        listed = ", ".join(f"{variable.name} ({variable.type})" for variable in required)
+        raise RequiredVariables(key=key, variables=listed)
+
+
 def _variables_json(version: TemplateVersion) -> list[dict[str, Any]]:
     return [
         {"name": v.name, "type": v.type, "currency": v.currency}
@@ -178,9 +198,11 @@ async def get_template(session: AsyncSession, key: str) -> TemplateRecord:
 async def create_template(
     session: AsyncSession, *, key: str, versions: Sequence[VersionWrite], now: datetime
 ) -> TemplateRecord:
-    """Store a new template; raises on a bad version, a missing twin or an existing key."""
+    """Store a new template; raises on a bad version, a missing twin, a required template not
+    whole, or an existing key."""
     _no_repeats(write.locale for write in versions)
     checked = _checked(key, versions, now)
+    _enforce_required(key, checked)
     _enforce_twins(checked)
     if await session.scalar(select(Template.id).where(Template.key == key).limit(1)) is not None:
         raise TemplateExists(key=key)
@@ -205,7 +227,9 @@ async def update_template(
     remove_locales: Sequence[str],
     now: datetime,
 ) -> TemplateRecord:
-    """Replace, add and remove versions; an unchanged text keeps its date, so twins stay fresh."""
+    """Replace, add and remove versions; an unchanged text keeps its date, so twins stay fresh.
+    A required template must keep both languages and its variables (RequiredLocales,
+    RequiredVariables), checked on the whole result before anything is written."""
     _no_repeats([*(write.locale for write in versions), *remove_locales])
     rows = {row.locale: row for row in await _versions(session, key, lock=True)}
     for locale in remove_locales:
@@ -219,6 +243,7 @@ async def update_template(
             # only the single-language mark may differ: the text, so its date, stays
             version = dataclasses.replace(version, updated_at=old.updated_at)
         state[version.locale] = version
+    _enforce_required(key, state.values())
     if not state:
         raise NoVersionLeft(key=key)
     _enforce_twins(state.values())
