@@ -306,6 +306,8 @@ def create_service_app(
         docs_url="/docs",
         redoc_url=None,
         dependencies=[Depends(refuse_null_characters)],
+        # Any operation refuses a path or query holding NUL (``refuse_null_characters``).
+        responses=problem_responses(422),
     )
     app.state.context = context
     app.add_middleware(RequestIdMiddleware)

@@ -80,10 +80,10 @@ async def test_no_operation_documents_the_frameworks_validation_error(app: Runni
         for label, operation in _operations(spec)
         if "ValidationError" in json.dumps(operation.get("responses", {}))
     ]
+    # Every operation validates something: at least that no path or query holds NUL.
     undeclared = [
         label
         for label, operation in _operations(spec)
-        if operation.get("parameters") or operation.get("requestBody")
         if "application/problem+json" not in _content(operation["responses"].get("422", {}))
     ]
 
