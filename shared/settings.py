@@ -128,19 +128,19 @@ def unknown_variables(
     kinds = list(kinds)
     known = set().union(*(kind.env_names() for kind in kinds))
     prefixes = tuple(str(kind.model_config.get("env_prefix", "")) for kind in kinds)
+    # Each prefixed setting by the rest of its name: OUTBOX_LEASE_SECONDS → its three names.
+    by_rest: dict[str, list[str]] = {}
+    for other in sorted(known):
+        for its_prefix in prefixes:
+            if other.startswith(its_prefix):
+                by_rest.setdefault(other.removeprefix(its_prefix), []).append(other)
     unknown: list[tuple[str, str | None]] = []
     for name in sorted(environ):
         prefix = next((p for p in prefixes if name.startswith(p)), None)
         if prefix is None or name in known:
             continue
-        rest = name.removeprefix(prefix)
-        candidates = sorted(known, key=lambda other: not other.startswith(prefix))
-        by_rest = {
-            other.removeprefix(p): other
-            for other in reversed(candidates)
-            for p in prefixes
-            if other.startswith(p)
-        }
-        close = difflib.get_close_matches(rest, list(by_rest), n=1)
-        unknown.append((name, by_rest[close[0]] if close else None))
+        close = difflib.get_close_matches(name.removeprefix(prefix), list(by_rest), n=1)
+        names = by_rest[close[0]] if close else []
+        meant = next((other for other in names if other.startswith(prefix)), None)
+        unknown.append((name, meant or (names[0] if names else None)))
     return unknown

@@ -320,7 +320,9 @@ def create_service_app(
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        return _errors_as_problems(generate())
+        if app.openapi_schema is None:  # generated, and its errors moved, once
+            app.openapi_schema = _errors_as_problems(generate())
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
@@ -331,8 +333,7 @@ def _errors_as_problems(document: dict[str, Any]) -> dict[str, Any]:
 
     FastAPI writes a response model's schema under the route's own media type
     (``application/json``); errors go out as ``application/problem+json``, which
-    ``problem_responses`` declares with no schema. The schema moves there, in place (the
-    document is generated once and kept).
+    ``problem_responses`` declares with no schema. The schema moves there, in place.
     """
     for operations in document.get("paths", {}).values():
         for operation in operations.values():

@@ -198,14 +198,13 @@ SEED_TEMPLATES: tuple[TemplateVersion, ...] = (
     *_PAYMENT_ARRANGEMENT,
     *_CLOSING,
 )
-#: Keys the inbox renders by itself (``services/inbox/outbound/automatic.py``), with no agent to
-#: notice a missing one: their deletion is refused, and start-up restores one found absent.
-REQUIRED_KEYS: frozenset[str] = frozenset({_ACKNOWLEDGEMENT[0].key, _OUT_OF_HOURS[0].key})
-#: The variables the inbox passes when it renders each required key: every version of that key
-#: declares exactly these, or each automatic reply would fail to render.
+#: The keys the inbox renders by itself (``services/inbox/outbound/automatic.py``), with no agent
+#: to notice a failure, and the variables it passes: every version of such a key declares exactly
+#: these, its deletion is refused, and start-up restores one found absent.
 REQUIRED_VARIABLES: Mapping[str, tuple[Variable, ...]] = {
     twins[0].key: twins[0].variables for twins in (_ACKNOWLEDGEMENT, _OUT_OF_HOURS)
 }
+REQUIRED_KEYS: frozenset[str] = frozenset(REQUIRED_VARIABLES)
 
 _PEOPLE = {
     "en": {"customer_name": "Jordan Smith", "agent_name": "Sophie Gagnon"},
