@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
@@ -74,9 +75,47 @@ class Translator:
         """Translate, then fill ``{name}`` placeholders, numbers written the locale's way."""
         text = self.gettext(message, locale)
         try:
-            return text.format(**{name: _local(value, locale) for name, value in params.items()})
+            return text.format(
+                **{name: self._local(value, locale) for name, value in params.items()}
+            )
         except (KeyError, IndexError, ValueError):
             return text
+
+    def _local(self, value: object, locale: str) -> object:
+        """A placeholder's value as the locale writes it: a term from the catalogs translated, a
+        localized value in its words, a number with the locale's separators; else as is."""
+        if isinstance(value, Term):
+            return self.gettext(value.text, locale)
+        if isinstance(value, Localized):
+            return value.in_locale(locale)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return format_decimal(value, locale=locale)
+        return value
+
+
+@runtime_checkable
+class Localized(Protocol):
+    """A placeholder's value that writes itself out in each language (see ``Seconds``)."""
+
+    def in_locale(self, locale: str) -> str:
+        """The words in this locale."""
+        ...
+
+
+class Term:
+    """A word the catalogs translate (a status, a channel, a role), for a message's placeholder:
+    ``Term("resolved")`` reads "resolved" in English and « réglée » where French has it."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Term({self.text!r})"
 
 
 class Seconds:
@@ -94,13 +133,3 @@ class Seconds:
 
     def __str__(self) -> str:
         return self.in_locale("en")
-
-
-def _local(value: object, locale: str) -> object:
-    """A number as the locale writes it (``26,214,400``, ``26 214 400``, ``0,5``); a duration
-    in its words; else as is."""
-    if isinstance(value, Seconds):
-        return value.in_locale(locale)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return format_decimal(value, locale=locale)
-    return value
