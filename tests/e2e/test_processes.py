@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.apps import SERVICE_TOKEN
-from tests.support.processes import clean_environment, free_port, run_cli, serving
+from tests.support.processes import clean_environment, free_port, run_cli, serving, started
 
 TOKEN = re.compile(r"^ibx_[A-Za-z0-9_-]{43}$")
 
@@ -187,3 +187,25 @@ def test_a_service_already_served_on_a_sqlite_file_is_not_served_twice(tmp_path:
         assert "use PostgreSQL to run replicas" in lines[0]
     assert first_still.status_code == 200
     assert next_one.status_code == 200
+
+
+def test_a_stopped_server_leaves_no_parser_worker_behind(tmp_path: Path) -> None:
+    env = clean_environment(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
+    email = b"From: Lise <lise@example.ca>\r\nSubject: Facture\r\n\r\nBonjour, ma facture ?\r\n"
+
+    with started(port=free_port(), env=env) as served:
+        gateway = run_cli("token", "create", "--role", "gateway", env=env).stdout.strip()
+        received = httpx.post(
+            f"{served.url}/inbox/v1/inbound/email",
+            content=email,
+            headers={"Authorization": f"Bearer {gateway}", "Content-Type": "message/rfc822"},
+        )
+        served.process.terminate()
+        served.process.wait(timeout=30)
+        assert served.process.stderr is not None
+        stderr = served.process.stderr.read()
+
+    # The email was parsed by a worker process, which the stop then ended cleanly.
+    assert received.status_code == 202, received.text
+    assert "leaked semaphore" not in stderr, stderr
+    assert "Traceback" not in stderr, stderr

@@ -10,6 +10,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from services.inbox.ingest.mime import ParsedEmail, parse_email
 from shared.logging import get_logger
 
@@ -99,6 +101,28 @@ def watch_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-#: The process's parser: every app in the process shares its worker, which lives as long as
-#: the process (the standard library stops it at exit).
+#: The process's parser: every app in the process shares its workers, which live as long as
+#: the process (see ``stopped_at_shutdown`` for a server).
 shared_parser = EmailParser()
+
+
+def stopped_at_shutdown(app: ASGIApp) -> ASGIApp:
+    """``app``, whose server stops the shared parser's workers once its lifespan has ended.
+
+    uvicorn ends on SIGTERM by raising the signal again, after the lifespan: no exit handler
+    runs then, and the workers' semaphores would be reported leaked on every stop.
+    """
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                await asyncio.to_thread(shared_parser.close)
+            await send(message)
+
+        await app(scope, receive, sending)
+
+    return served
