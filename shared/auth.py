@@ -8,7 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 TOKEN_PREFIX = "ibx_"
@@ -67,15 +67,25 @@ def sign_body(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
     return f"t={t},v1={digest}"
 
 
-def verify_signature(
+@dataclass(frozen=True)
+class SignatureCheck:
+    """What an ``X-Signature`` header proves: the gateway that signed, or why it proves nothing
+    (``malformed``, ``stale`` with the timestamp's distance from this clock, ``mismatch``)."""
+
+    gateway: str | None
+    refusal: Literal["malformed", "stale", "mismatch"] | None = None
+    skew_seconds: int = 0
+
+
+def check_signature(
     header: str,
     body: bytes,
     secrets_by_gateway: dict[str, str],
     *,
     now: float | None = None,
     tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
-) -> str | None:
-    """The name of the gateway whose secret signed this body, or None (wrong, stale, malformed)."""
+) -> SignatureCheck:
+    """Which gateway's secret signed this body at most ``tolerance`` seconds from now."""
     fields: dict[str, list[str]] = {}
     for part in header.split(","):
         key, sep, value = part.strip().partition("=")
@@ -84,13 +94,15 @@ def verify_signature(
     try:
         timestamp = int(fields["t"][0])
     except (KeyError, ValueError):
-        return None
+        return SignatureCheck(None, "malformed")
+    if not fields.get("v1"):
+        return SignatureCheck(None, "malformed")
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
-        return None
+        return SignatureCheck(None, "stale", skew_seconds=round(abs(current - timestamp)))
     signed = f"{timestamp}.".encode() + body
     for name, secret in secrets_by_gateway.items():
         expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-        if any(hmac.compare_digest(expected, given) for given in fields.get("v1", [])):
-            return name
-    return None
+        if any(hmac.compare_digest(expected, given) for given in fields["v1"]):
+            return SignatureCheck(name)
+    return SignatureCheck(None, "mismatch")

@@ -179,7 +179,20 @@ class PeerUnavailable(Unavailable):
 class InvalidSignature(Unauthorized):
     code = "auth.bad_signature"
     title = "Invalid signature"
-    detail_template = "The X-Signature header is missing, malformed, wrong or expired."
+    detail_template = (
+        "The X-Signature header is not of the form t=<unix seconds>,v1=<hex HMAC-SHA256>."
+    )
+
+
+class StaleSignature(InvalidSignature):
+    detail_template = (
+        "The X-Signature timestamp is {skew} away from this server's clock, more than the "
+        "{tolerance} allowed: check the gateway's clock."
+    )
+
+
+class WrongSignature(InvalidSignature):
+    detail_template = "The X-Signature matches this body with no gateway's secret."
 
 
 def error_classes() -> list[type[AppError]]:

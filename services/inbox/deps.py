@@ -11,10 +11,11 @@ from services.inbox.blobs import BlobStore
 from services.inbox.conversations.visibility import AgentQueuesCache, Visibility
 from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.settings import InboxSettings
-from shared.auth import Principal, Role, verify_signature
+from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_signature
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
-from shared.errors import Forbidden, InvalidSignature, Unauthorized
+from shared.errors import Forbidden, InvalidSignature, StaleSignature, Unauthorized, WrongSignature
+from shared.i18n import Seconds
 from shared.web import (
     ReadSessionDep,
     SessionDep,
@@ -108,10 +109,16 @@ async def gateway_principal(
         secrets = {
             name: value.get_secret_value() for name, value in settings.gateway_secrets.items()
         }
-        gateway = verify_signature(signature, await request.body(), secrets)
-        if gateway is None:
+        check = check_signature(signature, await request.body(), secrets)
+        if check.refusal == "stale":
+            raise StaleSignature(
+                skew=Seconds(check.skew_seconds), tolerance=Seconds(SIGNATURE_TOLERANCE_SECONDS)
+            )
+        if check.refusal == "mismatch":
+            raise WrongSignature()
+        if check.gateway is None:
             raise InvalidSignature()
-        return Principal(role=Role.GATEWAY, name=gateway)
+        return Principal(role=Role.GATEWAY, name=check.gateway)
     if credentials is None or not credentials.credentials:
         raise Unauthorized()
     principal = await principal_for_token(request, credentials.credentials)
