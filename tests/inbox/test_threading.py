@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from services.inbox.conversations.service import new_reference
 from services.inbox.conversations.threading import (
+    MAX_SUBJECT_REFERENCES,
     MAX_THREAD_KEYS,
     is_forward,
     normalize_subject,
+    subject_references,
     thread_keys,
 )
 
@@ -123,3 +126,56 @@ def test_thread_keys_are_bounded_to_the_newest() -> None:
 
     assert len(keys) == MAX_THREAD_KEYS
     assert keys[0] == references[-1]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Question — réf. C-U29BBDYV",
+        "Question — réf.\u202fC-U29BBDYV",
+        "[C-U29BBDYV] Question",
+        "Re: Votre facture (C-U29BBDYV)",
+        "RE : Nous avons bien reçu votre message (réf. c-u29bbdyv)",
+        "C-U29BBDYV",
+        "Dossier #C-U29BBDYV, suite",
+        "Dossier «C-U29BBDYV»!",
+        "Ｃ－Ｕ２９ＢＢＤＹＶ",  # full-width, as some phones type it
+    ],
+)
+def test_a_reference_is_found_anywhere_in_the_subject_in_any_case(subject: str) -> None:
+    assert subject_references(subject) == ["C-U29BBDYV"]
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Facture erronée",
+        "C-U29BBDYV2",
+        "XC-U29BBDYV",
+        "C-U29BBDYV-2",
+        "A-C-U29BBDYV",
+        "C-U29BBDY",
+        "C-U29BBDY0",  # 0 and O, 1 and I are never in a reference
+        "C-U29BBDYI",
+        "C U29BBDYV",
+        "éC-U29BBDYV",
+    ],
+)
+def test_only_a_whole_reference_is_found(subject: str) -> None:
+    assert subject_references(subject) == []
+
+
+def test_references_are_kept_in_order_once_and_bounded() -> None:
+    references = [new_reference() for _ in range(MAX_SUBJECT_REFERENCES + 3)]
+    subject = " ".join([references[1].lower(), *references])
+
+    assert (
+        subject_references(subject)
+        == [references[1], references[0], *references[2:]][:MAX_SUBJECT_REFERENCES]
+    )
+
+
+def test_every_new_reference_is_found_in_a_subject() -> None:
+    for _ in range(200):
+        reference = new_reference()
+        assert subject_references(f"Suivi (réf. {reference})") == [reference]

@@ -14,12 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.inbox.conversations.search import search_condition
+from services.inbox.conversations.threading import (
+    REFERENCE_ALPHABET,
+    REFERENCE_LENGTH,
+    REFERENCE_PREFIX,
+)
 from services.inbox.errors import ConversationNotFound
 from services.inbox.models import Conversation, ConversationTag, Message
 from shared.contracts.routing import ServedQueue
 from shared.cursors import after_cursor, encode_cursor
 
-REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
 OPEN_STATUSES = ("open", "pending", "snoozed")
 _COLUMNS = {prop.key: prop.columns[0].name for prop in Conversation.__mapper__.column_attrs}
 
@@ -45,7 +49,10 @@ _BY_SUBJECT = (
 
 def new_reference() -> str:
     """A short reference customers can quote, e.g. ``C-7K3M9QXA``."""
-    return "C-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    # The format threading recognizes in a subject (threading.subject_references).
+    return REFERENCE_PREFIX + "".join(
+        secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH)
+    )
 
 
 def new_conversation(

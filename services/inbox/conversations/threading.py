@@ -1,4 +1,5 @@
-"""Threading keys: Message-ID lookups and subject normalization with EN/FR reply prefixes."""
+"""Threading keys: Message-ID lookups, conversation references quoted in a subject, and subject
+normalization with EN/FR reply prefixes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,21 @@ from collections.abc import Sequence
 from typing import Protocol
 
 MAX_THREAD_KEYS = 50
+
+# A conversation's reference, e.g. ``C-7K3M9QXA``: customers are asked to keep it in the subject.
+REFERENCE_PREFIX = "C-"
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+REFERENCE_LENGTH = 8
+MAX_SUBJECT_REFERENCES = 5
+# A whole word in either case, wherever it is: "[C-7K3M9QXA]", "réf. c-7k3m9qxa", "(C-7K3M9QXA)";
+# a letter, digit or hyphen on either side makes it part of another code. Matched after NFKC, so
+# full-width forms count too.
+_REFERENCE = re.compile(
+    r"(?<![\w-])"
+    + "".join(f"[{c}{c.lower()}]" if c.isalpha() else re.escape(c) for c in REFERENCE_PREFIX)
+    + f"[{REFERENCE_ALPHABET}{REFERENCE_ALPHABET.lower()}]{{{REFERENCE_LENGTH}}}"
+    + r"(?![\w-])"
+)
 
 # Reply and forward markers that mail clients put before a subject, in English, French and the
 # other languages our customers' clients are set to (German, Dutch, Nordic, Spanish, Portuguese,
@@ -50,6 +66,13 @@ def normalize_subject(subject: str) -> str:
     text = " ".join(text.split())
     text = _SPACE_AFTER.sub(r"\1", _SPACE_BEFORE.sub(r"\1", text))
     return text.strip(_EDGE_PUNCTUATION).casefold()
+
+
+def subject_references(subject: str) -> list[str]:
+    """Return the conversation references written in the subject, upper-cased, first seen first,
+    no duplicates, at most MAX_SUBJECT_REFERENCES."""
+    found = (match.upper() for match in _REFERENCE.findall(_unicode(subject)))
+    return list(dict.fromkeys(found))[:MAX_SUBJECT_REFERENCES]
 
 
 def is_forward(subject: str) -> bool:

@@ -13,10 +13,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
-from services.inbox.conversations.threading import is_forward, normalize_subject, thread_keys
+from services.inbox.conversations.threading import (
+    is_forward,
+    normalize_subject,
+    subject_references,
+    thread_keys,
+)
 from services.inbox.ingest.mime import MAX_SUBJECT_CHARS, ParsedEmail
 from services.inbox.models import (
     Attachment,
@@ -109,6 +115,26 @@ _SENDER = (
     .join(ContactIdentity, ContactIdentity.contact_id == Contact.id)
     .outerjoin(Conversation, Conversation.id == _LATEST_BY_SUBJECT)
     .where(ContactIdentity.kind == "email", ContactIdentity.value == bindparam("address"))
+)
+# When the subject quotes conversation references (``réf. C-7K3M9QXA``), the same statement also
+# reads the sender's latest email conversation among those they name: the unique index on the
+# reference finds them, and one of another contact is never read, so a stranger who quotes a
+# reference cannot put mail into that conversation. Other emails keep _SENDER as it is.
+_LATEST_BY_REFERENCE = (
+    select(Conversation.id)
+    .where(
+        Conversation.contact_id == Contact.id,
+        Conversation.channel == "email",
+        Conversation.reference.in_(bindparam("references", expanding=True)),
+    )
+    .order_by(Conversation.last_message_at.desc())
+    .limit(1)
+    .correlate(Contact)
+    .scalar_subquery()
+)
+_REFERENCED = aliased(Conversation, name="referenced")
+_SENDER_AND_REFERENCED = _SENDER.add_columns(_REFERENCED).outerjoin(
+    _REFERENCED, _REFERENCED.id == _LATEST_BY_REFERENCE
 )
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
@@ -236,14 +262,20 @@ async def ingest_email(
     # before the message that opens it (no second statement to link them).
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
+    references = subject_references(subject or "")
+    params: dict[str, Any] = {"address": address, "normalized_subject": normalized}
+    if references:
+        params["references"] = references
     sender = (
-        await session.execute(_SENDER, {"address": address, "normalized_subject": normalized})
+        await session.execute(_SENDER_AND_REFERENCED if references else _SENDER, params)
     ).first()
     contact, by_subject = (sender[0], sender[1]) if sender else (None, None)
+    by_reference = sender[2] if sender and references else None
     existing, previous = await _thread(
         session,
         parsed,
         contact_id=contact.id if contact else None,
+        by_reference=by_reference,
         by_subject=by_subject,
         reopen_days=reopen_days,
         now=now,
@@ -451,14 +483,20 @@ async def _thread(
     parsed: ParsedEmail,
     *,
     contact_id: uuid.UUID | None,
+    by_reference: Conversation | None,
     by_subject: Conversation | None,
     reopen_days: int,
     now: datetime,
 ) -> tuple[Conversation | None, Conversation | None]:
     """The conversation this email continues, if any, and else the one a new conversation
     follows (a closed, or long resolved, one): (existing, previous). Reads only; contact_id is
-    None when the sender is new; by_subject is the sender's latest conversation with the
-    email's subject."""
+    None when the sender is new; by_reference is the sender's email conversation named by a
+    reference in the subject, by_subject the sender's latest one with the email's subject.
+
+    In this order: a Message-ID we stored or sent (In-Reply-To, References), then the quoted
+    reference, then the subject. The reference and the subject continue a conversation that is
+    open or resolved less than reopen_days ago (the email reopens it); past that, or closed, a
+    new conversation follows it."""
     keys = [key[:500] for key in thread_keys(parsed)[:100]]
     by_header = await conversations.find_by_message_ids(session, keys)
     forwarded_by_other = (
@@ -469,8 +507,12 @@ async def _thread(
         if by_header.status != "closed":
             return by_header, None
         previous = by_header
-    if by_subject is not None:
-        if conversations.within_reopen_window(by_subject, now=now, days=reopen_days):
-            return by_subject, None
-        previous = previous or by_subject
+    if by_reference is not None and by_reference.contact_id != contact_id:
+        by_reference = None  # never another contact's conversation (the lookup reads none)
+    for candidate in (by_reference, by_subject):
+        if candidate is None:
+            continue
+        if conversations.within_reopen_window(candidate, now=now, days=reopen_days):
+            return candidate, None
+        previous = previous or candidate
     return None, previous
