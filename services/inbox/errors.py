@@ -92,7 +92,10 @@ class RepairedCopyMediaType(UnsupportedMediaType):
 class ConversationClosed(Conflict):
     code = "conversation.closed"
     title = "Conversation closed"
-    detail_template = "Conversation {conversation_id} is closed; reopen it first."
+    detail_template = (
+        "Conversation {conversation_id} is closed for good: it cannot be reopened or changed. "
+        "The customer's next email opens a new conversation, linked to this one."
+    )
 
 
 class NotAnEmailConversation(Conflict):
@@ -125,15 +128,9 @@ class ConversationChanged(Conflict):
     )
 
 
-class InvalidStatusChange(InvalidInput):
-    code = "conversation.invalid_status"
-    title = "Invalid status change"
-    detail_template = "A conversation that is {current} cannot be set to {requested} this way."
-
-
 class UnknownDisposition(InvalidInput):
     code = "disposition.unknown"
-    title = "Unknown disposition"
+    title = "Unknown wrap-up code"
     detail_template = "{code} is not an active wrap-up code."
 
 
@@ -146,7 +143,18 @@ class NoPhoneNumber(Conflict):
 class ReplyContentChoice(InvalidInput):
     code = "reply.text_or_template"
     title = "Text or template"
-    detail_template = "A reply has either text or a template_key: one of the two, not both."
+    detail_template = "A reply has either text or a template_key, exactly one of the two."
+
+
+class ReplyHtmlWithTemplate(ReplyContentChoice):
+    title = "HTML with a template"
+    detail_template = "HTML goes only with text, not with a template."
+
+
+class TransferAgentNotFound(InvalidInput):
+    code = "transfer.agent_not_found"
+    title = "Agent not found"
+    detail_template = "There is no agent {agent_id} to transfer to; nothing was changed."
 
 
 class ReplyTemplateNotFound(InvalidInput):

@@ -313,6 +313,39 @@ async def test_closed_conversations_and_other_agents_cannot_reply(
     assert len(smtp_server.messages) == 1
 
 
+async def test_a_follow_up_after_resolution_is_sent_and_listed_and_stays_resolved(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    receipt = await start_conversation(mail_app)
+    headers = await supervisor(mail_app)
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}"
+    resolved = await mail_app.client.post(f"{url}/resolve", json={}, headers=headers)
+
+    follow_up = await mail_app.client.post(
+        f"{url}/replies", json={"text": "Une dernière chose : votre relevé suit."}, headers=headers
+    )
+    await drain_mail(mail_app)
+    conversation = await mail_app.client.get(url, headers=headers)
+    listed = await mail_app.client.get(
+        "/inbox/v1/conversations", params={"status": "resolved"}, headers=headers
+    )
+
+    assert resolved.json()["status"] == "resolved"
+    assert follow_up.status_code == 201
+    assert len(smtp_server.messages) == 1
+    # A follow-up after resolution is legitimate: it goes out, shows with the conversation's
+    # messages, and leaves the conversation resolved (the customer's answer would reopen it).
+    assert conversation.json()["status"] == "resolved"
+    assert [(m["direction"], m["status"]) for m in conversation.json()["messages"]] == [
+        ("inbound", "accepted"),
+        ("outbound", "sent"),
+    ]
+    assert conversation.json()["messages"][-1]["id"] == follow_up.json()["id"]
+    [row] = listed.json()["items"]
+    assert row["id"] == receipt["conversation_id"]
+    assert row["last_message_at"] > resolved.json()["last_message_at"]
+
+
 async def test_without_smtp_mail_is_written_as_eml_files(db_url: str, tmp_path: Path) -> None:
     async with running_all_in_one(db_url, tmp_path / "data") as app:
         receipt = await start_conversation(app)

@@ -190,11 +190,17 @@ async def test_text_and_template_together_or_neither_are_refused_and_nothing_is_
     for refused in (both, neither, html):
         assert refused.status_code == 422
         assert refused.json()["code"] == "reply.text_or_template"
-    assert both.json()["detail"] == (
-        f"Une réponse a soit un texte (text), soit un modèle (template_key){NNBSP}: "
-        "l’un des deux, pas les deux."
-    )
-    assert [e["field"] for e in neither.json()["errors"]] == ["text", "template_key"]
+    for refused in (both, neither):
+        assert refused.json()["detail"] == (
+            f"Une réponse a soit un texte (text), soit un modèle (template_key){NNBSP}: "
+            "un seul des deux."
+        )
+    assert [(e["field"], e["reason"]) for e in neither.json()["errors"]] == [
+        ("text", "Indiquez soit text, soit template_key (un seul des deux)."),
+        ("template_key", "Indiquez soit text, soit template_key (un seul des deux)."),
+    ]
+    assert html.json()["title"] == "HTML avec un modèle"
+    assert html.json()["detail"] == "Le HTML ne s’emploie qu’avec text, pas avec un modèle."
     assert [e["field"] for e in html.json()["errors"]] == ["html"]
     assert await outbound_count(mail_app) == 0
     assert smtp_server.messages == []

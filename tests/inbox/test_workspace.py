@@ -9,14 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from services.inbox.models import Conversation, Message, OutboxEvent
+from services.inbox.models import Conversation, Message, Note, OutboxEvent, TimelineEntry
 from services.inbox.workspace.service import wake_snoozed
 from shared.auth import Role
+from shared.clients.routing import RoutingClient
 from shared.db import session_scope, utc_now
 from tests.inbox.builders import email, raw_headers
+from tests.routing.scenario import admin, create_agent
 from tests.support.apps import Running
 
 AGENT = uuid.uuid4()
+NNBSP = "\u202f"
 
 
 @pytest.fixture
@@ -108,6 +111,8 @@ async def test_dispositions_are_bilingual_and_unknown_codes_refused(
     assert labels["spam"] == "Pourriel"
     assert unknown.status_code == 422
     assert unknown.json()["code"] == "disposition.unknown"
+    assert unknown.json()["title"] == "Unknown wrap-up code"
+    assert unknown.json()["detail"] == "made_up is not an active wrap-up code."
     assert after_unknown.disposition_code is None
     assert chosen.status_code == 200
     assert (await state(app, conversation_id)).disposition_code == "billing_adjusted"
@@ -124,9 +129,12 @@ async def test_resolving_completes_the_routing_task_and_closing_is_final(
         headers=agent,
     )
     closed = await app.client.post(f"{url}/status", json={"status": "closed"}, headers=agent)
+    version = (await state(app, conversation_id)).version
     refused = await app.client.post(
         f"{url}/notes", json={"body": "Encore?"}, headers={**agent, "Accept-Language": "fr"}
     )
+    administrator = {"Authorization": f"Bearer {await app.token(Role.ADMIN)}"}
+    reopen = await app.client.post(f"{url}/status", json={"status": "open"}, headers=administrator)
 
     assert resolved.status_code == 200
     assert resolved.json()["status"] == "resolved"
@@ -134,6 +142,19 @@ async def test_resolving_completes_the_routing_task_and_closing_is_final(
     assert refused.status_code == 409
     assert refused.json()["code"] == "conversation.closed"
     assert refused.json()["title"] == "Conversation fermée"
+    assert refused.json()["detail"] == (
+        f"La conversation {conversation_id} est fermée définitivement{NNBSP}: elle ne peut "
+        "être ni rouverte ni modifiée. Le prochain courriel du client ouvrira une nouvelle "
+        "conversation, liée à celle-ci."
+    )
+    # Final even for an admin, and the answer says so instead of "reopen it first".
+    assert reopen.status_code == 409
+    assert reopen.json()["detail"] == (
+        f"Conversation {conversation_id} is closed for good: it cannot be reopened or changed. "
+        "The customer's next email opens a new conversation, linked to this one."
+    )
+    after = await state(app, conversation_id)
+    assert (after.status, after.version) == ("closed", version)
     [(kind, payload)] = await events(app)
     assert kind == "conversation.resolved"
     assert payload["resolved_by_agent_id"] == str(AGENT)
@@ -144,11 +165,15 @@ async def test_snoozing_needs_a_future_time_and_wakes_up(
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}/status"
     until = utc_now() + timedelta(hours=2)
+    version = (await state(app, conversation_id)).version
 
     past = await app.client.post(
-        url, json={"status": "snoozed", "snoozed_until": "2020-01-01T00:00:00Z"}, headers=agent
+        url,
+        json={"status": "snoozed", "snoozed_until": "2020-01-01T00:00:00Z"},
+        headers={**agent, "Accept-Language": "fr"},
     )
     missing = await app.client.post(url, json={"status": "snoozed"}, headers=agent)
+    refused = await state(app, conversation_id)
     snoozed = await app.client.post(
         url, json={"status": "snoozed", "snoozed_until": until.isoformat()}, headers=agent
     )
@@ -157,6 +182,19 @@ async def test_snoozing_needs_a_future_time_and_wakes_up(
         woken = await wake_snoozed(session, now=until + timedelta(seconds=1))
 
     assert (past.status_code, missing.status_code) == (422, 422)
+    # Nothing is wrong with the conversation's status: the date is.
+    assert past.json()["code"] == missing.json()["code"] == "request.invalid"
+    assert past.json()["errors"] == [
+        {"field": "snoozed_until", "code": "datetime_future", "reason": "Doit être dans le futur."}
+    ]
+    assert missing.json()["errors"] == [
+        {
+            "field": "snoozed_until",
+            "code": "missing",
+            "reason": "Required when the status is snoozed.",
+        }
+    ]
+    assert (refused.status, refused.version, refused.snoozed_until) == ("open", version, None)
     assert snoozed.json()["status"] == "snoozed"
     assert (early, woken) == (0, 1)
     assert (await state(app, conversation_id)).status == "open"
@@ -229,11 +267,18 @@ async def test_callbacks_need_a_future_time_and_a_number(
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}/callbacks"
     later = (utc_now() + timedelta(days=1)).isoformat()
+    version = (await state(app, conversation_id)).version
 
     no_number = await app.client.post(url, json={"due_at": later}, headers=agent)
     past = await app.client.post(
-        url, json={"due_at": "2020-01-01T00:00:00Z", "phone": "514-555-0123"}, headers=agent
+        url,
+        json={"due_at": "2020-01-01T10:00:00-05:00", "phone": "514-555-0123", "note": "x"},
+        headers={**agent, "Accept-Language": "fr"},
     )
+    past_english = await app.client.post(
+        url, json={"due_at": "2020-01-01T10:00:00-05:00", "phone": "514-555-0123"}, headers=agent
+    )
+    after_past = await state(app, conversation_id)
     bad_number = await app.client.post(url, json={"due_at": later, "phone": "abc"}, headers=agent)
     scheduled = await app.client.post(
         url, json={"due_at": later, "phone": "514-555-0123"}, headers=agent
@@ -242,11 +287,145 @@ async def test_callbacks_need_a_future_time_and_a_number(
     assert no_number.status_code == 409
     assert no_number.json()["code"] == "callback.no_phone"
     assert (past.status_code, bad_number.status_code) == (422, 422)
+    assert past.json()["code"] == "request.invalid"
+    assert past.json()["errors"] == [
+        {"field": "due_at", "code": "datetime_future", "reason": "Doit être dans le futur."}
+    ]
+    assert past_english.json()["errors"][0]["reason"] == "Must be in the future."
+    assert after_past.version == version
     assert scheduled.status_code == 202
     assert scheduled.json()["phone"] == "+15145550123"
     [(kind, payload)] = await events(app)
     assert kind == "callback.requested"
     assert payload["phone"] == "+15145550123"
+
+
+async def timeline_and_notes(app: Running, conversation_id: str) -> tuple[int, int]:
+    async with app.context("inbox").require_sessions()() as session:
+        entries = await session.scalars(
+            select(TimelineEntry).where(TimelineEntry.conversation_id == uuid.UUID(conversation_id))
+        )
+        notes = await session.scalars(
+            select(Note).where(Note.conversation_id == uuid.UUID(conversation_id))
+        )
+        return len(entries.all()), len(notes.all())
+
+
+async def test_a_transfer_to_an_agent_routing_does_not_know_is_refused_and_changes_nothing(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/transfer"
+    before = await state(app, conversation_id)
+    nobody = uuid.uuid4()
+
+    refused = await app.client.post(
+        url,
+        json={"to_agent_id": str(nobody), "note": "Pour Paul"},
+        headers={**agent, "Accept-Language": "fr"},
+    )
+    after = await state(app, conversation_id)
+    recorded = await timeline_and_notes(app, conversation_id)
+    paul = await create_agent(app, await admin(app), name="Paul", languages={"fr": 5})
+    moved = await app.client.post(url, json={"to_agent_id": paul["id"]}, headers=agent)
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == "transfer.agent_not_found"
+    assert refused.json()["title"] == "Agent introuvable"
+    assert refused.json()["detail"] == (
+        f"Il n’existe aucun agent {nobody} à qui transférer{NNBSP}; rien n’a été modifié."
+    )
+    assert refused.json()["errors"] == [
+        {
+            "field": "to_agent_id",
+            "code": "agent_not_found",
+            "reason": "Aucun agent n’a cet identifiant.",
+        }
+    ]
+    assert (after.assignee_agent_id, after.routing_status, after.version) == (
+        AGENT,
+        "assigned",
+        before.version,
+    )
+    assert recorded == (0, 0)
+    assert moved.status_code == 200
+    assert moved.json()["routing_status"] == "needs_agent"
+    [(kind, payload)] = await events(app)
+    assert (kind, payload["to_agent_id"]) == ("conversation.transferred", paul["id"])
+
+
+async def test_while_routing_is_down_a_transfer_to_an_agent_is_503_and_changes_nothing(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    paul = await create_agent(app, await admin(app), name="Paul", languages={"fr": 5})
+    before = await state(app, conversation_id)
+    context = app.context("inbox")
+    routing = context.extras["routing"]
+    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
+    context.extras["routing"] = down
+    try:
+        refused = await app.client.post(
+            f"/inbox/v1/conversations/{conversation_id}/transfer",
+            json={"to_agent_id": paul["id"], "note": "Pour Paul"},
+            headers=agent,
+        )
+    finally:
+        context.extras["routing"] = routing
+        await down.aclose()
+
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "peer.unavailable"
+    assert int(refused.headers["Retry-After"]) > 0
+    after = await state(app, conversation_id)
+    assert (after.assignee_agent_id, after.version) == (AGENT, before.version)
+    assert await timeline_and_notes(app, conversation_id) == (0, 0)
+    assert await events(app) == []
+
+
+async def test_escalating_a_snoozed_conversation_wakes_it(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    until = utc_now() + timedelta(hours=2)
+    snoozed = await app.client.post(
+        f"{url}/status",
+        json={"status": "snoozed", "snoozed_until": until.isoformat()},
+        headers=agent,
+    )
+
+    escalated = await app.client.post(
+        f"{url}/escalate", json={"reason": "Litige complexe"}, headers=agent
+    )
+    async with session_scope(app.context("inbox").require_sessions()) as session:
+        woken_later = await wake_snoozed(session, now=until + timedelta(seconds=1))
+    supervisor = {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+    timeline = await app.client.get(f"{url}/timeline", headers=supervisor)
+
+    assert snoozed.json()["status"] == "snoozed"
+    assert escalated.status_code == 200
+    assert (escalated.json()["status"], escalated.json()["routing_status"]) == (
+        "open",
+        "needs_agent",
+    )
+    assert (await state(app, conversation_id)).snoozed_until is None
+    assert woken_later == 0
+    [entry] = [e for e in timeline.json() if e["kind"] == "escalated"]
+    assert entry["data"]["status"] == {"from": "snoozed", "to": "open"}
+
+
+async def test_transferring_a_resolved_conversation_reopens_it(
+    app: Running, conversation_id: str, agent: dict[str, str]
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    resolved = await app.client.post(f"{url}/resolve", json={}, headers=agent)
+
+    moved = await app.client.post(
+        f"{url}/transfer", json={"to_queue_id": str(uuid.uuid4())}, headers=agent
+    )
+
+    assert resolved.json()["status"] == "resolved"
+    assert moved.status_code == 200
+    assert (moved.json()["status"], moved.json()["routing_status"]) == ("open", "needs_agent")
+    assert moved.json()["resolved_at"] is None
 
 
 ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
@@ -256,7 +435,7 @@ ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("put", "disposition", {"code": "spam"}),
     ("post", "status", {"status": "pending"}),
     ("post", "resolve", {}),
-    ("post", "transfer", {"to_agent_id": str(uuid.uuid4())}),
+    ("post", "transfer", {"to_queue_id": str(uuid.uuid4())}),
     ("post", "escalate", {"reason": "x"}),
     ("post", "callbacks", {"due_at": "2099-01-01T00:00:00Z", "phone": "+15145550123"}),
     ("post", "replies", {"text": "Bonjour."}),

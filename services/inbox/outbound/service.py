@@ -19,6 +19,7 @@ from services.inbox.errors import (
     NoEmailRecipient,
     NotAnEmailConversation,
     ReplyContentChoice,
+    ReplyHtmlWithTemplate,
 )
 from services.inbox.internal_events import EmailQueued
 from services.inbox.models import (
@@ -91,13 +92,14 @@ class FileLimits:
     total_bytes: int
 
 
-REASON_TEXT_OR_TEMPLATE = "Give text or template_key, not both."
-REASON_HTML_WITH_TEMPLATE = "html goes with text, not with a template."
+REASON_TEXT_OR_TEMPLATE = "Give exactly one of text and template_key."
+REASON_HTML_WITH_TEMPLATE = "Only with text, not with template_key."
 
 
 def check_draft(draft: ReplyDraft, limits: FileLimits) -> list[OutgoingFile]:
     """The attached files decoded, once the draft is text XOR template; raises
-    ReplyContentChoice, AttachmentInvalid, AttachmentTooLarge or MessageTooLarge."""
+    ReplyContentChoice (ReplyHtmlWithTemplate for HTML beside a template), AttachmentInvalid,
+    AttachmentTooLarge or MessageTooLarge."""
     _check_content(draft)
     return decode_files(
         draft.attachments, max_file_bytes=limits.file_bytes, max_total_bytes=limits.total_bytes
@@ -205,7 +207,7 @@ def _check_content(draft: ReplyDraft) -> None:
             ]
         )
     if has_template and draft.html is not None:
-        raise ReplyContentChoice(
+        raise ReplyHtmlWithTemplate(
             errors=[FieldError("html", "html_with_template", REASON_HTML_WITH_TEMPLATE)]
         )
 

@@ -13,6 +13,7 @@ from services.inbox.conversations.visibility import Visibility
 from services.inbox.deps import (
     ReaderDep,
     ReadSessionDep,
+    RoutingDep,
     SessionDep,
     SupervisorDep,
     VisibilityDep,
@@ -227,7 +228,9 @@ async def set_disposition(
     "/conversations/{conversation_id}/status",
     summary="Change the status: open, pending (waiting on the customer), snoozed, resolved, closed",
     description="Resolving completes the routing task and starts the agent's wrap-up. A closed "
-    "conversation is final: any further action is 409 `conversation.closed`.",
+    "conversation is final: it cannot be reopened, any further action is 409 "
+    "`conversation.closed`, and the customer's next email opens a new conversation whose "
+    "`previous_conversation_id` is the closed one. `snoozed` needs a future `snoozed_until`.",
     responses=ACTION_ERRORS,
 )
 async def change_status(
@@ -280,6 +283,9 @@ async def resolve(
 @router.post(
     "/conversations/{conversation_id}/transfer",
     summary="Transfer to a queue or an agent, with a note",
+    description="The conversation leaves its agent and waits for routing again, open (a "
+    "snoozed one wakes, a resolved one reopens). An agent routing does not know is 422 "
+    "`transfer.agent_not_found` and changes nothing; routing unreachable is 503.",
     responses=ACTION_ERRORS,
 )
 async def transfer(
@@ -287,10 +293,17 @@ async def transfer(
     body: TransferCreate,
     response: Response,
     session: SessionDep,
+    lookup: ReadSessionDep,
     principal: WriterDep,
     visibility: VisibilityDep,
+    routing: RoutingDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
+    # A conversation the caller may not see is 404 before anything is said about the agent.
+    # Both are checked before the request's own transaction begins: on SQLite its first read
+    # takes the write lock, which no call to routing may hold.
+    await readable(lookup, conversation_id, principal, visibility)
+    await service.check_transfer_target(routing, to_agent_id=body.to_agent_id)
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.transfer(
         session,
@@ -307,6 +320,8 @@ async def transfer(
 @router.post(
     "/conversations/{conversation_id}/escalate",
     summary="Escalate to a higher tier (tier 2 by default) with a reason",
+    description="The conversation leaves its agent and waits for routing again, open (a "
+    "snoozed one wakes, a resolved one reopens); the reason is kept as a note.",
     responses=ACTION_ERRORS,
 )
 async def escalate(

@@ -17,8 +17,8 @@ from services.inbox.errors import (
     ConversationChanged,
     ConversationClosed,
     ConversationNotFound,
-    InvalidStatusChange,
     NoPhoneNumber,
+    TransferAgentNotFound,
     UnknownDisposition,
 )
 from services.inbox.models import (
@@ -31,6 +31,7 @@ from services.inbox.models import (
     TimelineEntry,
 )
 from services.inbox.workspace.dispositions import DEFAULT_DISPOSITIONS
+from shared.clients.routing import RoutingClient
 from shared.contracts.inbox_events import (
     CallbackRequested,
     ConversationEscalated,
@@ -38,9 +39,13 @@ from shared.contracts.inbox_events import (
     ConversationResolved,
     ConversationTransferred,
 )
+from shared.errors import FieldError, InvalidInput
 from shared.outbox import emit
 
 STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
+REASON_FUTURE = "Must be in the future."
+REASON_SNOOZE_UNTIL = "Required when the status is snoozed."
+REASON_NO_AGENT = "No agent has this id."
 
 
 @dataclass(frozen=True)
@@ -203,10 +208,13 @@ async def change_status(
     snoozed_until: datetime | None,
     now: datetime,
 ) -> None:
-    """Move the conversation to a status; resolving completes its routing task."""
+    """Move the conversation to a status; resolving completes its routing task. Snoozing needs
+    a future ``snoozed_until`` (InvalidInput on it otherwise)."""
     previous = conversation.status
-    if status == "snoozed" and (snoozed_until is None or snoozed_until <= now):
-        raise InvalidStatusChange(current=previous, requested=status)
+    if status == "snoozed":
+        if snoozed_until is None:
+            raise InvalidInput(errors=[FieldError("snoozed_until", "missing", REASON_SNOOZE_UNTIL)])
+        _ensure_future("snoozed_until", snoozed_until, now=now)
     if status == previous and status != "snoozed":
         return
     conversation.status = status
@@ -257,11 +265,34 @@ def _request_agent(
     )
 
 
-def _requeue(conversation: Conversation) -> None:
-    """The conversation leaves its agent and waits for routing again."""
+def _ensure_future(field: str, value: datetime, *, now: datetime) -> None:
+    """Refuse (InvalidInput on ``field``) a time that is not after ``now``."""
+    if value <= now:
+        raise InvalidInput(errors=[FieldError(field, "datetime_future", REASON_FUTURE)])
+
+
+def _requeue(conversation: Conversation) -> dict[str, Any]:
+    """The conversation leaves its agent and waits for routing again. Waiting for an agent
+    means it is open: a snoozed conversation wakes and a resolved one reopens. Returns the
+    status change, if any, for the timeline."""
     conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
     conversation.assignee_agent_id = None
     conversation.routing_status = "needs_agent"
+    previous = conversation.status
+    if previous not in ("snoozed", "resolved"):
+        return {}
+    conversation.status, conversation.snoozed_until, conversation.resolved_at = "open", None, None
+    return {"status": {"from": previous, "to": "open"}}
+
+
+async def check_transfer_target(routing: RoutingClient, *, to_agent_id: uuid.UUID | None) -> None:
+    """Refuse (422 on ``to_agent_id``) an agent routing does not know. Asks routing, so call it
+    before the first write; raises PeerUnavailable while routing cannot answer."""
+    if to_agent_id is not None and await routing.agent_queues(to_agent_id) is None:
+        raise TransferAgentNotFound(
+            agent_id=str(to_agent_id),
+            errors=[FieldError("to_agent_id", "agent_not_found", REASON_NO_AGENT)],
+        )
 
 
 async def transfer(
@@ -288,7 +319,7 @@ async def transfer(
             note=note,
         ),
     )
-    _requeue(conversation)
+    woken = _requeue(conversation)
     record(
         session,
         conversation,
@@ -297,6 +328,7 @@ async def transfer(
         {
             "to_queue_id": str(to_queue_id) if to_queue_id else None,
             "to_agent_id": str(to_agent_id) if to_agent_id else None,
+            **woken,
         },
         now=now,
     )
@@ -325,8 +357,15 @@ async def escalate(
             reason=reason,
         ),
     )
-    _requeue(conversation)
-    record(session, conversation, actor, "escalated", {"tier": tier, "reason": reason}, now=now)
+    woken = _requeue(conversation)
+    record(
+        session,
+        conversation,
+        actor,
+        "escalated",
+        {"tier": tier, "reason": reason, **woken},
+        now=now,
+    )
 
 
 async def schedule_callback(
@@ -340,8 +379,7 @@ async def schedule_callback(
     now: datetime,
 ) -> str:
     """Ask routing to call the customer back at ``due_at``; returns the number to call."""
-    if due_at <= now:
-        raise InvalidStatusChange(current=conversation.status, requested="callback")
+    _ensure_future("due_at", due_at, now=now)
     number = phone or await session.scalar(
         select(ContactIdentity.value)
         .where(
