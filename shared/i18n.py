@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from gettext import c2py
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from babel.lists import format_list
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -45,35 +47,71 @@ def _read_catalog(path: Path) -> Catalog:
         return read_po(handle)
 
 
+#: Which form a count takes: the index into a plural entry's ``msgstr[n]``.
+PluralRule = Callable[[int], int]
+
+
+def _english_plural(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
 class Translator:
-    """Looks up French texts in the gettext catalogs of the given folders (English is the key)."""
+    """Looks up French texts in the gettext catalogs of the given folders (English is the key);
+    plural entries (``msgid_plural``, ``msgstr[0]``, ``msgstr[1]``) follow each catalog's
+    ``Plural-Forms`` rule."""
 
     def __init__(self, locale_dirs: Iterable[Path]) -> None:
         self._messages: dict[str, dict[str, str]] = {"fr": {}}
+        self._plurals: dict[str, dict[tuple[str, str], tuple[tuple[str, ...], PluralRule]]] = {
+            "fr": {}
+        }
         for folder in locale_dirs:
             for locale in self._messages:
                 po = folder / locale / "LC_MESSAGES" / "messages.po"
                 if po.exists():
                     catalog = _read_catalog(po)
-                    self._messages[locale].update(
-                        {
-                            str(message.id): str(message.string)
-                            for message in catalog
-                            if message.id and message.string and not message.fuzzy
-                        }
-                    )
+                    rule: PluralRule = c2py(catalog.plural_expr)
+                    for message in catalog:
+                        if not message.id or message.fuzzy:
+                            continue
+                        if isinstance(message.id, tuple | list):
+                            forms = tuple(str(form) for form in message.string or ())
+                            if len(forms) == catalog.num_plurals and all(forms):
+                                key = (str(message.id[0]), str(message.id[1]))
+                                self._plurals[locale][key] = (forms, rule)
+                        elif message.string:
+                            self._messages[locale][str(message.id)] = str(message.string)
 
     def gettext(self, message: str, locale: str) -> str:
         """Return the message in the locale, or the English text when it has no translation."""
+        if isinstance(message, Plural):
+            return self.ngettext(message.singular, message, 2, locale)
         return self._messages.get(locale, {}).get(message, message)
 
+    def ngettext(self, singular: str, plural: str, n: int, locale: str) -> str:
+        """The form of the message that goes with ``n`` in the locale; English when untranslated."""
+        entry = self._plurals.get(locale, {}).get((singular, str(plural)))
+        if entry is None:
+            return (singular, str(plural))[_english_plural(n)]
+        forms, rule = entry
+        return forms[min(int(rule(n)), len(forms) - 1)]
+
     def has(self, message: str, locale: str) -> bool:
-        """Whether the catalog of the locale translates this message."""
-        return locale == "en" or message in self._messages.get(locale, {})
+        """Whether the catalog of the locale translates this message (all its forms)."""
+        if locale == "en":
+            return True
+        if isinstance(message, Plural):
+            return (message.singular, str(message)) in self._plurals.get(locale, {})
+        return message in self._messages.get(locale, {})
 
     def format(self, message: str, locale: str, params: Mapping[str, object]) -> str:
-        """Translate, then fill ``{name}`` placeholders, numbers written the locale's way."""
-        text = self.gettext(message, locale)
+        """Translate, then fill ``{name}`` placeholders, numbers written the locale's way; a
+        ``Plural`` message takes the form its count calls for."""
+        count = params.get(message.number) if isinstance(message, Plural) else None
+        if isinstance(message, Plural) and isinstance(count, int) and not isinstance(count, bool):
+            text = self.ngettext(message.singular, message, count, locale)
+        else:
+            text = self.gettext(message, locale)
         try:
             return text.format(
                 **{name: self._local(value, locale) for name, value in params.items()}
@@ -133,3 +171,47 @@ class Seconds:
 
     def __str__(self) -> str:
         return self.in_locale("en")
+
+
+class Plural(str):
+    """A message whose words follow a count: the string is the English plural, ``singular`` the
+    English singular and ``number`` the placeholder holding the count. ``Translator.format`` picks
+    the form: "1 open task" / "2 open tasks", and in French the catalog's plural entry (``msgid``
+    the singular, ``msgid_plural`` the plural) by the catalog's rule: « 0 tâche », « 1 tâche »,
+    « 2 tâches »."""
+
+    singular: str
+    number: str
+
+    def __new__(cls, singular: str, plural: str, *, number: str = "count") -> Plural:
+        text = super().__new__(cls, plural)
+        text.singular = singular
+        text.number = number
+        return text
+
+    def __repr__(self) -> str:
+        return f"Plural({self.singular!r}, {str(self)!r}, number={self.number!r})"
+
+
+class Choices:
+    """Allowed values listed as each language does: ``'en', 'fr', or 'und'`` and
+    « « en », « fr » ou « und » » (Babel's "or" lists), for a message's placeholder."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = tuple(values)
+
+    def in_locale(self, locale: str) -> str:
+        """The words in this locale."""
+        if locale.split("-")[0].split("_")[0] == "fr":
+            quoted = [f"\u00ab\u202f{value}\u202f\u00bb" for value in self.values]
+        else:
+            quoted = [f"'{value}'" for value in self.values]
+        return format_list(quoted, style="or", locale=locale)
+
+    def __str__(self) -> str:
+        return self.in_locale("en")
+
+    def __repr__(self) -> str:
+        return f"Choices({self.values!r})"

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from shared.errors import AppError, FieldError, InvalidInput
-from shared.i18n import Translator
+from shared.i18n import Choices, Plural, Translator
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -15,8 +21,16 @@ VALIDATION_REASONS: dict[str, str] = {
     "missing": "This field is required.",
     "extra_forbidden": "This field is not allowed.",
     "string_type": "Must be text.",
-    "string_too_short": "Must be at least {min_length} characters long.",
-    "string_too_long": "Must be at most {max_length} characters long.",
+    "string_too_short": Plural(
+        "Must be at least {min_length} character long.",
+        "Must be at least {min_length} characters long.",
+        number="min_length",
+    ),
+    "string_too_long": Plural(
+        "Must be at most {max_length} character long.",
+        "Must be at most {max_length} characters long.",
+        number="max_length",
+    ),
     "string_pattern_mismatch": "Does not have the expected format.",
     "int_type": "Must be a whole number.",
     "int_parsing": "Must be a whole number.",
@@ -50,40 +64,90 @@ VALIDATION_REASONS: dict[str, str] = {
     "dict_type": "Must be an object.",
     "model_attributes_type": "Must be an object.",
     "model_type": "Must be an object.",
-    "too_short": "Must have at least {min_length} items.",
-    "too_long": "Must have at most {max_length} items.",
+    "too_short": Plural(
+        "Must have at least {min_length} item.",
+        "Must have at least {min_length} items.",
+        number="min_length",
+    ),
+    "too_long": Plural(
+        "Must have at most {max_length} item.",
+        "Must have at most {max_length} items.",
+        number="max_length",
+    ),
     "url_parsing": "Must be a URL.",
     "url_type": "Must be a URL.",
     "url_scheme": "Must be a URL with one of the schemes {expected_schemes}.",
+    "base64_invalid": "Not valid base64.",
     "value_error": "This value is not valid.",
     "assertion_error": "This value is not valid.",
 }
 GENERIC_REASON = "This value is not valid."
 EMPTY_REASON = "Must not be empty."
+#: The error types pydantic itself raises; any other type comes from a ``PydanticCustomError``
+#: of ours, whose message is the English reason, translated by the raising service's catalog.
+PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
+#: Pydantic's context entries listing allowed values (``"'en', 'fr' or 'und'"``).
+_LISTS = {"literal_error": "expected", "enum": "expected", "url_scheme": "expected_schemes"}
+_LISTED_VALUE = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?""")
+_LOCATION_ROOTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def invalid_at(field: str, code: str, message: str, value: object = None) -> ValidationError:
+    """An error a model validator raises to point at one of its fields rather than at the whole
+    model (pydantic puts the model's own location in front); ``message`` is the English reason."""
+    detail = InitErrorDetails(
+        type=PydanticCustomError(code, message), loc=tuple(field.split(".")), input=value
+    )
+    return ValidationError.from_exception_data(field, [detail])
 
 
 def field_errors_from_pydantic(errors: Sequence[Mapping[str, Any]]) -> list[FieldError]:
     """Turn pydantic's error list into field errors with stable codes and English reasons."""
     result: list[FieldError] = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ())]
-        if location and location[0] in {"body", "query", "path", "header", "cookie"}:
-            location = location[1:] if len(location) > 1 else location
         kind = str(error.get("type", "value_error"))
         context = error.get("ctx") or {}
-        params = tuple((str(k), v) for k, v in context.items() if k != "error")
+        params = {str(k): v for k, v in context.items() if k != "error"}
+        if kind in _LISTS and isinstance(params.get(_LISTS[kind]), str):
+            params[_LISTS[kind]] = _choices(str(params[_LISTS[kind]]))
         reason = VALIDATION_REASONS.get(kind, GENERIC_REASON)
+        if kind not in VALIDATION_REASONS and kind not in PYDANTIC_ERROR_TYPES:
+            reason = str(error.get("msg") or GENERIC_REASON)
+            params = {}
         if kind in {"string_too_short", "too_short"} and context.get("min_length") == 1:
             reason = EMPTY_REASON
         result.append(
             FieldError(
-                field=".".join(location) or "body",
+                field=_field(error.get("loc", ()), kind),
                 code=kind,
                 reason=reason,
-                params=params,
+                params=tuple(params.items()),
             )
         )
     return result
+
+
+def _field(location: Sequence[object], kind: str) -> str:
+    """The dotted path a client reads: without ``body``/``query``… in front, without pydantic's
+    ``[key]`` marker (a bad dict key is reported at the key), ``body`` for the body as a whole."""
+    parts = [str(part) for part in location if part != "[key]"]
+    if parts and parts[0] in _LOCATION_ROOTS:
+        # A JSON syntax error's location ends with the character offset, not a field.
+        if kind in {"json_invalid", "json_type"} or len(parts) == 1:
+            return parts[0]
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _choices(expected: str) -> Choices | str:
+    """Pydantic's English list of allowed values as ``Choices`` each language writes its way."""
+    values: list[str] = []
+    for literal in _LISTED_VALUE.findall(expected):
+        try:
+            values.append(str(ast.literal_eval(literal)))
+        except (ValueError, SyntaxError):
+            return expected
+    return Choices(values) if values else expected
 
 
 def invalid_input(errors: Sequence[Mapping[str, Any]]) -> InvalidInput:

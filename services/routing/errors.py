@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.i18n import Plural
 
 
 class AgentNotFound(NotFound):
@@ -38,7 +39,10 @@ class QueueNameTaken(Conflict):
 class QueueInUse(Conflict):
     code = "queue.in_use"
     title = "Queue in use"
-    detail_template = "The queue still holds {count} open tasks; move or finish them first."
+    detail_template = Plural(
+        "The queue still holds {count} open task; move or finish it first.",
+        "The queue still holds {count} open tasks; move or finish them first.",
+    )
 
 
 class InvalidQueue(InvalidInput):
@@ -80,4 +84,7 @@ class CallbackNotFound(NotFound):
 class AgentHoldsTasks(Conflict):
     code = "agent.holds_tasks"
     title = "Agent holds tasks"
-    detail_template = "The agent still holds {count} offered or assigned tasks."
+    detail_template = Plural(
+        "The agent still holds {count} offered or assigned task.",
+        "The agent still holds {count} offered or assigned tasks.",
+    )

@@ -231,14 +231,32 @@ async def test_a_queue_holding_tasks_cannot_be_deleted(app: Running) -> None:
     queues = (await app.client.get("/routing/v1/queues", headers=headers)).json()
     email_fr = next(q for q in queues if q["name"] == "Courriel — français")
     fax_fr = next(q for q in queues if q["name"] == "Télécopie — français")
+    french = {**headers, "Accept-Language": "fr"}
     await open_task(app, language="fr")
 
-    busy = await app.client.delete(f"/routing/v1/queues/{email_fr['id']}", headers=headers)
+    one = await app.client.delete(f"/routing/v1/queues/{email_fr['id']}", headers=headers)
+    one_fr = await app.client.delete(f"/routing/v1/queues/{email_fr['id']}", headers=french)
+    await open_task(app, language="fr")
+    two = await app.client.delete(f"/routing/v1/queues/{email_fr['id']}", headers=headers)
+    two_fr = await app.client.delete(f"/routing/v1/queues/{email_fr['id']}", headers=french)
     empty = await app.client.delete(f"/routing/v1/queues/{fax_fr['id']}", headers=headers)
     after = await app.client.get(f"/routing/v1/queues/{fax_fr['id']}", headers=headers)
+    kept = await app.client.get(f"/routing/v1/queues/{email_fr['id']}", headers=headers)
 
-    assert busy.status_code == 409
-    assert busy.json()["code"] == "queue.in_use"
+    assert [a.status_code for a in (one, one_fr, two, two_fr)] == [409] * 4
+    assert one.json()["code"] == "queue.in_use"
+    assert one.json()["detail"] == "The queue still holds 1 open task; move or finish it first."
+    assert two.json()["detail"] == (
+        "The queue still holds 2 open tasks; move or finish them first."
+    )
+    assert one_fr.json()["detail"] == (
+        "La file contient encore 1\u00a0tâche ouverte\u202f; déplacez-la ou terminez-la d’abord."
+    )
+    assert two_fr.json()["detail"] == (
+        "La file contient encore 2\u00a0tâches ouvertes\u202f; "
+        "déplacez-les ou terminez-les d’abord."
+    )
+    assert kept.status_code == 200
     assert empty.status_code == 204
     assert after.status_code == 404
 

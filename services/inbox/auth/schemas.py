@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
+from shared.problems import invalid_at
 from shared.schemas import Schema
 
 TokenRole = Literal["admin", "supervisor", "agent", "gateway"]
@@ -20,8 +21,17 @@ class TokenCreate(Schema):
 
     @model_validator(mode="after")
     def _agent_binding(self) -> TokenCreate:
-        if (self.role == "agent") != (self.agent_id is not None):
-            raise ValueError("agent_id is required for role agent and refused for other roles")
+        if self.role == "agent" and self.agent_id is None:
+            raise invalid_at(
+                "agent_id", "agent_id_required", "Required for a token with the agent role."
+            )
+        if self.role != "agent" and self.agent_id is not None:
+            raise invalid_at(
+                "agent_id",
+                "agent_id_refused",
+                "Only a token with the agent role is bound to an agent.",
+                str(self.agent_id),
+            )
         return self
 
 

@@ -171,9 +171,7 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
         try:
             raw = base64.b64decode(body.raw, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise invalid_input(
-                [{"loc": ("body", "raw"), "type": "value_error", "ctx": {}}]
-            ) from exc
+            raise invalid_input([{"loc": ("body", "raw"), "type": "base64_invalid"}]) from exc
         return raw, body.gateway_message_id, body.recipient
     if kind == "multipart/form-data":
         async with request.form(max_part_size=limit + 1) as form:

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
 
+from shared.problems import invalid_at
 from shared.schemas import Schema
 
 Tag = str
@@ -34,9 +35,14 @@ class TagsAdd(Schema):
     @classmethod
     def _clean(cls, tags: list[str]) -> list[str]:
         cleaned = [tag.strip().lower() for tag in tags]
-        for tag in cleaned:
+        for index, tag in enumerate(cleaned):
             if not tag or len(tag) > 64 or any(c.isspace() for c in tag):
-                raise ValueError("tags are 1 to 64 characters without spaces")
+                raise invalid_at(
+                    str(index),
+                    "tag_format",
+                    "Each tag is 1 to 64 characters long, without spaces.",
+                    tags[index],
+                )
         return cleaned
 
 
@@ -69,8 +75,17 @@ class TransferCreate(Schema):
 
     @model_validator(mode="after")
     def _one_target(self) -> TransferCreate:
-        if (self.to_queue_id is None) == (self.to_agent_id is None):
-            raise ValueError("give exactly one of to_queue_id and to_agent_id")
+        if self.to_queue_id is None and self.to_agent_id is None:
+            raise invalid_at(
+                "to_queue_id", "transfer_target_missing", "Give to_queue_id or to_agent_id."
+            )
+        if self.to_queue_id is not None and self.to_agent_id is not None:
+            raise invalid_at(
+                "to_agent_id",
+                "transfer_target_twice",
+                "Give to_queue_id or to_agent_id, not both.",
+                str(self.to_agent_id),
+            )
         return self
 
 

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 from pydantic_core import PydanticCustomError
 
 from services.routing.queues.hours import MIDNIGHT
+from shared.problems import invalid_at
 from shared.schemas import Schema
 
 ChannelName = Literal["phone", "email", "fax"]
@@ -24,7 +25,7 @@ SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-
 def _wall_clock(value: time) -> time:
     if value.tzinfo is not None:
         raise PydanticCustomError(
-            "local_time", "must be a local time, without a time-zone offset (the queue's zone)"
+            "local_time", "Must be a local time (HH:MM), without a time-zone offset."
         )
     return value
 
@@ -43,9 +44,19 @@ class OpeningIntervalDoc(Schema):
     @model_validator(mode="after")
     def _ordered(self) -> OpeningIntervalDoc:
         if self.overnight and self.end != MIDNIGHT and self.end > self.start:
-            raise ValueError("an overnight interval must end before it starts")
+            raise invalid_at(
+                "end",
+                "overnight_interval_order",
+                "Must end before it starts, since the interval is overnight.",
+                self.end.isoformat(),
+            )
         if not self.overnight and self.end != MIDNIGHT and self.end <= self.start:
-            raise ValueError("the interval ends before it starts; set overnight")
+            raise invalid_at(
+                "end",
+                "interval_order",
+                "Ends before it starts; set overnight to true for an interval past midnight.",
+                self.end.isoformat(),
+            )
         return self
 
 
@@ -59,7 +70,9 @@ class ClosureDoc(Schema):
     @model_validator(mode="after")
     def _ordered(self) -> ClosureDoc:
         if self.end != MIDNIGHT and self.end <= self.start:
-            raise ValueError("the closure ends before it starts")
+            raise invalid_at(
+                "end", "closure_order", "The closure ends before it starts.", self.end.isoformat()
+            )
         return self
 
 
@@ -81,7 +94,9 @@ class HoursDoc(Schema):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError("unknown time zone") from error
+            raise PydanticCustomError(
+                "time_zone_unknown", "Unknown time zone; use an IANA name such as America/Toronto."
+            ) from error
         return value
 
 
@@ -97,14 +112,34 @@ class WideningStepDoc(Schema):
     @model_validator(mode="after")
     def _consistent(self) -> WideningStepDoc:
         needs_level = self.kind in ("bilingual", "lower_skill_level")
-        if needs_level != (self.min_level is not None):
-            raise ValueError("min_level is required for bilingual and lower_skill_level only")
+        if needs_level and self.min_level is None:
+            raise invalid_at(
+                "min_level",
+                "widening_min_level_missing",
+                "Required for the bilingual and lower_skill_level steps.",
+            )
+        if not needs_level and self.min_level is not None:
+            raise invalid_at(
+                "min_level",
+                "widening_min_level_refused",
+                "Only the bilingual and lower_skill_level steps take a min_level.",
+                self.min_level,
+            )
         if self.kind == "drop_skill" and self.skill is None:
-            raise ValueError("a drop_skill step must name its skill")
+            raise invalid_at(
+                "skill", "widening_skill_missing", "A drop_skill step must name its skill."
+            )
         if self.kind in ("bilingual", "other_language") and self.skill is not None:
-            raise ValueError("this kind of step takes no skill")
+            raise invalid_at(
+                "skill", "widening_skill_refused", "This kind of step takes no skill.", self.skill
+            )
         if self.kind == "other_language" and "phone" in self.channels:
-            raise ValueError("calls are never routed through machine translation")
+            raise invalid_at(
+                "channels",
+                "widening_phone_translation",
+                "Calls are never routed through machine translation; remove phone.",
+                self.channels,
+            )
         return self
 
 
