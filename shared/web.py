@@ -42,7 +42,7 @@ from shared.errors import (
 )
 from shared.errors import Forbidden as ForbiddenError
 from shared.heap import HEAP
-from shared.i18n import SHARED_LOCALE_DIR, Translator, negotiate_locale
+from shared.i18n import SHARED_LOCALE_DIR, Term, Translator, negotiate_locale
 from shared.logging import get_logger, request_id_var
 from shared.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from shared.null_characters import refuse_null_characters
@@ -119,15 +119,25 @@ class RequestIdMiddleware:
         )
         request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug: logged here, with its traceback and the request's id, and answered as a
+            # problem like every other error (the framework's own answer is plain text).
+            log.exception("request.failed", method=scope.get("method"), path=scope.get("path"))
+            if started:
+                raise
+            await problem_response(Request(scope), AppError())(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
 
@@ -451,7 +461,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
         principal: Annotated[Principal, Depends(authenticate)],
     ) -> Principal:
         if principal.role not in allowed:
-            raise ForbiddenError(role=principal.role.value)
+            raise ForbiddenError(role=Term(principal.role.value))
         return principal
 
     return dependency

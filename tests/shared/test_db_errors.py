@@ -8,6 +8,9 @@ a terminated connection, a locked SQLite file, a database that cannot be opened.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import logging
 import re
 import sqlite3
 import threading
@@ -18,9 +21,9 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from shared.logging import configure_logging
 from shared.settings import CommonSettings
 from shared.web import SessionDep, create_service_app, service_context
 from tests.support.apps import serving
@@ -198,11 +201,34 @@ async def test_a_connection_killed_under_the_request_is_503_unavailable(
 
 
 @needs_postgresql
-async def test_a_plain_sql_error_is_still_a_server_error(postgres: httpx.AsyncClient) -> None:
-    with pytest.raises(DBAPIError) as raised:
-        await postgres.post("/probe/divide-by-zero")
+async def test_a_plain_sql_error_is_a_500_problem_logged_with_its_traceback(
+    postgres: httpx.AsyncClient,
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    stream = io.StringIO()
+    configure_logging("info", json=True, stream=stream)
+    try:
+        answer = await postgres.post("/probe/divide-by-zero", headers={"Accept-Language": "fr"})
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failed = [record for record in records if record["event"] == "request.failed"]
 
-    assert getattr(raised.value.orig, "sqlstate", None) == "22012"
+    # A bug, not the database's state: a server error, as a problem like every other error.
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "internal"
+    assert answer.json()["title"] == "Erreur interne"
+    request_id = answer.headers["x-request-id"]
+    assert answer.json()["request_id"] == request_id
+    # The operator finds it in the log by that id, with the whole traceback.
+    assert len(failed) == 1
+    assert failed[0]["request_id"] == request_id
+    assert failed[0]["path"] == "/probe/divide-by-zero"
+    assert "Traceback (most recent call last)" in failed[0]["exception"]
+    assert "DivisionByZeroError" in failed[0]["exception"]
 
 
 async def test_a_locked_sqlite_database_is_503_busy_and_the_write_is_not_made(
