@@ -89,6 +89,17 @@ class RepairedCopyMediaType(UnsupportedMediaType):
     detail_template = "Send the repaired email as message/rfc822, or no body to use the stored one."
 
 
+class FaxMediaType(UnsupportedMediaType):
+    detail_template = (
+        "Send the fax as multipart/form-data with the document as a file part named "
+        "'document', or as JSON with the document base64-encoded in a 'document' field."
+    )
+
+
+class CallEventMediaType(UnsupportedMediaType):
+    detail_template = "Send the call event as JSON, with the media type application/json."
+
+
 class ConversationClosed(Conflict):
     code = "conversation.closed"
     title = "Conversation closed"

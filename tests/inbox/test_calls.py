@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,97 @@ async def test_bad_events_are_refused_and_store_nothing(
     async with phone_app.context("inbox").require_sessions()() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+async def close_phone_queue(app: Running, name: str) -> None:
+    """Open the queue 9:30 to 17:00 (UTC) every day, today and tomorrow (UTC) holidays: closed
+    now whatever the clock says."""
+    headers = {"Authorization": f"Bearer {await app.token(Role.ADMIN)}"}
+    queues = (await app.client.get("/routing/v1/queues", headers=headers)).json()
+    [queue] = [q for q in queues if q["name"] == name]
+    today = datetime.now(UTC).date()
+    day = [{"start": "09:30", "end": "17:00"}]
+    hours = {
+        "time_zone": "UTC",
+        "weekly": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), day),
+        "holidays": [today.isoformat(), (today + timedelta(days=1)).isoformat()],
+    }
+    answer = await app.client.patch(
+        f"/routing/v1/queues/{queue['id']}", json={"hours": hours}, headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["open_now"] is False
+
+
+async def test_each_event_answers_its_own_action_and_a_repeated_ringing_the_first_answer(
+    phone_app: Running, gateway: dict[str, str]
+) -> None:
+    ringing = await event(phone_app, gateway, event="ringing")
+    answered = await event(phone_app, gateway, event="answered")
+    completed = await event(phone_app, gateway, event="completed", duration_seconds=342)
+    ringing_again = await event(phone_app, gateway, event="ringing")
+    answered_again = await event(phone_app, gateway, event="answered")
+
+    assert ringing["action"] == "queued"
+    assert (answered["action"], completed["action"]) == ("recorded", "recorded")
+    assert (ringing_again["action"], ringing_again["duplicate"]) == ("queued", True)
+    assert (answered_again["action"], answered_again["duplicate"]) == ("recorded", True)
+    assert [kind for kind, _ in await outbox(phone_app)] == ["conversation.needs_agent"]
+
+
+async def test_a_call_to_a_closed_queue_is_told_closed_and_its_later_events_recorded(
+    phone_app: Running, gateway: dict[str, str]
+) -> None:
+    await close_phone_queue(phone_app, "Téléphone — français")
+
+    ringing = await event(phone_app, gateway, event="ringing", to=FRENCH_LINE)
+    missed = await event(phone_app, gateway, event="missed", to=FRENCH_LINE)
+    ringing_again = await event(phone_app, gateway, event="ringing", to=FRENCH_LINE)
+
+    assert (ringing["action"], missed["action"]) == ("closed", "recorded")
+    assert (ringing_again["action"], ringing_again["duplicate"]) == ("closed", True)
+    assert await outbox(phone_app) == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Type": "application/x-www-form-urlencoded"}, "call_id=f&event=ringing"),
+        ({"Content-Type": "text/plain"}, '{"call_id": "f", "event": "ringing"}'),
+        ({}, '{"call_id": "f", "event": "ringing"}'),
+    ],
+)
+async def test_a_call_event_not_sent_as_json_is_415_naming_json_and_stores_nothing(
+    phone_app: Running, gateway: dict[str, str], headers: dict[str, str], body: str
+) -> None:
+    answers = {
+        language: await phone_app.client.post(
+            "/inbox/v1/inbound/calls",
+            content=body.replace('"f"', f'"f-{language}"').replace("=f&", f"=f-{language}&"),
+            headers={**gateway, **headers, "Accept-Language": language},
+        )
+        for language in ("en", "fr")
+    }
+
+    assert [answer.status_code for answer in answers.values()] == [415, 415]
+    assert answers["en"].json()["code"] == "request.unsupported_media_type"
+    assert answers["en"].json()["detail"] == (
+        "Send the call event as JSON, with the media type application/json."
+    )
+    assert answers["fr"].json()["detail"] == (
+        "Envoyez l’événement d’appel en JSON, avec le type de contenu application/json."
+    )
+    async with phone_app.context("inbox").require_sessions()() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+async def test_a_call_event_without_a_token_is_401_before_its_media_type_is_looked_at(
+    phone_app: Running,
+) -> None:
+    answer = await phone_app.client.post(
+        "/inbox/v1/inbound/calls",
+        content="call_id=f&event=ringing",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert answer.status_code == 401

@@ -110,3 +110,34 @@ async def test_bad_faxes_are_refused_and_store_nothing(
     assert no_file.status_code == 422
     async with app.context("inbox").require_sessions()() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+async def test_a_fax_in_another_media_type_is_415_naming_what_the_fax_webhook_takes(
+    app: Running, gateway: dict[str, str]
+) -> None:
+    answers = {
+        language: await app.client.post(
+            "/inbox/v1/inbound/faxes",
+            content=f"fax_id=FX-{language}&from=%2B14165550188&document=JVBERi0x",
+            headers={
+                **gateway,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Accept-Language": language,
+            },
+        )
+        for language in ("en", "fr")
+    }
+
+    assert [answer.status_code for answer in answers.values()] == [415, 415]
+    assert answers["en"].json()["code"] == "request.unsupported_media_type"
+    assert answers["en"].json()["detail"] == (
+        "Send the fax as multipart/form-data with the document as a file part named "
+        "'document', or as JSON with the document base64-encoded in a 'document' field."
+    )
+    assert answers["fr"].json()["detail"] == (
+        "Envoyez la télécopie en multipart/form-data avec le document dans une partie fichier "
+        "nommée «\u202fdocument\u202f», ou en JSON avec le document encodé en base64 dans un "
+        "champ «\u202fdocument\u202f»."
+    )
+    async with app.context("inbox").require_sessions()() as session:
+        assert await session.scalar(select(func.count()).select_from(Message)) == 0

@@ -65,7 +65,11 @@ async def find_call(session: AsyncSession, *, gateway: str, call_id: str) -> Mes
 async def apply_call_event(
     session: AsyncSession, call: CallInput, *, closed: bool, now: datetime
 ) -> CallResult:
-    """Record the event once; the first ``ringing`` of a live call asks routing for an agent."""
+    """Record the event once; the first ``ringing`` of a live call asks routing for an agent.
+
+    The action is this event's: ``queued`` or ``closed`` for the call's first ringing (and for
+    a repeat of it), ``recorded`` for any other.
+    """
     message, conversation, contact_id = await _call_message(session, call, now=now)
     try:
         async with session.begin_nested():
@@ -81,8 +85,15 @@ async def apply_call_event(
                 )
             )
     except IntegrityError:
-        return _result(message, conversation, contact_id, duplicate=True)
+        # A repeated event: a ringing is told again what the first was told, any other event
+        # has nothing more to do.
+        action = "recorded"
+        if call.event == "ringing":
+            await session.refresh(message, ["details"])  # as the first one committed it
+            action = str(message.details.get("action", "recorded"))
+        return _result(message, conversation, contact_id, action=action, duplicate=True)
 
+    # Shown to agents as the message's `call` (conversations.schemas.CallDetails).
     details = copy.deepcopy(message.details)
     details.setdefault("events", {})[call.event] = {
         "at": call.occurred_at.isoformat(),
@@ -97,12 +108,13 @@ async def apply_call_event(
         message.text = str(call.data.get("transcription") or "") or None
     conversations.mark_message(conversation, now=now)
 
+    action = "recorded"
     if call.event == "ringing" and previous_stage == 0:
+        # The answer to the call's first ringing, kept to tell a repeat of it the same.
+        action = details["action"] = "closed" if closed else "queued"
         if closed:
-            details["action"] = "closed"
             conversation.routing_status = "not_routed"
         else:
-            details["action"] = "queued"
             _ask_for_agent(session, conversation, message, contact_id, call, kind="call", now=now)
     elif call.event in ENDED_WITHOUT_AGENT or call.event == "voicemail":
         if conversation.routing_status in ("needs_agent", "queued"):
@@ -118,7 +130,7 @@ async def apply_call_event(
             )
     message.details = dict(details)
     await session.flush()
-    return _result(message, conversation, contact_id, duplicate=False)
+    return _result(message, conversation, contact_id, action=action, duplicate=False)
 
 
 def _ask_for_agent(
@@ -199,13 +211,18 @@ async def _call_message(
 
 
 def _result(
-    message: Message, conversation: Conversation, contact_id: uuid.UUID, *, duplicate: bool
+    message: Message,
+    conversation: Conversation,
+    contact_id: uuid.UUID,
+    *,
+    action: str,
+    duplicate: bool,
 ) -> CallResult:
     return CallResult(
         message_id=message.id,
         conversation_id=conversation.id,
         contact_id=contact_id,
-        action=str(message.details.get("action", "recorded")),
+        action=action,
         language=message.language,
         duplicate=duplicate,
     )

@@ -64,6 +64,7 @@ async def ingest_fax(session: AsyncSession, fax: FaxInput, *, now: datetime) -> 
         language_evidence=fax.language_evidence,
         references=[],
         auto_reply_signals=[],
+        # Shown to agents as the message's `fax` (conversations.schemas.FaxDetails).
         details={"pages": fax.pages, "fax_id": fax.fax_id},
         sent_at=fax.received_at,
         received_at=now,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -20,7 +20,7 @@ from services.inbox.deps import (
     SettingsDep,
     TranslationDep,
 )
-from services.inbox.errors import UnsupportedMediaType
+from services.inbox.errors import CallEventMediaType, FaxMediaType
 from services.inbox.ingest import calls, faxes
 from services.inbox.ingest.phone import InvalidNumber, PhoneLine, call_language, to_e164
 from services.inbox.ingest.schemas import CallEventIn, CallReceipt, FaxJson, IngestReceipt
@@ -94,6 +94,16 @@ def _number(value: str, field: str, region: str) -> str:
         ) from exc
 
 
+async def _json_body(request: Request) -> None:
+    """CallEventMediaType (415) for a body sent as anything but JSON (an empty body without a
+    media type is left to the validation of the body: 422, missing)."""
+    kind = media_type(request)
+    if kind == "application/json" or kind.endswith("+json"):
+        return
+    if kind or await request.body():
+        raise CallEventMediaType()
+
+
 def _line(settings: InboxSettings, dialed: str | None) -> PhoneLine | None:
     configured = settings.phone_lines.get(dialed or "")
     if configured is None:
@@ -104,16 +114,19 @@ def _line(settings: InboxSettings, dialed: str | None) -> PhoneLine | None:
 @router.post(
     "/calls",
     summary="Receive a telephony event: ringing, answered, completed, missed, voicemail…",
-    description="Events are idempotent and may arrive in any order. The answer to the first "
-    "`ringing` tells the gateway what to do: `queued` (an agent will be offered the call) or "
-    "`closed` (outside business hours: play the closed message). Language, in order: the IVR "
+    description="Events are idempotent and may arrive in any order. The answer to the call's "
+    "first `ringing` tells the gateway what to do: `queued` (an agent will be offered the call) "
+    "or `closed` (outside business hours: play the closed message); a repeat of that `ringing` "
+    "is answered the same. Every other event is answered `recorded` (nothing to do). The body "
+    "is JSON (`application/json`); any other media type is 415. Language, in order: the IVR "
     "choice, the dialed line's language, the contact's known preference, the caller's region.",
-    responses=problem_responses(401, 403, 422, 503),
+    responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def receive_call_event(
     body: CallEventIn,
     request: Request,
     gateway: GatewayDep,
+    _json: Annotated[None, Depends(_json_body)],
     session: SessionDep,
     settings: SettingsDep,
     routing: RoutingDep,
@@ -285,7 +298,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
             except ValidationError as exc:
                 raise invalid_input(exc.errors()) from exc
     else:
-        raise UnsupportedMediaType()
+        raise FaxMediaType()
     refuse_oversize(document, limit)
     if not document:
         raise invalid_input([{"loc": ("body", "document"), "type": "missing"}])
