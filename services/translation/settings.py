@@ -30,9 +30,10 @@ class TranslationSettings(CommonSettings):
         description="Territory used to format a bare `en` or `fr` (CA: `1 234,56 $`, `9 h 30`).",
     )
     template_time_zone: str | None = Field(
-        default=None,
-        description="IANA zone datetimes are shown in when a render request names none "
-        "(e.g. America/Toronto); unset keeps each value's own offset.",
+        default="America/Toronto",
+        description="IANA zone datetimes are shown in when a render request names none, by "
+        "default the seeded queues' (ROUTING_DEFAULT_TIME_ZONE); set empty, a datetime keeps its "
+        "own named zone, else is shown in UTC: a customer is never given a bare offset.",
     )
     bilingual_first: Literal["fr", "en"] = Field(
         default="fr", description="Which language comes first when rendering with locale `und`."
@@ -64,11 +65,12 @@ class TranslationSettings(CommonSettings):
     @field_validator("template_time_zone")
     @classmethod
     def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as error:
-                raise ValueError(f"unknown IANA time zone {value!r}") from error
+        if not value:
+            return None  # set empty: no configured zone
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown IANA time zone {value!r}") from error
         return value
 
     @field_validator("libretranslate_url", "deepl_url")

@@ -15,6 +15,10 @@ from tests.inbox.builders import raw_headers
 from tests.support.apps import Running
 from tests.support.smtp import SmtpServer, running_with_smtp
 
+FRENCH = (
+    "Bonjour,\n\nMa facture de novembre est erronée : on me facture deux fois le même forfait. "
+    "Pouvez-vous corriger la situation?\n\nMerci beaucoup,\nJean"
+)
 ENGLISH = "Hello,\n\nMy parcel never arrived. Could you please check the tracking number?\n\nJohn"
 
 
@@ -58,9 +62,9 @@ async def test_a_new_french_email_is_acknowledged_in_french_with_its_reference(
     reference = conversation.json()["reference"]
     body = ack.get_body(preferencelist=("plain",))
     assert body is not None
-    text = body.get_content()
+    text = body.get_content().replace("\r\n", "\n")
     assert ack["Subject"] == f"Nous avons bien reçu votre message (réf. {reference})"
-    assert "Bonjour Marie Tremblay" in text
+    assert text.startswith("Bonjour Marie Tremblay,\n\nMerci de nous avoir écrit.")
     assert reference in text
     assert ack["In-Reply-To"] == "<n1@exemple.ca>"
     assert ack["Auto-Submitted"] == "auto-replied"
@@ -75,6 +79,37 @@ async def test_an_english_email_gets_an_english_acknowledgement(
 
     [ack] = sent(smtp_server)
     assert ack["Subject"].startswith("We received your message")
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "greeting"),
+    [
+        ("john@example.com", "Lost parcel", ENGLISH, "Hello,\n\nThank you for contacting us."),
+        (
+            '"jean.tremblay@exemple.ca" <jean.tremblay@exemple.ca>',
+            "Facture erronée",
+            FRENCH,
+            "Bonjour,\n\nMerci de nous avoir écrit.",
+        ),
+    ],
+)
+async def test_a_sender_without_a_name_is_greeted_without_one(
+    ack_app: Running,
+    smtp_server: SmtpServer,
+    sender: str,
+    subject: str,
+    body: str,
+    greeting: str,
+) -> None:
+    await post(ack_app, build_email(sender=sender, subject=subject, body=body))
+    await drain(ack_app)
+
+    [ack] = sent(smtp_server)
+    part = ack.get_body(preferencelist=("plain",))
+    assert part is not None
+    text = part.get_content().replace("\r\n", "\n")
+    assert text.startswith(greeting)
+    assert "@" not in text.split("\n")[0]
 
 
 async def test_replies_in_the_thread_are_not_acknowledged_again(

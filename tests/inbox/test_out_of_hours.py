@@ -91,7 +91,7 @@ def text_of(message: email.message.EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     text: str = body.get_content()
-    return text
+    return text.replace("\r\n", "\n")
 
 
 async def conversation(app: Running, conversation_id: str) -> dict[str, Any]:
@@ -120,10 +120,14 @@ async def test_a_french_email_in_a_closed_queue_gets_the_french_notice_once(
     [notice] = sent(smtp_server)
     text = text_of(notice)
     assert notice["Subject"] == "Votre message a été reçu en dehors de nos heures d’ouverture"
-    assert f"destiné au service {FRENCH_QUEUE} nous" in text
+    assert "Courriel" not in text  # the queue's name is a staff label
+    assert (
+        "Merci de nous avoir écrit. Votre message nous est parvenu en dehors de nos heures "
+        "d’ouverture.\n" in text
+    )
     assert (
         f"Nos heures d’ouverture sont les suivantes\u202f: tous les jours, de 9{NBSP}h{NBSP}30 "
-        f"à 17{NBSP}h (heure de l’Est)\u202f; nous rouvrons le "
+        f"à 17{NBSP}h (heure de l’Est). Nous rouvrons le "
         f"{format_date(reopens, 'full', locale='fr_CA')} à 9{NBSP}h{NBSP}30." in text
     )
     assert "Nous avons bien reçu" not in text
@@ -193,9 +197,12 @@ async def test_an_undetermined_email_gets_the_notice_in_both_languages_each_with
     assert f"de 9{NBSP}h{NBSP}30 à 17{NBSP}h (heure de l’Est)" in french
     assert f"{format_date(reopens, 'full', locale='fr_CA')} à 9{NBSP}h{NBSP}30." in french
     assert (
-        "Our business hours are: every day, 9:30\u202fa.m. to 5\u202fp.m. (Eastern Time); "
-        f"we reopen at 9:30\u202fa.m. on {format_date(reopens, 'full', locale='en_CA')}." in english
+        "Our business hours are: every day, 9:30\u202fa.m. to 5\u202fp.m. (Eastern Time). "
+        f"We reopen at 9:30\u202fa.m. on {format_date(reopens, 'full', locale='en_CA')}." in english
     )
+    assert "Your message reached us outside our business hours." in english
+    assert "Bilingual" not in text
+    assert "bilingue" not in text
 
 
 async def test_the_bilingual_notice_follows_the_configured_language_order(

@@ -13,6 +13,7 @@ from services.routing.queues.opening import describe, queue_hours
 NBSP, NNBSP = "\u00a0", "\u202f"
 OFFICE = (OpeningInterval(start=time(9, 30), end=time(17)),)
 SATURDAY = (OpeningInterval(start=time(10), end=time(0)),)
+NIGHT = (OpeningInterval(start=time(0), end=time(6)),)
 SPLIT = (
     OpeningInterval(start=time(8), end=time(12)),
     OpeningInterval(start=time(13), end=time(22)),
@@ -30,14 +31,14 @@ def toronto(
     [
         (
             {**dict.fromkeys(range(5), OFFICE), 5: SATURDAY},
-            f"Monday to Friday, 9:30{NNBSP}a.m. to 5{NNBSP}p.m. and Saturday, "
+            f"Monday to Friday, 9:30{NNBSP}a.m. to 5{NNBSP}p.m.; Saturday, "
             f"10{NNBSP}a.m. to midnight (Eastern Time)",
-            f"du lundi au vendredi, de 9{NBSP}h{NBSP}30 à 17{NBSP}h et le samedi, "
+            f"du lundi au vendredi, de 9{NBSP}h{NBSP}30 à 17{NBSP}h{NNBSP}; le samedi, "
             f"de 10{NBSP}h à minuit (heure de l’Est)",
         ),
         (
             {5: SPLIT, 6: SPLIT},
-            f"Saturday and Sunday, 8{NNBSP}a.m. to 12{NNBSP}p.m. and 1{NNBSP}p.m. to "
+            f"Saturday and Sunday, 8{NNBSP}a.m. to noon and 1{NNBSP}p.m. to "
             f"10{NNBSP}p.m. (Eastern Time)",
             f"le samedi et le dimanche, de 8{NBSP}h à 12{NBSP}h et de 13{NBSP}h à 22{NBSP}h "
             "(heure de l’Est)",
@@ -47,7 +48,20 @@ def toronto(
             "every day, 24 hours a day (Eastern Time)",
             "tous les jours, 24 heures sur 24 (heure de l’Est)",
         ),
-        ({}, "closed until further notice", "fermé jusqu’à nouvel ordre"),
+        (
+            {0: SPLIT, 2: OFFICE, 3: OFFICE, 5: NIGHT},
+            f"Monday, 8{NNBSP}a.m. to noon and 1{NNBSP}p.m. to 10{NNBSP}p.m.; Wednesday and "
+            f"Thursday, 9:30{NNBSP}a.m. to 5{NNBSP}p.m.; Saturday, midnight to 6{NNBSP}a.m. "
+            "(Eastern Time)",
+            f"le lundi, de 8{NBSP}h à 12{NBSP}h et de 13{NBSP}h à 22{NBSP}h{NNBSP}; le mercredi "
+            f"et le jeudi, de 9{NBSP}h{NBSP}30 à 17{NBSP}h{NNBSP}; le samedi, de 0{NBSP}h à "
+            f"6{NBSP}h (heure de l’Est)",
+        ),
+        (
+            {},
+            "none for now (we are closed until further notice)",
+            "aucune pour le moment (nous sommes fermés jusqu’à nouvel ordre)",
+        ),
     ],
 )
 def test_hours_are_described_in_both_languages(
@@ -68,10 +82,10 @@ def test_a_closed_queue_says_when_it_reopens_in_its_zone() -> None:
     assert state.opens_at == datetime(2027, 4, 1, 13, 30, tzinfo=UTC)
     assert state.time_zone == "America/Toronto"
     assert state.summary["fr"].endswith(
-        f"(heure de l’Est){NNBSP}; nous rouvrons le jeudi 1er avril 2027 à 9{NBSP}h{NBSP}30"
+        f"(heure de l’Est). Nous rouvrons le jeudi 1er avril 2027 à 9{NBSP}h{NBSP}30"
     )
     assert state.summary["en"].endswith(
-        f"(Eastern Time); we reopen at 9:30{NNBSP}a.m. on Thursday, April 1, 2027"
+        f"(Eastern Time). We reopen at 9:30{NNBSP}a.m. on Thursday, April 1, 2027"
     )
 
 

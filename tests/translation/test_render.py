@@ -30,7 +30,7 @@ from services.translation.templates.render import (
 )
 from services.translation.templates.seed import SEED_EXAMPLES, SEED_TEMPLATES
 from services.translation.templates.twins import TwinProblem, check_twins
-from services.translation.templates.typography import apply_french_typography
+from services.translation.templates.typography import VALUE_MARK, apply_french_typography
 
 NNBSP = "\u202f"  # narrow no-break space
 NBSP = "\u00a0"  # no-break space
@@ -109,9 +109,12 @@ def test_dates_in_both_languages(
     ("locale", "value", "expected"),
     [
         ("en-CA", datetime(2025, 3, 4, 14, 30, tzinfo=UTC),
-         f"Tuesday, March 4, 2025, 9:30{NNBSP}a.m. EST"),
-        ("fr-CA", "2025-03-04T14:30:00Z", f"mardi 4 mars 2025, 9{NBSP}h{NBSP}30 HNE"),
-        ("fr-CA", "2025-07-04T10:30:00-04:00", f"vendredi 4 juillet 2025, 10{NBSP}h{NBSP}30 HAE"),
+         f"Tuesday, March 4, 2025, at 9:30{NNBSP}a.m. (Eastern Time)"),
+        ("fr-CA", "2025-03-04T14:30:00Z", f"mardi 4 mars 2025 à 9{NBSP}h{NBSP}30 (heure de l’Est)"),
+        ("fr-CA", "2025-07-04T10:30:00-04:00",
+         f"vendredi 4 juillet 2025 à 10{NBSP}h{NBSP}30 (heure de l’Est)"),
+        ("fr", "2025-03-04T14:30:00Z",
+         "mardi 4 mars 2025 à 09:30 (heure de l’Est nord-américain)"),
     ],
 )  # fmt: skip
 def test_datetimes_show_the_wall_clock_and_zone_of_the_requested_time_zone(
@@ -120,12 +123,60 @@ def test_datetimes_show_the_wall_clock_and_zone_of_the_requested_time_zone(
     assert one("datetime", value, locale, "{v:datetime:full}") == expected
 
 
+@pytest.mark.parametrize(
+    ("locale", "placeholder", "expected"),
+    [
+        ("en-CA", "{v:datetime:medium}", f"Mar 4, 2025, 9:30{NNBSP}a.m. (Eastern Time)"),
+        ("fr-CA", "{v:datetime:short}", f"2025-03-04 9{NBSP}h{NBSP}30 (heure de l’Est)"),
+        ("fr-CA", "{v}", f"4 mars 2025 à 9{NBSP}h{NBSP}30 (heure de l’Est)"),
+    ],
+)
+def test_numeric_dates_keep_the_locale_glue_and_words_take_at(
+    locale: str, placeholder: str, expected: str
+) -> None:
+    assert one("datetime", "2025-03-04T14:30:00Z", locale, placeholder) == expected
+
+
 def test_a_datetime_keeps_its_own_zone_when_no_time_zone_is_given() -> None:
     version = template("{at}", [Variable("at", "datetime")])
     at = datetime(2025, 3, 4, 9, 30, tzinfo=TORONTO)
-    assert render(version, {"at": at}, locale="en-CA").body == f"March 4, 2025, 9:30{NNBSP}a.m. EST"
+    assert render(version, {"at": at}, locale="en-CA").body == (
+        f"March 4, 2025, at 9:30{NNBSP}a.m. (Eastern Time)"
+    )
     with pytest.raises(UnknownTimeZone):
         render(version, {"at": at}, locale="en-CA", time_zone="Mars/Olympus_Mons")
+
+
+@pytest.mark.parametrize("value", ["2025-03-04T09:30:00-05:00", "2025-03-04T14:30:00+00:00"])
+def test_a_bare_offset_without_a_time_zone_is_shown_in_utc_never_as_an_offset(
+    value: str,
+) -> None:
+    version = template("{at}", [Variable("at", "datetime")], locale="fr")
+
+    body = render(version, {"at": value}, locale="fr-CA").body
+
+    assert body == f"4 mars 2025 à 14{NBSP}h{NBSP}30 (UTC)"
+
+
+@pytest.mark.parametrize(
+    ("locale", "body", "expected"),
+    [
+        ("en", "Hello {name},\nBye", "Hello,\nBye"),
+        ("fr", "Bonjour {name},", "Bonjour,"),
+        ("fr", "Bonjour {name} !", f"Bonjour{NNBSP}!"),
+        ("en", "Dear {name} Smith", "Dear Smith"),
+        ("en", "Hello {name}", "Hello"),
+        ("en", "Ref {name}{other}.", "Ref x."),
+        ("en", "Code {name}x", "Code x"),
+    ],
+)
+def test_an_empty_name_takes_its_space_along(locale: str, body: str, expected: str) -> None:
+    version = template(body, [Variable("name"), Variable("other")], locale=locale)
+
+    rendered = render(version, {"name": "", "other": "x"}, locale=locale).body
+
+    assert rendered == expected
+    assert render(version, {"name": "Zoé", "other": "x"}, locale=locale).body != expected
 
 
 @pytest.mark.parametrize(
@@ -457,6 +508,17 @@ def test_every_seeded_template_renders_with_its_example(version: TemplateVersion
         assert re.search("« | »|'", text) is None
 
 
+@pytest.mark.parametrize(
+    "version", [v for v in SEED_TEMPLATES if v.locale == "fr"], ids=lambda t: t.key
+)
+def test_stored_french_seeds_already_read_as_typeset(version: TemplateVersion) -> None:
+    # administrators read and edit the stored text: it should not need the renderer's fixes
+    for text in (version.subject, version.body):
+        literal = re.sub(r"\{[^{}\n]*\}", VALUE_MARK, text)  # placeholders are not typeset
+        assert apply_french_typography(literal) == literal
+        assert "'" not in text
+
+
 def test_seeded_letters_show_canadian_money_and_times() -> None:
     def seeded(key: str, locale: str) -> str:
         version = choose_version((t for t in SEED_TEMPLATES if t.key == key), locale)
@@ -469,10 +531,10 @@ def test_seeded_letters_show_canadian_money_and_times() -> None:
     assert "Balance covered by this arrangement: $1,234.56\n" in seeded(
         "letter.payment_arrangement", "en-CA"
     )
-    assert f"le mardi 4 mars 2025, 9{NBSP}h{NBSP}30 HNE." in seeded(
+    assert f"le mardi 4 mars 2025 à 9{NBSP}h{NBSP}30 (heure de l’Est)." in seeded(
         "callback.confirmation", "fr-CA"
     )
-    assert f"on Tuesday, March 4, 2025, 9:30{NNBSP}a.m. EST." in seeded(
+    assert f"on Tuesday, March 4, 2025, at 9:30{NNBSP}a.m. (Eastern Time)." in seeded(
         "callback.confirmation", "en-CA"
     )
     assert f"dans un délai de 4{NBSP}heures." in seeded("email.acknowledgement", "fr-CA")

@@ -119,7 +119,7 @@ async def test_a_callback_renders_in_the_requested_time_zone(app: Running) -> No
     )
 
     assert answer.status_code == 200
-    assert f"on Tuesday, March 4, 2025, 9:30{NNBSP}a.m. EST." in answer.json()["body"]
+    assert f"on Tuesday, March 4, 2025, at 9:30{NNBSP}a.m. (Eastern Time)." in answer.json()["body"]
 
 
 async def test_a_bare_language_formats_for_the_configured_territory(app: Running) -> None:

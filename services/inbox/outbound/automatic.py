@@ -59,7 +59,9 @@ async def acknowledge(
 
     Routing's ``conversation.queued`` asks, with the queue and its ``hours``: a closed queue
     gets the out-of-hours notice instead of the acknowledgement. Asked without a queue for a
-    conversation routing still places, it waits for that answer.
+    conversation routing still places, it waits for that answer. ``queue_name`` is passed to the
+    notice because its required variables include it (older stored texts show it); the seeded
+    text no longer does, queue names being staff labels.
     """
     key = f"ack:{conversation_id}"
     async with sessions() as session:
@@ -72,7 +74,7 @@ async def acknowledge(
         first_sender = _first_sender(conversation.messages)
         if not may_acknowledge(first_sender):
             return False
-        customer = conversation.contact.display_name or first_sender
+        customer = _greeting_name(conversation.contact.display_name)
         locale = conversation.language if conversation.language in ("en", "fr") else "und"
     closed = hours if hours and not hours.open and {"en", "fr"} <= hours.summary.keys() else None
     if closed is not None:
@@ -83,7 +85,8 @@ async def acknowledge(
             TemplateRenderRequest(
                 locale=locale,
                 variables={
-                    "customer_name": customer or "",
+                    # empty without a name: "Hello {customer_name}," then reads "Hello,"
+                    "customer_name": customer,
                     "reference": conversation.reference,
                     "response_time": response_seconds,
                 },
@@ -127,6 +130,13 @@ async def _out_of_hours_notice(
             },
         ),
     )
+
+
+def _greeting_name(display_name: str | None) -> str:
+    """The name to greet the customer by, or "" when the contact has none: an address is no
+    name to greet anyone by (mailers often repeat it as the display name)."""
+    name = (display_name or "").strip()
+    return "" if "@" in name else name
 
 
 def _first_sender(messages: list[Message]) -> str | None:

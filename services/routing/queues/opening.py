@@ -2,7 +2,12 @@
 
 The words go into the customer's out-of-hours notice, so they are written for both languages
 here, where the schedule is known, with Babel's English and French (Canada) formats: French
-times as ``9 h 30``, the zone's generic name, the reopening as a full date.
+times as ``9 h 30``, English ``noon`` and ``midnight``, the zone's generic name, the reopening as
+a full date. Day groups are separated by semicolons, since "and" / « et » already joins the
+intervals of one day; the reopening is a sentence of its own, which the notice's text closes:
+
+    Monday, 8:30 a.m. to noon and 1 p.m. to midnight; Wednesday, 9 a.m. to 5 p.m.
+    (Eastern Time). We reopen at 8:30 a.m. on Monday, January 5, 2026
 """
 
 from __future__ import annotations
@@ -27,29 +32,36 @@ from shared.contracts.routing_events import QueueHours
 _LOCALES = {"en": Locale.parse("en_CA"), "fr": Locale.parse("fr_CA")}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal"})
 _NNBSP = "\u202f"
+_NOON = time(12)
 _Weekly = tuple[tuple[int, tuple[OpeningInterval, ...]], ...]
 
 #: Fixed phrases, per language; everything else is Babel's.
 _WORDS = {
     "en": {
         "always": "24 hours a day",
-        "closed": "closed until further notice",
+        # follows "Our business hours are:" in the notice
+        "closed": "none for now (we are closed until further notice)",
         "midnight": "midnight",
+        "noon": "noon",
         "interval": "{start} to {end}",
         "range": "{first} to {last}",
         "pair": "{first} and {last}",
         "day": "{days}, {times}",
-        "reopen": "; we reopen at {time} on {date}",
+        "groups": "; ",
+        "reopen": ". We reopen at {time} on {date}",
     },
     "fr": {
         "always": "24 heures sur 24",
-        "closed": "fermé jusqu’à nouvel ordre",
+        # follows « Nos heures d’ouverture sont les suivantes : » in the notice
+        "closed": "aucune pour le moment (nous sommes fermés jusqu’à nouvel ordre)",
         "midnight": "minuit",
+        "noon": "12\u00a0h",
         "interval": "de {start} à {end}",
         "range": "du {first} au {last}",
         "pair": "le {first} et le {last}",
         "day": "{days}, {times}",
-        "reopen": f"{_NNBSP}; nous rouvrons le {{date}} à {{time}}",
+        "groups": f"{_NNBSP}; ",
+        "reopen": ". Nous rouvrons le {date} à {time}",
     },
 }
 
@@ -82,12 +94,12 @@ def describe(hours: BusinessHours, language: str, opens_at: datetime | None = No
 @lru_cache(maxsize=256)
 def _weekly_text(weekly: _Weekly, time_zone: str, language: str) -> str:
     """The schedule in words; cached, since every task entering a queue carries it."""
-    locale = _LOCALES[language]
+    words, locale = _WORDS[language], _LOCALES[language]
     groups = _day_groups(weekly)
     if not groups:
-        return _WORDS[language]["closed"]
+        return words["closed"]
     parts = [_group_text(days, intervals, language) for days, intervals in groups]
-    return f"{format_list(parts, locale=locale)} ({_zone_name(time_zone, locale)})"
+    return f"{words['groups'].join(parts)} ({_zone_name(time_zone, locale)})"
 
 
 def _day_groups(weekly: _Weekly) -> list[tuple[list[int], tuple[OpeningInterval, ...]]]:
@@ -128,8 +140,10 @@ def _group_text(days: list[int], intervals: Sequence[OpeningInterval], language:
 
 
 def _time_text(moment: time, language: str, *, end: bool = False) -> str:
-    if end and moment == MIDNIGHT:
+    if moment == MIDNIGHT and (end or language == "en"):  # French opens at « 0 h »
         return _WORDS[language]["midnight"]
+    if moment == _NOON:
+        return _WORDS[language]["noon"]
     if language == "fr":
         pattern = "H\u00a0'h'" if moment.minute == 0 else "H\u00a0'h'\u00a0mm"
         return str(format_time(moment, pattern, locale=_LOCALES["fr"]))

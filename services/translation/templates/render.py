@@ -17,9 +17,15 @@ Types and the values they take (Python or JSON forms):
     money     Money, {"amount": .., "currency": ..}, or a bare number in the declared currency (CAD)
     date      date or "YYYY-MM-DD"
     time      time or "HH:MM"
-    datetime  aware datetime or ISO 8601 str with offset; shown with its zone (or in ``time_zone``)
+    datetime  aware datetime or ISO 8601 str with offset; shown in ``time_zone``, else in its own
+              named zone, else in UTC, always with the zone's generic name, never a bare offset:
+              ``le mardi 4 mars 2025 à 9 h 30 (heure de l’Est)``, ``Tuesday, March 4, 2025, at
+              9:30 a.m. (Eastern Time)`` (long and full styles; short and medium keep CLDR's glue)
     duration  timedelta or seconds; exact days, hours and minutes, never rounded to one unit
-Every declared variable is required; None counts as missing; an undeclared one is an error.
+Every declared variable is required; None counts as missing; an undeclared one is an error. A
+declared variable the text does not show is allowed (a required template's wording may leave one
+out). An empty text value takes the spaces before it along when a space, punctuation or the end of
+the line follows it, so ``Hello {name},`` with no name reads ``Hello,`` (never ``Hello ,``).
 
 Locales. Formatting takes any Babel locale of English or French (``fr-CA``, ``fr_CA``, ``en``...).
 A bare ``fr`` or ``en`` has no default territory: it formats as Babel's ``fr`` (France:
@@ -43,7 +49,7 @@ from typing import Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, format_time, get_datetime_format
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, is_currency
 from babel.units import format_unit
@@ -72,6 +78,9 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|[{}]")
 _FR_CA_TIME = "H\u00a0'h'\u00a0mm"
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal"})
+_HORIZONTAL_SPACE = " \t\u00a0\u202f"
+_ENDS_A_WORD = frozenset(" \t\n\u00a0\u202f,.;:!?)]»")
 _T = TypeVar("_T")
 
 
@@ -246,6 +255,13 @@ def _time_text(moment: time, locale: Locale) -> str:
     return str(format_time(moment.replace(tzinfo=None), pattern, locale=locale))
 
 
+def _zone_name(zone: ZoneInfo, locale: Locale) -> str:
+    """The zone's generic long name (« heure de l’Est », "Eastern Time"), as the hours use it."""
+    if zone.key in _UTC_NAMES:
+        return "UTC"  # CLDR has no generic name for UTC: Babel invents « région inconnue »
+    return str(get_timezone_name(zone, width="long", zone_variant="generic", locale=locale))
+
+
 def _datetime_text(
     value: object, name: str, style: DateStyle, locale: Locale, zone: tzinfo | None
 ) -> str:
@@ -253,13 +269,17 @@ def _datetime_text(
     if moment.utcoffset() is None:
         raise InvalidVariable(name, "datetime")
     local = moment.astimezone(zone) if zone else moment
-    if not isinstance(local.tzinfo, ZoneInfo) and local.utcoffset() == timedelta(0):
-        local = local.astimezone(ZoneInfo("UTC"))  # named "UTC" / "TU", not "GMT+00:00"
-    pattern = "z" if isinstance(local.tzinfo, ZoneInfo) else "ZZZZ"
-    zone_name = format_datetime(local, pattern, tzinfo=local.tzinfo, locale=locale)
+    named = local.tzinfo if isinstance(local.tzinfo, ZoneInfo) else ZoneInfo("UTC")
+    # a bare offset ("-0500") names no place a customer knows: without a zone, show UTC
+    local = local.astimezone(named)
+    clock = f"{_time_text(local.time(), locale)} ({_zone_name(named, locale)})"
+    day = _date_text(local.date(), style, locale)
+    if style in ("long", "full"):
+        # CLDR keeps « à » / "at" in separate atTime formats Babel does not read; the comma after
+        # the year is the Canadian and US usage
+        return f"{day} à {clock}" if locale.language == "fr" else f"{day}, at {clock}"
     glue = str(get_datetime_format(style, locale=locale)).replace("'", "")
-    glue = glue.replace("{0}", f"{_time_text(local.time(), locale)} {zone_name}")
-    return glue.replace("{1}", _date_text(local.date(), style, locale))
+    return glue.replace("{0}", clock).replace("{1}", day)
 
 
 _NUMBER_THEN_SPACE = re.compile(r"(\d) (?=\D)")
@@ -387,14 +407,32 @@ def render(
     french = babel_locale.language == "fr"
 
     def fill(text: str, field: str) -> str:
-        return "".join(
-            s if isinstance(s, str) else _format(variables[s.name], _declared(s, declared, field),
-                                                 s.style, babel_locale, zone, field)
-            for s in _compile(text, field, french)
-        )  # fmt: skip
+        segments = _compile(text, field, french)
+        out: list[str] = []
+        for index, s in enumerate(segments):
+            if isinstance(s, str):
+                out.append(s)
+                continue
+            value = _format(variables[s.name], _declared(s, declared, field), s.style,
+                            babel_locale, zone, field)  # fmt: skip
+            if not value and out and _ends_a_word(segments, index):
+                out[-1] = out[-1].rstrip(_HORIZONTAL_SPACE)  # "Hello {name}," → "Hello,"
+            out.append(value)
+        return "".join(out)
 
     tag = str(babel_locale).replace("_", "-")
     return RenderedMessage(fill(template.subject, "subject"), fill(template.body, "body"), tag)
+
+
+def _ends_a_word(segments: tuple[_Segment, ...], index: int) -> bool:
+    """Whether the placeholder at ``index`` ends a word: a space, punctuation or the end of the
+    line follows it (not another placeholder or a letter, which the empty value would join)."""
+    after = segments[index + 1] if index + 1 < len(segments) else ""
+    if not isinstance(after, str):
+        return False
+    if not after:
+        return index + 2 >= len(segments)
+    return after[0] in _ENDS_A_WORD
 
 
 def render_bilingual(

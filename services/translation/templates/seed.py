@@ -1,8 +1,16 @@
 """The seeded templates: approved contact-centre wording, each key in English and French.
 
-French sources are written with plain spaces and straight apostrophes; rendering applies French
-typography. ``SEED_EXAMPLES`` holds JSON-ready sample variables per key and language, usable as
-API examples; datetimes carry an offset, so render them with the customer's or queue's time zone.
+French texts are stored as they should read, with typographic apostrophes (’) and U+202F before
+« ; : ! ? », since administrators read and edit them (rendering applies the same typography to
+edited texts). The French is neutral, for customers in Canada and in Europe alike.
+
+Signatures follow one rule in both languages: the last line names the department without an
+article, "Customer Service" / « Service à la clientèle », below the agent's name when an agent
+signs. ``SEED_EXAMPLES`` holds JSON-ready sample variables per key and language, usable as API
+examples; datetimes carry an offset, so render them with the customer's or queue's time zone.
+
+Seeds are inserted only when missing (``service.seed_templates``): an install seeded earlier keeps
+its stored text, edited or not, until an administrator changes it.
 """
 
 from collections.abc import Mapping
@@ -43,25 +51,28 @@ _ACKNOWLEDGEMENT = _twins(
     (
         "Nous avons bien reçu votre message (réf. {reference})",
         "Bonjour {customer_name},\n\n"
-        "Merci d'avoir communiqué avec nous. Ce message automatique confirme que nous avons bien "
-        "reçu votre courriel.\n\n"
+        "Merci de nous avoir écrit. Ce message automatique confirme que nous avons bien reçu "
+        "votre courriel.\n\n"
         "Votre numéro de référence est le {reference}. Un membre de notre équipe vous répondra "
         "dans un délai de {response_time}. Si vous nous écrivez de nouveau au sujet de cette "
-        "demande, veuillez conserver ce numéro dans l'objet de votre courriel : nous pourrons "
+        "demande, veuillez conserver ce numéro dans l’objet de votre courriel\u202f: nous pourrons "
         "ainsi assurer un suivi rapide.\n\n"
-        "Vous n'avez pas à répondre à ce message.\n\n"
-        "Le Service à la clientèle",
+        "Il est inutile de répondre à ce message.\n\n"
+        "Service à la clientèle",
     ),
 )
 
+# ``queue_name`` stays declared, and the inbox keeps passing it, though the text no longer shows
+# it: queue names are staff labels ("Email — English"). Dropping the declaration would make the
+# inbox's value an unknown variable here, and no longer passing it would break the installs
+# whose stored notice, seeded earlier, still says {queue_name}.
 _OUT_OF_HOURS = _twins(
     "notice.out_of_hours",
     (Variable("queue_name"), Variable("hours")),
     (
         "Your message was received outside our business hours",
         "Hello,\n\n"
-        "Thank you for contacting us. Your message to {queue_name} reached us outside our "
-        "business hours.\n\n"
+        "Thank you for contacting us. Your message reached us outside our business hours.\n\n"
         "Our business hours are: {hours}.\n\n"
         "Your message has been saved and will be handled in the order it was received as soon "
         "as we reopen; there is no need to send it again. If your request is urgent, please call "
@@ -70,16 +81,16 @@ _OUT_OF_HOURS = _twins(
         "Customer Service",
     ),
     (
-        "Votre message a été reçu en dehors de nos heures d'ouverture",
+        "Votre message a été reçu en dehors de nos heures d’ouverture",
         "Bonjour,\n\n"
-        "Merci d'avoir communiqué avec nous. Votre message destiné au service {queue_name} nous "
-        "est parvenu en dehors de nos heures d'ouverture.\n\n"
-        "Nos heures d'ouverture sont les suivantes : {hours}.\n\n"
-        "Votre message a été enregistré et sera traité par ordre d'arrivée dès notre réouverture; "
-        "vous n'avez pas à le renvoyer. Si votre demande est urgente, veuillez nous téléphoner "
-        "pendant nos heures d'ouverture.\n\n"
+        "Merci de nous avoir écrit. Votre message nous est parvenu en dehors de nos heures "
+        "d’ouverture.\n\n"
+        "Nos heures d’ouverture sont les suivantes\u202f: {hours}.\n\n"
+        "Votre message a été enregistré et sera traité par ordre d’arrivée dès notre "
+        "réouverture\u202f; il est inutile de nous le renvoyer. Si votre demande est urgente, "
+        "veuillez nous téléphoner pendant nos heures d’ouverture.\n\n"
         "Merci de votre patience.\n\n"
-        "Le Service à la clientèle",
+        "Service à la clientèle",
     ),
 )
 
@@ -99,12 +110,12 @@ _CALLBACK = _twins(
     (
         "Confirmation de votre rappel (réf. {reference})",
         "Bonjour {customer_name},\n\n"
-        "Comme vous l'avez demandé, un de nos agents vous rappellera au {phone_number} le "
-        "{callback_at:datetime:full}. Veuillez vous assurer d'être joignable à ce numéro.\n\n"
+        "Comme vous l’avez demandé, l’un de nos agents vous rappellera au {phone_number} le "
+        "{callback_at:datetime:full}. Veuillez vous assurer d’être joignable à ce numéro.\n\n"
         "Si ce moment ne vous convient plus ou si votre numéro a changé, il vous suffit de "
-        "répondre à ce courriel en indiquant votre numéro de référence : {reference}.\n\n"
-        "Merci,\n\n"
-        "Le Service à la clientèle",
+        "répondre à ce courriel en indiquant votre numéro de référence\u202f: {reference}.\n\n"
+        "Cordialement,\n\n"
+        "Service à la clientèle",
     ),
 )
 
@@ -125,9 +136,10 @@ _PAYMENT_ARRANGEMENT = _twins(
         "Your payment arrangement (account {account_number})",
         "Dear {customer_name},\n\n"
         "This letter confirms the payment arrangement you made with {agent_name} on "
-        "{agreed_on:date} for account {account_number}.\n\n"
+        "{agreed_on:date}, for account {account_number}.\n\n"
         "Balance covered by this arrangement: {total_amount}\n"
-        "Payments: {installment_count} instalments of {installment_amount}\n"
+        "Number of payments: {installment_count}\n"
+        "Amount of each payment: {installment_amount}\n"
         "First payment due: {first_due:date}\n"
         "Last payment due: {last_due:date}\n\n"
         "Please make each payment on or before its due date. If a payment is missed, the "
@@ -144,18 +156,19 @@ _PAYMENT_ARRANGEMENT = _twins(
     (
         "Votre entente de paiement (compte {account_number})",
         "Bonjour {customer_name},\n\n"
-        "La présente confirme l'entente de paiement conclue avec {agent_name} le "
+        "La présente confirme l’entente de paiement que vous avez conclue avec {agent_name} le "
         "{agreed_on:date} pour le compte {account_number}.\n\n"
-        "Solde visé par l'entente : {total_amount}\n"
-        "Versements : {installment_count} versements de {installment_amount}\n"
-        "Premier versement : au plus tard le {first_due:date}\n"
-        "Dernier versement : au plus tard le {last_due:date}\n\n"
-        "Veuillez effectuer chaque versement au plus tard à la date prévue. Si un versement n'est "
-        "pas effectué, l'entente pourrait être annulée et la totalité du solde restant pourrait "
-        "devenir exigible. Si votre situation change, communiquez avec nous avant la prochaine "
-        "échéance; nous examinerons avec vous les options possibles.\n\n"
-        "Veuillez conserver cette lettre pour vos dossiers. Si l'un des renseignements ci-dessus "
-        "est inexact, communiquez avec nous dans les meilleurs délais.\n\n"
+        "Solde visé par l’entente\u202f: {total_amount}\n"
+        "Nombre de versements\u202f: {installment_count}\n"
+        "Montant de chaque versement\u202f: {installment_amount}\n"
+        "Premier versement\u202f: au plus tard le {first_due:date}\n"
+        "Dernier versement\u202f: au plus tard le {last_due:date}\n\n"
+        "Veuillez effectuer chaque versement au plus tard à la date prévue. Si un versement n’est "
+        "pas effectué, l’entente pourrait être annulée et la totalité du solde restant pourrait "
+        "devenir exigible. Si votre situation change, prenez contact avec nous avant la "
+        "prochaine échéance\u202f: nous examinerons avec vous les options possibles.\n\n"
+        "Veuillez conserver cette lettre. Si l’un des renseignements ci-dessus est inexact, "
+        "prenez contact avec nous dans les meilleurs délais.\n\n"
         "Nous vous remercions de votre collaboration.\n\n"
         "Veuillez agréer nos salutations distinguées.\n\n"
         "{agent_name}\n"
@@ -180,12 +193,12 @@ _CLOSING = _twins(
     (
         "Votre demande {reference} est réglée",
         "Bonjour {customer_name},\n\n"
-        "Merci d'avoir communiqué avec nous. Nous considérons que votre demande {reference} est "
-        "réglée; nous l'avons donc fermée.\n\n"
-        "Si vous avez d'autres questions à ce sujet, il vous suffit de répondre à ce courriel : "
-        "nous rouvrirons votre demande. Pour toute nouvelle demande, n'hésitez pas à nous "
-        "écrire.\n\n"
-        "Merci de votre confiance et bonne journée !\n\n"
+        "Merci de nous avoir écrit. Nous considérons que votre demande {reference} est "
+        "réglée\u202f; nous l’avons donc fermée.\n\n"
+        "Si vous avez d’autres questions à ce sujet, il vous suffit de répondre à ce "
+        "courriel\u202f: nous rouvrirons votre demande. Pour toute nouvelle demande, n’hésitez pas "
+        "à nous écrire.\n\n"
+        "Merci de votre confiance et bonne journée\u202f!\n\n"
         "{agent_name}\n"
         "Service à la clientèle",
     ),
@@ -200,7 +213,8 @@ SEED_TEMPLATES: tuple[TemplateVersion, ...] = (
 )
 #: The keys the inbox renders by itself (``services/inbox/outbound/automatic.py``), with no agent
 #: to notice a failure, and the variables it passes: every version of such a key declares exactly
-#: these, its deletion is refused, and start-up restores one found absent.
+#: these (its text may leave one out, as the notice leaves out ``queue_name``), its deletion is
+#: refused, and start-up restores one found absent.
 REQUIRED_VARIABLES: Mapping[str, tuple[Variable, ...]] = {
     twins[0].key: twins[0].variables for twins in (_ACKNOWLEDGEMENT, _OUT_OF_HOURS)
 }
@@ -220,13 +234,15 @@ SEED_EXAMPLES: Mapping[str, Mapping[str, Mapping[str, object]]] = {
     "notice.out_of_hours": {
         "en": {
             "queue_name": "Billing",
-            "hours": "Monday to Friday, 8 a.m. to 11 p.m., and weekends, 9 a.m. to 5 p.m. "
-            "(Eastern Time)",
+            "hours": "Monday to Friday, 8\u202fa.m. to 11\u202fp.m.; Saturday and Sunday, "
+            "9\u202fa.m. to 5\u202fp.m. (Eastern Time). We reopen at 8\u202fa.m. on Monday, "
+            "March 3, 2025",
         },
         "fr": {
             "queue_name": "Facturation",
-            "hours": "du lundi au vendredi, de 8 h à 23 h, et la fin de semaine, de 9 h à 17 h "
-            "(heure de l’Est)",
+            "hours": "du lundi au vendredi, de 8\u00a0h à 23\u00a0h\u202f; le samedi et le "
+            "dimanche, de 9\u00a0h à 17\u00a0h (heure de l’Est). Nous rouvrons le lundi 3 mars "
+            "2025 à 8\u00a0h",
         },
     },
     "callback.confirmation": {
