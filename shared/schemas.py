@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from shared.problems import PROBLEM_MEDIA_TYPE
 
 Language = Literal["en", "fr", "und"]
 T = TypeVar("T")
+
+
+def in_utc_range(value: datetime) -> datetime:
+    """Refuse an instant the database cannot store: one whose UTC time falls outside the years
+    1 to 9999 (``9999-12-31T23:59:59-23:59`` is valid RFC 3339, yet a year 10000 in UTC)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError(
+                "datetime_range", "Must fall between the years 1 and 9999 in UTC."
+            ) from None
+    return value
+
+
+#: A date and time with its offset, as the API takes them: one the database can store.
+Instant = Annotated[AwareDatetime, AfterValidator(in_utc_range)]
+#: The same where an input without an offset is read as UTC.
+InstantOrUtc = Annotated[datetime, AfterValidator(in_utc_range)]
 
 
 class Schema(BaseModel):

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime
 
 from services.inbox.conversations import service
 from services.inbox.conversations.schemas import (
@@ -23,7 +22,7 @@ from services.inbox.errors import AttachmentNotFound, AttachmentNotKept
 from services.inbox.models import Conversation
 from shared.auth import Principal
 from shared.errors import FieldError, InvalidInput
-from shared.schemas import Language, Page, problem_responses
+from shared.schemas import Instant, Language, Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 # A declared type is sent back only when it reads as one (the sender wrote it).
@@ -66,8 +65,8 @@ async def list_conversations(
         Query(description="`me` (agents) or an agent id.", pattern=r"^(me|[0-9a-fA-F-]{36})$"),
     ] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    created_after: AwareDatetime | None = None,
-    created_before: AwareDatetime | None = None,
+    created_after: Instant | None = None,
+    created_before: Instant | None = None,
     q: Annotated[
         str | None,
         Query(

@@ -378,6 +378,8 @@ def _date(value: str | None, defects: list[str]) -> datetime | None:
         return None
     try:
         parsed = utils.parsedate_to_datetime(value)
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # a year 10000 in UTC cannot be stored
     except (ValueError, TypeError, IndexError, OverflowError):
         defects.append("bad-date")
         return None

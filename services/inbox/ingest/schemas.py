@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from shared.schemas import Language
+from shared.schemas import InstantOrUtc, Language
 
 
 class InboundEmailJson(BaseModel):
@@ -51,7 +50,7 @@ class CallEventIn(BaseModel):
     event: Literal["ringing", "answered", "completed", "missed", "abandoned", "voicemail"]
     from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+15145550123"])
     to: str | None = Field(default=None, max_length=40, examples=["+15145550100"])
-    occurred_at: datetime | None = None
+    occurred_at: InstantOrUtc | None = None
     language: Literal["en", "fr"] | None = Field(
         default=None, description="The caller's IVR choice, when the IVR names it."
     )
@@ -88,7 +87,7 @@ class FaxJson(BaseModel):
     from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+14185550123"])
     to: str | None = Field(default=None, max_length=40)
     pages: int | None = Field(default=None, ge=1, le=10_000)
-    received_at: datetime | None = None
+    received_at: InstantOrUtc | None = None
     ocr_text: str | None = Field(default=None, max_length=1_000_000)
     document: str = Field(min_length=1, description="The document, base64 (PDF or TIFF).")
     content_type: str = Field(default="application/pdf", max_length=200)

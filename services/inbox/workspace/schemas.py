@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from shared.problems import invalid_at
-from shared.schemas import Schema
+from shared.schemas import Instant, Schema
 
 Tag = str
 
@@ -56,7 +56,7 @@ class DispositionSet(Schema):
 
 class StatusChange(Schema):
     status: Literal["open", "pending", "snoozed", "resolved", "closed"]
-    snoozed_until: AwareDatetime | None = Field(
+    snoozed_until: Instant | None = Field(
         default=None, description="Required for `snoozed`: when it comes back."
     )
 
@@ -96,7 +96,7 @@ class EscalationCreate(Schema):
 
 
 class CallbackCreate(Schema):
-    due_at: AwareDatetime = Field(examples=["2026-11-23T14:30:00-05:00"])
+    due_at: Instant = Field(examples=["2026-11-23T14:30:00-05:00"])
     phone: str | None = Field(default=None, max_length=40, examples=["+15145550123"])
     note: str | None = Field(default=None, max_length=20_000)
 

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from shared.schemas import Language, Schema
+from shared.schemas import Instant, Language, Schema
 
 Level = Annotated[int, Field(ge=1, le=5)]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
@@ -92,7 +92,7 @@ class CallbackCreate(Schema):
 
     conversation_id: UUID
     contact_id: UUID | None = None
-    due_at: AwareDatetime = Field(examples=["2026-11-23T14:30:00-05:00"])
+    due_at: Instant = Field(examples=["2026-11-23T14:30:00-05:00"])
     language: Language = Field(examples=["fr"])
     skills: dict[SkillName, Level] = Field(default_factory=dict)
     priority: int = Field(default=0, ge=-1000, le=1000)
