@@ -241,3 +241,106 @@ async def test_while_routing_is_down_agents_keep_their_own_conversations(
     assert set(emmas_after) == {own, desk.english}
     async with app.context("inbox").require_sessions()() as session:
         assert (await session.scalars(select(Note))).all() == []
+
+
+async def contact_of(app: Running, conversation_id: str) -> str:
+    conversation = await read(app, conversation_id, await bearer(app, Role.SUPERVISOR))
+    contact_id: str = conversation.json()["contact"]["id"]
+    return contact_id
+
+
+async def read_contact(app: Running, contact_id: str, headers: dict[str, str]) -> Any:
+    return await app.client.get(f"/inbox/v1/contacts/{contact_id}", headers=headers)
+
+
+async def test_an_agent_reads_only_the_contacts_of_conversations_it_sees(
+    app: Running, desk: Desk
+) -> None:
+    marie = await create_agent(
+        app, await admin(app), name="Marie", languages={"fr": 5}, status="offline"
+    )
+    english, french = await contact_of(app, desk.english), await contact_of(app, desk.french)
+    await assign(app, desk.french, desk.emma)
+    emma, marie_headers = (
+        await bearer(app, Role.AGENT, desk.emma),
+        await bearer(app, Role.AGENT, marie["id"]),
+    )
+    unbound = await bearer(app, Role.AGENT)
+
+    # Marie serves the French queue; the French email is now Emma's, the English one waits.
+    marie_english = await read_contact(app, english, marie_headers)
+    marie_french = await read_contact(app, french, marie_headers)
+    marie_filtered = await listed(app, marie_headers, contact_id=english)
+    # Emma serves the English queue and holds the French email.
+    emma_english = await read_contact(app, english, emma)
+    emma_french = await read_contact(app, french, emma)
+    unbound_english = await read_contact(app, english, unbound)
+    nowhere = await read_contact(app, str(uuid.uuid4()), marie_headers)
+
+    assert emma_english.status_code == emma_french.status_code == 200
+    assert emma_english.json()["identities"] == [{"kind": "email", "value": "c@example.com"}]
+    assert emma_french.json()["identities"] == [{"kind": "email", "value": "d@exemple.ca"}]
+    # What an agent may not see answers exactly like a contact that does not exist.
+    for hidden, contact_id in (
+        (marie_english, english),
+        (marie_french, french),
+        (unbound_english, english),
+    ):
+        assert hidden.status_code == nowhere.status_code == 404
+        assert hidden.json()["code"] == nowhere.json()["code"] == "contact.not_found"
+        assert hidden.json()["title"] == nowhere.json()["title"] == "Contact introuvable"
+        assert hidden.json()["detail"] == f"Il n’existe aucun contact {contact_id}."
+        assert "example" not in hidden.text
+        assert "exemple" not in hidden.text
+    assert marie_filtered == []
+    for role in (Role.SUPERVISOR, Role.ADMIN):
+        headers = await bearer(app, role)
+        assert (await read_contact(app, english, headers)).status_code == 200
+        assert (await read_contact(app, french, headers)).status_code == 200
+
+
+async def test_a_french_agent_reads_the_contact_waiting_in_its_queue(
+    app: Running, desk: Desk
+) -> None:
+    marie = await create_agent(
+        app, await admin(app), name="Marie", languages={"fr": 5}, status="offline"
+    )
+    french = await contact_of(app, desk.french)
+    english = await contact_of(app, desk.english)
+    headers = await bearer(app, Role.AGENT, marie["id"])
+
+    waiting = await read_contact(app, french, headers)
+    other_queue = await read_contact(app, english, headers)
+
+    assert waiting.status_code == 200
+    assert waiting.json()["id"] == french
+    assert other_queue.status_code == 404
+    assert await listed(app, headers, contact_id=french) == [desk.french]
+
+
+async def test_while_routing_is_down_an_agent_reads_the_contacts_of_its_own_conversations(
+    uncached: Running,
+) -> None:
+    app = uncached
+    desk = await set_up(app)
+    await assign(app, desk.french, desk.john)
+    english, french = await contact_of(app, desk.english), await contact_of(app, desk.french)
+    john, emma = await bearer(app, Role.AGENT, desk.john), await bearer(app, Role.AGENT, desk.emma)
+    context = app.context("inbox")
+    routing = context.extras["routing"]
+    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
+    context.extras["routing"] = down
+    try:
+        own = await read_contact(app, french, john)
+        johns_for_emma = await read_contact(app, french, emma)
+        waiting = await read_contact(app, english, emma)
+    finally:
+        context.extras["routing"] = routing
+        await down.aclose()
+
+    assert own.status_code == 200
+    # Another agent's conversation is not hers whatever routing says: 404 without asking.
+    assert johns_for_emma.status_code == 404
+    # Waiting in a queue she may serve: unknown until routing answers, so 503, not 404.
+    assert waiting.status_code == 503
+    assert waiting.json()["code"] == "peer.unavailable"

@@ -7,8 +7,17 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
-from services.inbox.conversations.service import AgentView, is_visible, waits_in_queue
-from services.inbox.errors import ConversationNotFound
+from sqlalchemy import and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.inbox.conversations.service import (
+    OPEN_STATUSES,
+    AgentView,
+    is_visible,
+    visible_to_agent,
+    waits_in_queue,
+)
+from services.inbox.errors import ContactNotFound, ConversationNotFound
 from services.inbox.models import Conversation
 from shared.auth import Principal, Role
 from shared.clients.base import PeerRejected
@@ -125,3 +134,44 @@ class Visibility:
         queues = await self.served(agent_id)
         if not is_visible(conversation, AgentView(agent_id=agent_id, queues=queues)):
             raise ConversationNotFound(conversation_id=str(conversation.id))
+
+    async def ensure_sees_contact(
+        self, principal: Principal, session: AsyncSession, contact_id: uuid.UUID
+    ) -> None:
+        """Raise ContactNotFound unless the caller sees one of the contact's conversations.
+
+        The rule of ``ensure_visible``, for any of the contact's conversations: what an agent
+        may not see is answered as if the contact did not exist. Routing is asked only when
+        none is assigned to the agent and one waits unassigned in a queue; while it cannot
+        answer that is Unavailable (503).
+        """
+        if not self.restricts(principal):
+            return
+        agent_id = principal.agent_id
+        if agent_id is None:
+            raise ContactNotFound(contact_id=str(contact_id))
+        of_contact = Conversation.contact_id == contact_id
+        waiting = and_(
+            of_contact,
+            Conversation.assignee_agent_id.is_(None),
+            Conversation.routing_status == "queued",
+            Conversation.status.in_(OPEN_STATUSES),
+            Conversation.queue_id.is_not(None),
+        )
+        mine, waits = (
+            await session.execute(
+                select(
+                    exists().where(of_contact, Conversation.assignee_agent_id == agent_id),
+                    exists().where(waiting),
+                )
+            )
+        ).one()
+        if mine:
+            return
+        if waits:
+            view = AgentView(agent_id=agent_id, queues=await self.served(agent_id))
+            if view.queues and await session.scalar(
+                select(exists().where(of_contact, visible_to_agent(view)))
+            ):
+                return
+        raise ContactNotFound(contact_id=str(contact_id))

@@ -157,11 +157,18 @@ async def create_callback(
 
 @router.get(
     "/callbacks/{callback_id}",
-    summary="Read a callback and the task it became",
+    summary="Read a callback and the task it became (agents: only their own callbacks)",
+    description="An agent reads the callbacks it is to make (`agent_id`) and those whose task "
+    "was offered to it; any other is 403, as for tasks.",
     responses=problem_responses(404, 422),
 )
-async def read_callback(callback_id: UUID, session: ReadSessionDep, _: ActorDep) -> CallbackRead:
-    return CallbackRead.model_validate(await service.get_callback(session, callback_id))
+async def read_callback(
+    callback_id: UUID, session: ReadSessionDep, principal: ActorDep
+) -> CallbackRead:
+    callback = await service.get_callback(
+        session, callback_id, acting_agent_id=acting_agent(principal)
+    )
+    return CallbackRead.model_validate(callback)
 
 
 @router.post(

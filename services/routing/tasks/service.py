@@ -250,9 +250,22 @@ async def create_callback(
     return callback
 
 
-async def get_callback(session: AsyncSession, callback_id: uuid.UUID) -> Callback:
-    """The callback; raises CallbackNotFound."""
+async def get_callback(
+    session: AsyncSession, callback_id: uuid.UUID, *, acting_agent_id: uuid.UUID | None
+) -> Callback:
+    """The callback; raises CallbackNotFound, or NotOwnAgent for an agent other than the one
+    it is for (``agent_id``) or than those its task was offered to, as for tasks."""
     callback = await session.get(Callback, callback_id, populate_existing=True)
     if callback is None:
         raise CallbackNotFound(callback_id=callback_id)
-    return callback
+    if acting_agent_id is None or callback.agent_id == acting_agent_id:
+        return callback
+    if callback.task_id is not None:
+        offered = await session.scalar(
+            select(Reservation.id)
+            .where(Reservation.task_id == callback.task_id, Reservation.agent_id == acting_agent_id)
+            .limit(1)
+        )
+        if offered is not None:
+            return callback
+    raise NotOwnAgent()
