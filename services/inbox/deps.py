@@ -15,7 +15,7 @@ from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_sign
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, StaleSignature, Unauthorized, WrongSignature
-from shared.i18n import Seconds
+from shared.i18n import Seconds, Term
 from shared.web import (
     ReadSessionDep,
     SessionDep,
@@ -123,7 +123,7 @@ async def gateway_principal(
         raise Unauthorized()
     principal = await principal_for_token(request, credentials.credentials)
     if principal.role not in (Role.GATEWAY, Role.ADMIN):
-        raise Forbidden(role=principal.role.value)
+        raise Forbidden(role=Term(principal.role.value))
     return principal
 
 

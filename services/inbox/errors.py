@@ -112,15 +112,15 @@ class ConversationClosed(Conflict):
 class NotAnEmailConversation(Conflict):
     code = "reply.not_email"
     title = "Not an email conversation"
-    detail_template = "Replies by email need an email conversation, not {channel}."
+    detail_template = "Replies by email need an email conversation, not a {channel} conversation."
 
 
 class LanguageConfirmationRequired(Conflict):
     code = "reply.language_confirmation_required"
     title = "Language confirmation required"
     detail_template = (
-        "The reply is in {language} but the customer writes in {conversation_language}; "
-        "send again with confirm_language: true if this is intended."
+        "The reply is in {language}, but the customer writes in {conversation_language}; "
+        "send it again with confirm_language: true if this is intended."
     )
 
 

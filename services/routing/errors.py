@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.i18n import Plural
+from shared.i18n import Plural, Term
+
+#: The word for a task, offer or agent state where it differs from its code; the catalog
+#: translates it.
+STATE_WORDS = {"rejected": "declined", "wrap_up": "in wrap-up"}
+
+
+def state_term(state: str) -> Term:
+    """A task's, offer's or agent's state as a word a sentence can hold ("declined",
+    « refusée »; "in wrap-up", « en cours de clôture »)."""
+    return Term(STATE_WORDS.get(state, state))
 
 
 class AgentNotFound(NotFound):

@@ -8,6 +8,7 @@ import httpx
 from pydantic import BaseModel
 
 from shared.errors import AppError, PeerUnavailable
+from shared.i18n import Term
 from shared.logging import request_id_var
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,13 +79,15 @@ class ServiceClient:
                 method, path, json=json, params=params, headers=headers
             )
         except httpx.HTTPError as exc:
-            raise PeerUnavailable(service=self.service, reason=type(exc).__name__) from exc
+            raise PeerUnavailable(service=Term(self.service), reason=type(exc).__name__) from exc
         if response.status_code >= 500 or response.status_code == 429:
             retry_after = _retry_after(response)
-            raise PeerUnavailable(service=self.service, retry_after=retry_after)
+            raise PeerUnavailable(service=Term(self.service), retry_after=retry_after)
         if response.status_code >= 400:
             raise PeerRejected(
-                service=self.service, peer_status=response.status_code, problem=_problem(response)
+                service=Term(self.service),
+                peer_status=response.status_code,
+                problem=_problem(response),
             )
         return response
 

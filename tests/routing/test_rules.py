@@ -49,7 +49,7 @@ async def test_a_french_email_widens_to_a_bilingual_agent_after_a_minute(app: Ru
             "code": "language",
             "subject": "fr",
             "agents": 1,
-            "text": "L’agent ne parle pas la langue (fr) au niveau requis.",
+            "text": "L’agent ne parle pas français au niveau requis.",
         }
     ]
     assert 25 <= before["wait"]["next_widening_in_seconds"] <= 60

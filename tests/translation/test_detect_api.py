@@ -115,9 +115,21 @@ async def test_malformed_hints_are_a_localized_422(app: Running, agent: dict[str
 
     assert single.status_code == 422
     assert single.json()["title"] == "Demande invalide"
-    assert single.json()["errors"][0]["field"] == "hints"
+    assert single.json()["errors"] == [
+        {
+            "field": "hints.content_language",
+            "code": "value_error",
+            "reason": "Doit être une balise de langue, p.\u00a0ex. fr-CA.",
+        }
+    ]
     assert batch.status_code == 422
-    assert batch.json()["errors"][0]["field"] == "items.1.hints"
+    assert batch.json()["errors"] == [
+        {
+            "field": "items.1.hints.phone_region",
+            "code": "value_error",
+            "reason": "Must be a region code such as CA-QC or FR.",
+        }
+    ]
     assert empty.status_code == 422
 
 

@@ -451,7 +451,8 @@ def test_twins_must_declare_the_same_variables() -> None:
     problem = TwinProblem("k", "en", "fr", "variables_differ")
     assert check_twins([stamped("en", NOON), stamped("fr", NOON, names="ab")]) == [problem]
     assert problem.detail("fr") == (
-        f"Les versions en et fr du modèle «{NNBSP}k{NNBSP}» ne déclarent pas les mêmes variables."
+        f"Les versions «{NNBSP}en{NNBSP}» et «{NNBSP}fr{NNBSP}» du modèle «{NNBSP}k{NNBSP}» "
+        "ne déclarent pas les mêmes variables."
     )
 
 
@@ -459,8 +460,8 @@ def test_a_twin_problem_explains_itself_in_both_languages() -> None:
     problem = TwinProblem("k", "fr", "en", "stale_twin")
     assert problem.detail("en") == "Template 'k' fr is older than its en twin: review it."
     assert problem.detail("fr") == (
-        f"La version fr du modèle «{NNBSP}k{NNBSP}» est plus ancienne que son pendant en{NNBSP}: "
-        "révisez-la."
+        f"La version «{NNBSP}fr{NNBSP}» du modèle «{NNBSP}k{NNBSP}» est plus ancienne que son "
+        f"équivalent «{NNBSP}en{NNBSP}»{NNBSP}: révisez-la."
     )
 
 

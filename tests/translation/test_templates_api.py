@@ -423,8 +423,8 @@ async def test_changing_one_language_reports_its_twin_stale_until_revised(app: R
             "kind": "stale_twin",
             "locale": "fr",
             "twin_locale": "en",
-            "detail": f"La version fr du modèle «{NNBSP}billing.notice{NNBSP}» est plus ancienne "
-            f"que son pendant en{NNBSP}: révisez-la.",
+            "detail": f"La version «{NNBSP}fr{NNBSP}» du modèle «{NNBSP}billing.notice{NNBSP}» est "
+            f"plus ancienne que son équivalent «{NNBSP}en{NNBSP}»{NNBSP}: révisez-la.",
         }
     ]
     assert revised.json()["problems"] == []

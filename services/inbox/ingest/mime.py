@@ -47,6 +47,7 @@ __all__ = [
     "MAX_PARTS",
     "MAX_SUBJECT_CHARS",
     "SIGNAL_KINDS",
+    "UNPARSEABLE_TEXTS",
     "Attachment",
     "ParsedEmail",
     "UnparseableEmail",
@@ -78,12 +79,40 @@ SIGNAL_KINDS = (
 )
 
 
-class UnparseableEmail(ValueError):
-    """The bytes are not a mail message we can read; the caller quarantines them raw."""
+#: Why a message cannot be read, by stable code: the words people read (French in the inbox
+#: catalog), without the limits and names of the technical ``reason``.
+UNPARSEABLE_TEXTS = {
+    "empty": "the message is empty",
+    "header_too_large": "its header block is too large",
+    "header_too_long": "its header block has too many lines",
+    "no_header": "it does not start with a header field",
+    "no_header_fields": "it has no header fields",
+    "content_field_too_long": "a Content-* header field is too long",
+    "content_fields_too_large": "its Content-* header fields are too large in total",
+    "too_deep": "its MIME parts are nested too deeply",
+    "too_many_parts": "it has too many MIME parts",
+    "parser_failed": "the email parser cannot read its structure",
+}
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+
+class UnparseableEmail(ValueError):
+    """The bytes are not a mail message we can read; the caller quarantines them raw.
+
+    ``code`` names the cause (a key of UNPARSEABLE_TEXTS, ``text`` its words); ``reason``, also
+    the exception's string, is the technical detail kept with the quarantined email."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(code, reason)  # both, so that it crosses a process boundary intact
+        self.code = code
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+    @property
+    def text(self) -> str:
+        """The cause in words, a catalog message."""
+        return UNPARSEABLE_TEXTS[self.code]
 
 
 @dataclass(frozen=True)
@@ -152,10 +181,15 @@ class _HardenedPolicy(EmailPolicy):
         name, value = super().header_source_parse(sourcelines)
         if name.lower().startswith("content-"):
             if len(value) > MAX_CONTENT_FIELD_CHARS:
-                raise UnparseableEmail(f"{name} field longer than {MAX_CONTENT_FIELD_CHARS} chars")
+                raise UnparseableEmail(
+                    "content_field_too_long",
+                    f"{name} field longer than {MAX_CONTENT_FIELD_CHARS} chars",
+                )
             self.state.content_fields += len(value) ** 2
             if self.state.content_fields > CONTENT_FIELD_BUDGET:
-                raise UnparseableEmail("Content-* fields too large in total")
+                raise UnparseableEmail(
+                    "content_fields_too_large", "Content-* fields too large in total"
+                )
         return name, value
 
     def header_fetch_parse(self, name: str, value: str) -> str:
@@ -222,7 +256,7 @@ def _payload_bytes(part: Message) -> bytes:
 
 def _collect(part: Message, body: _Body, depth: int) -> None:
     if depth > MAX_DEPTH:
-        raise UnparseableEmail(f"MIME parts nested deeper than {MAX_DEPTH}")
+        raise UnparseableEmail("too_deep", f"MIME parts nested deeper than {MAX_DEPTH}")
     ctype = part.get_content_type()
     if ctype.startswith("multipart/") and not part.is_multipart():
         ctype = "text/plain"  # boundary missing: the parser kept the payload as one text
@@ -351,7 +385,7 @@ def _auto_reply_signals(
 
 def _check_shape(raw: bytes, defects: list[str]) -> bytes:
     if not raw.strip():
-        raise UnparseableEmail("empty message")
+        raise UnparseableEmail("empty", "empty message")
     if b"\n" not in raw and b"\r" in raw:
         raw = raw.replace(b"\r", b"\n")
     raw = _LEADING_BLANKS.sub(b"", raw)
@@ -365,11 +399,15 @@ def _check_shape(raw: bytes, defects: list[str]) -> bytes:
     end = _BLANK_LINE.search(raw)
     block = raw[: end.start() if end else len(raw)]
     if len(block) > MAX_HEADER_BLOCK_BYTES:
-        raise UnparseableEmail(f"header block larger than {MAX_HEADER_BLOCK_BYTES} bytes")
+        raise UnparseableEmail(
+            "header_too_large", f"header block larger than {MAX_HEADER_BLOCK_BYTES} bytes"
+        )
     if block.count(b"\n") > MAX_HEADER_LINES:
-        raise UnparseableEmail(f"header block longer than {MAX_HEADER_LINES} lines")
+        raise UnparseableEmail(
+            "header_too_long", f"header block longer than {MAX_HEADER_LINES} lines"
+        )
     if not _HEADER_START.match(raw) or b"\x00" in block:
-        raise UnparseableEmail("does not start with a header field")
+        raise UnparseableEmail("no_header", "does not start with a header field")
     return _SPACE_BEFORE_COLON.sub(rb"\1:", block) + raw[len(block) :]
 
 
@@ -390,7 +428,7 @@ def _declared_charsets(message: Message) -> list[str]:
     seen: list[str] = []
     for count, part in enumerate(message.walk()):
         if count >= MAX_PARTS:
-            raise UnparseableEmail(f"more than {MAX_PARTS} MIME parts")
+            raise UnparseableEmail("too_many_parts", f"more than {MAX_PARTS} MIME parts")
         charset = _charset(part)
         if charset and CHARSET_LABEL.fullmatch(charset) and charset not in seen:
             seen.append(charset)
@@ -406,7 +444,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     try:
         message = parser.parsebytes(raw)
         if not message.keys():
-            raise UnparseableEmail("no header fields")
+            raise UnparseableEmail("no_header_fields", "no header fields")
         charsets = _declared_charsets(message)
         fallbacks = header_fallbacks(charsets)
         body = _Body(limit=max_attachment_bytes, fallbacks=fallbacks)
@@ -414,9 +452,11 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     except UnparseableEmail:
         raise
     except RecursionError as exc:
-        raise UnparseableEmail("MIME structure nested too deeply") from exc
+        raise UnparseableEmail("too_deep", "MIME structure nested too deeply") from exc
     except STDLIB_ERRORS as exc:  # the stdlib failing where we found no repair: quarantine
-        raise UnparseableEmail(f"the stdlib parser failed: {type(exc).__name__}") from exc
+        raise UnparseableEmail(
+            "parser_failed", f"the stdlib parser failed: {type(exc).__name__}"
+        ) from exc
     headers = HeaderFields(message, fallbacks, defects)
     senders = headers.addresses("from", defects)
     from_name, from_address = senders[0] if senders else ("", "")

@@ -44,8 +44,10 @@ from shared.clients.translation import TranslationClient
 from shared.contracts.inbox_events import EmailFailed
 from shared.db import session_scope, utc_now
 from shared.errors import FieldError
+from shared.i18n import Term
 from shared.logging import get_logger
 from shared.outbox import emit
+from shared.terms import language_name
 
 log = get_logger(__name__)
 
@@ -183,7 +185,7 @@ def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
     if conversation.status == "closed":
         raise ConversationClosed(conversation_id=str(conversation.id))
     if conversation.channel != "email":
-        raise NotAnEmailConversation(channel=conversation.channel)
+        raise NotAnEmailConversation(channel=Term(conversation.channel))
     language = draft.language or conversation.language
     if (
         conversation.language in ("en", "fr")
@@ -191,7 +193,8 @@ def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
         and not draft.confirm_language
     ):
         raise LanguageConfirmationRequired(
-            language=language, conversation_language=conversation.language
+            language=language_name(language),
+            conversation_language=language_name(conversation.language),
         )
     return language
 

@@ -15,7 +15,9 @@ from shared.clients.base import PeerRejected
 from shared.clients.translation import TranslationClient
 from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest, TemplateSummary
 from shared.errors import FieldError
+from shared.i18n import Term
 from shared.problems import GENERIC_REASON
+from shared.terms import language_name
 
 REASON_MISSING_VARIABLE = "Template '{key}' needs this variable."
 REASON_UNKNOWN_VARIABLE = "Template '{key}' does not declare this variable."
@@ -107,9 +109,11 @@ def _not_found(key: str) -> ReplyTemplateNotFound:
 
 
 def _no_version(key: str, language: str) -> ReplyTemplateLanguage:
+    # "und" renders both versions: a template with neither lacks "English or French".
+    name = language_name(language) if language in ("en", "fr") else Term("English or French")
     return ReplyTemplateLanguage(
         key=key,
-        language=language,
+        language=name,
         errors=[FieldError("language", "template_language", ReplyTemplateLanguage.title)],
     )
 

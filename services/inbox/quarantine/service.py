@@ -30,6 +30,7 @@ from services.inbox.models import HANDLED_FROM_QUARANTINE, QUARANTINED, Message,
 from shared.auth import Principal
 from shared.clients.translation import TranslationClient
 from shared.cursors import after_cursor, encode_cursor
+from shared.i18n import Term
 
 State = Literal["quarantined", "released", "dismissed"]
 STATES: tuple[State, ...] = ("quarantined", "released", "dismissed")
@@ -113,7 +114,7 @@ async def release(
     try:
         parsed = await release.parser.parse(raw, max_attachment_bytes=release.max_attachment_bytes)
     except UnparseableEmail as exc:
-        raise StillUnparseable(reason=str(exc)) from exc
+        raise StillUnparseable(reason=Term(exc.text)) from exc
     details: dict[str, Any] = dict(message.details or {})
     inbox_address = details.get("inbox_address") or (parsed.to[0].lower() if parsed.to else None)
     raw_sha256 = hashlib.sha256(raw).hexdigest()

@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.routing import metrics, signals
 from services.routing.engine.offers import closed_offer, offer_document
-from services.routing.errors import NotOwnAgent, OfferClosed, OfferNotFound
+from services.routing.errors import NotOwnAgent, OfferClosed, OfferNotFound, state_term
 from services.routing.models import Agent, AgentEvent, Assignment, OutboxEvent, Reservation, Task
 from shared.contracts.routing_events import ConversationAssigned
 from shared.outbox import emitted_values, note_emitted
@@ -382,7 +382,7 @@ async def _accept_one_by_one(
     if acting_agent_id is not None and offered.agent_id != acting_agent_id:
         raise NotOwnAgent()
     if offered.state != "pending":
-        raise OfferClosed(state=offered.state)
+        raise OfferClosed(state=state_term(offered.state))
     needs_translation = bool(offered.why.get("needs_translation", False))
     params: dict[str, Any] = {
         "agent_id": offered.agent_id,

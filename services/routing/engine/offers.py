@@ -24,6 +24,7 @@ from services.routing.errors import (
     OfferNotFound,
     TaskNotAssigned,
     TaskNotFound,
+    state_term,
 )
 from services.routing.models import (
     OPEN_TASK_STATES,
@@ -148,9 +149,9 @@ async def _answerable(
     reservation = await session.scalar(stmt)
     assert reservation is not None
     if reservation.state != "pending":
-        raise OfferClosed(state=reservation.state)
+        raise OfferClosed(state=state_term(reservation.state))
     if reservation.expires_at <= now:
-        raise OfferClosed(state="expired")
+        raise OfferClosed(state=state_term("expired"))
     agents = await lock_agents(session, [reservation.agent_id])
     return task, reservation, agents[reservation.agent_id]
 
@@ -190,7 +191,7 @@ async def closed_offer(
         return OfferNotFound(offer_id=offer_id)
     if acting_agent_id is not None and found.agent_id != acting_agent_id:
         return NotOwnAgent()
-    return OfferClosed(state=found.state if found.state != "pending" else "expired")
+    return OfferClosed(state=state_term(found.state if found.state != "pending" else "expired"))
 
 
 def _back_to_waiting(task: Task, reason: str) -> None:
@@ -340,7 +341,7 @@ async def complete_task(
     if acting_agent_id is not None and task.agent_id != acting_agent_id:
         raise NotOwnAgent()
     if task.state != "assigned" or task.agent_id is None:
-        raise TaskNotAssigned(state=task.state)
+        raise TaskNotAssigned(state=state_term(task.state))
     wrap_up = timedelta(seconds=await _wrap_up_seconds(session, task.queue_id))
     agent = (await lock_agents(session, [task.agent_id]))[task.agent_id]
     task.ended_at, task.end_reason = now, reason

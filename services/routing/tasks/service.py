@@ -20,7 +20,7 @@ from services.routing.engine.eligibility import eligible
 from services.routing.engine.model import Channel
 from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.engine.widening import next_step_due
-from services.routing.errors import CallbackNotFound, NotOwnAgent, TaskNotFound
+from services.routing.errors import CallbackNotFound, NotOwnAgent, TaskNotFound, state_term
 from services.routing.models import Agent, Callback, Reservation, Task
 from services.routing.queues.hours import is_open
 from services.routing.tasks.schemas import (
@@ -31,6 +31,8 @@ from services.routing.tasks.schemas import (
     WaitRead,
 )
 from services.routing.workload import agent_loads
+from shared.i18n import Term
+from shared.terms import language_name
 
 #: English texts of wait reasons and refusal codes; the French ones are in the catalog.
 WAIT_TEXTS = {
@@ -47,7 +49,7 @@ WAIT_TEXTS = {
 }
 REFUSAL_TEXTS = {
     "channel_not_served": "The queue does not serve the {subject} channel.",
-    "language_not_served": "The queue does not take tasks in this language ({subject}).",
+    "language_not_served": "The queue does not take tasks {subject}.",
     "not_available": "The agent is not available ({subject}).",
     "declined": "The agent already declined or missed this task.",
     "tier": "The queue does not take agents of tier {subject}.",
@@ -55,11 +57,38 @@ REFUSAL_TEXTS = {
     "no_capacity": "The agent has no spare capacity on the {subject} channel.",
     "on_call": "The agent is on a call.",
     "holding_written": "The agent holds written work, which the queue does not mix with calls.",
-    "language": "The agent does not speak the language ({subject}) at the required level.",
+    "language": "The agent does not speak {subject} at the required level.",
     "skill_missing": "The agent lacks the skill {subject}.",
     "skill_level": "The agent's level in {subject} is below the requirement.",
 }
 Translate = Callable[[str, Mapping[str, object]], str]
+
+#: Refusals whose subject is a channel: a word the catalogs translate.
+_CHANNEL_SUBJECTS = frozenset({"channel_not_served", "no_capacity"})
+#: A task's language in "does not take tasks …" (French: « en français », « dans une langue
+#: indéterminée »); in "does not speak …", an undetermined language needs both.
+_TASKS_IN = {
+    "en": "in English",
+    "fr": "in French",
+    "und": "in an undetermined language",
+}
+_SPOKEN = {"und": "both English and French"}
+
+
+def _subject(code: str, subject: str | None) -> object:
+    """A refusal's subject as its text reads it: channels, statuses and languages in words; a
+    skill or tier as named. The ``subject`` field itself keeps the code."""
+    if subject is None:
+        return ""
+    if code in _CHANNEL_SUBJECTS:
+        return Term(subject)
+    if code == "not_available":
+        return state_term(subject)
+    if code == "language_not_served":
+        return Term(_TASKS_IN.get(subject, f"in {subject}"))
+    if code == "language":
+        return Term(_SPOKEN[subject]) if subject in _SPOKEN else language_name(subject)
+    return subject
 
 
 def offer_read(reservation: Reservation, task: Task) -> OfferRead:
@@ -153,7 +182,7 @@ async def explain_wait(
                 code=code,
                 subject=subject,
                 agents=count,
-                text=translate(REFUSAL_TEXTS.get(code, code), {"subject": subject or ""}),
+                text=translate(REFUSAL_TEXTS.get(code, code), {"subject": _subject(code, subject)}),
             )
             for (code, subject), count in counts.most_common()
         ],

@@ -12,6 +12,7 @@ from services.translation.detection.detector import Detection, Hints, InvalidHin
 from shared.auth import Principal, Role
 from shared.contracts.translation import DetectHints, DetectRequest, DetectResult, LanguageScores
 from shared.errors import FieldError, InvalidInput
+from shared.problems import GENERIC_REASON
 from shared.schemas import problem_responses
 from shared.web import require_roles
 
@@ -35,15 +36,27 @@ class DetectBatchResult(BaseModel):
     items: list[DetectResult]
 
 
+_LANGUAGE_TAG = "Must be a language tag such as fr-CA."
+#: What each hint must be; the French texts are in the catalog.
+HINT_REASONS = {
+    "content_language": _LANGUAGE_TAG,
+    "contact_language": _LANGUAGE_TAG,
+    "line_language": _LANGUAGE_TAG,
+    "accept_language": "Must be an Accept-Language list such as fr-CA,fr;q=0.9,en;q=0.8.",
+    "phone_region": "Must be a region code such as CA-QC or FR.",
+    "sender_domain": "Must be a domain name such as exemple.fr.",
+}
+
+
 def _hints(hints: DetectHints | None, position: str) -> Hints | None:
     if hints is None:
         return None
     try:
         return Hints(**hints.model_dump())
     except InvalidHintError as exc:
-        raise InvalidInput(
-            errors=[FieldError(field=f"{position}hints", code="value_error", reason=str(exc))]
-        ) from exc
+        reason = HINT_REASONS.get(exc.field, GENERIC_REASON)
+        field = f"{position}hints.{exc.field}"
+        raise InvalidInput(errors=[FieldError(field, "value_error", reason)]) from exc
 
 
 def _result(detection: Detection) -> DetectResult:
