@@ -191,7 +191,7 @@ async def test_snoozing_needs_a_future_time_and_wakes_up(
         {
             "field": "snoozed_until",
             "code": "missing",
-            "reason": "Required when the status is snoozed.",
+            "reason": "Required to snooze the conversation.",
         }
     ]
     assert (refused.status, refused.version, refused.snoozed_until) == ("open", version, None)

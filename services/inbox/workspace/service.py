@@ -44,7 +44,7 @@ from shared.outbox import emit
 
 STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
 REASON_FUTURE = "Must be in the future."
-REASON_SNOOZE_UNTIL = "Required when the status is snoozed."
+REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
 
 
