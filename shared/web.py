@@ -331,7 +331,7 @@ def create_service_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:  # generated, and its errors moved, once
-            app.openapi_schema = _errors_as_problems(generate())
+            app.openapi_schema = _closed_key_patterns(_errors_as_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -344,9 +344,13 @@ def _errors_as_problems(document: dict[str, Any]) -> dict[str, Any]:
     FastAPI writes a response model's schema under the route's own media type
     (``application/json``); errors go out as ``application/problem+json``, which
     ``problem_responses`` declares with no schema. The schema moves there, in place.
+    An operation whose body the server decodes (JSON or a form) also answers 400
+    ``request.malformed_body`` when it cannot be (``MalformedBody``): declared here, once.
     """
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
+            if _decodes_a_body(operation):
+                operation.setdefault("responses", {}).setdefault("400", _malformed_body())
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
                 if not status.startswith(("4", "5")) or PROBLEM_MEDIA_TYPE not in content:
@@ -355,6 +359,46 @@ def _errors_as_problems(document: dict[str, Any]) -> dict[str, Any]:
                 if moved is not None and not content[PROBLEM_MEDIA_TYPE]:
                     content[PROBLEM_MEDIA_TYPE] = moved
     return document
+
+
+def _closed_key_patterns(node: Any) -> Any:
+    """Say that a map's keys must match its ``patternProperties``, as the server checks.
+
+    Pydantic writes a dict with a constrained key type (``dict[SkillName, Level]``) as
+    ``patternProperties`` alone, under which any other key would be valid; the server refuses
+    it (422), so no other key is allowed (``additionalProperties: false``), in place.
+    """
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _closed_key_patterns(value)
+    elif isinstance(node, list):
+        for item in node:
+            _closed_key_patterns(item)
+    return node
+
+
+#: Bodies the server decodes, and so may find malformed; raw bodies (an email) are taken as is.
+_DECODED_MEDIA_TYPES = (
+    "application/json",
+    "multipart/form-data",
+    "application/x-www-form-urlencoded",
+)
+
+
+def _decodes_a_body(operation: dict[str, Any]) -> bool:
+    """Whether the operation takes a body in a media type the server must decode."""
+    content = operation.get("requestBody", {}).get("content", {})
+    return any(kind in _DECODED_MEDIA_TYPES or kind.endswith("+json") for kind in content)
+
+
+def _malformed_body() -> dict[str, Any]:
+    return {
+        "description": "`request.malformed_body`: the body cannot be decoded as its "
+        "`Content-Type` says (JSON that is not UTF-8, a multipart body without its boundary…)",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def health_router() -> APIRouter:

@@ -200,3 +200,26 @@ class AttachmentTooLarge(PayloadTooLarge):
     detail_template = (
         "Attachment '{filename}' is larger than the limit of {limit} bytes; nothing was sent."
     )
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "request.idempotency_key_reused"
+    title = "Idempotency-Key reused"
+    detail_template = "This Idempotency-Key was used for a different reply."
+
+
+class RangeMalformed(AppError):
+    status = 400
+    code = "range.malformed"
+    title = "Malformed Range header"
+    detail_template = (
+        "The Range header cannot be read: send bytes=START-END, bytes=START- or bytes=-LENGTH, "
+        "with START not after END."
+    )
+
+
+class RangeNotSatisfiable(AppError):
+    status = 416
+    code = "range.not_satisfiable"
+    title = "Range not satisfiable"
+    detail_template = "The file has {size} bytes: the range asked for starts past its end."

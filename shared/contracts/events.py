@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Event(BaseModel):
@@ -17,6 +17,28 @@ class Event(BaseModel):
 
 class EventEnvelope(BaseModel):
     """One delivered event: consumers apply it at most once, keyed by ``id``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5b0e7c1a-9d2f-4a3b-8c6d-7e8f9a0b1c2d",
+                    "type": "conversation.needs_agent",
+                    "source": "inbox",
+                    "occurred_at": "2026-11-23T19:30:05Z",
+                    "payload": {
+                        "conversation_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                        "contact_id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+                        "channel": "email",
+                        "language": "fr",
+                        "language_confidence": 0.97,
+                        "skills": {"billing": 2},
+                        "arrived_at": "2026-11-23T19:30:04Z",
+                    },
+                }
+            ]
+        }
+    )
 
     id: UUID
     type: str = Field(examples=["conversation.needs_agent"])

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenIntrospectRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "ibx_3q9ZfK2mT7vXc1LrP8sW0yHdA4uEjN6b"}]}
+    )
+
     token: str = Field(min_length=1, max_length=200)
 
 

@@ -5,13 +5,26 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas import Language
 
 
 class AvailabilityQuery(BaseModel):
     """Asked by the inbox when a call rings: would this contact be queued now?"""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "phone",
+                    "language": "fr",
+                    "skills": {"billing": 2},
+                    "attributes": {"line": "facturation"},
+                }
+            ]
+        }
+    )
 
     channel: Literal["phone", "email", "fax"]
     language: Language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas import Language
 
@@ -21,6 +21,19 @@ class DetectHints(BaseModel):
 
 
 class DetectRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Bonjour, ma facture de novembre est erronée : "
+                    "on m’a facturé deux fois.",
+                    "hints": {"content_language": "fr-CA", "phone_region": "CA-QC"},
+                },
+                {"text": "Hi, I was charged twice on my November bill."},
+            ]
+        }
+    )
+
     text: str = Field(max_length=200_000, examples=["Bonjour, ma facture est erronée."])
     hints: DetectHints | None = None
 

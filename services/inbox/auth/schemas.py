@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.problems import invalid_at
 from shared.schemas import Schema
@@ -15,6 +15,15 @@ TokenRole = Literal["admin", "supervisor", "agent", "gateway"]
 
 
 class TokenCreate(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"role": "supervisor", "name": "Supervision — équipe du soir"},
+                {"role": "gateway", "name": "Postfix gateway, Montréal"},
+            ]
+        }
+    )
+
     role: TokenRole
     name: str = Field(min_length=1, max_length=200, examples=["Postfix gateway"])
     agent_id: UUID | None = Field(default=None, description="Required for, and only for, agents.")

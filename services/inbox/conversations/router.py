@@ -22,11 +22,21 @@ from services.inbox.errors import AttachmentNotFound, AttachmentNotKept
 from services.inbox.models import Conversation
 from shared.auth import Principal
 from shared.errors import FieldError, InvalidInput
-from shared.schemas import Instant, Language, Page, problem_responses
+from shared.problems import PROBLEM_MEDIA_TYPE
+from shared.schemas import Instant, Language, Page, Problem, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 # A declared type is sent back only when it reads as one (the sender wrote it).
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+RANGE_HEADER = {
+    "name": "Range",
+    "in": "header",
+    "required": False,
+    "description": "Part of the file, in bytes (RFC 9110): `bytes=0-1023`, `bytes=1024-`, "
+    "`bytes=-500`, or several separated by commas. Honoured unless an `If-Range` no longer "
+    "matches the file.",
+    "schema": {"type": "string", "examples": ["bytes=0-1023"]},
+}
 
 
 async def visible_conversation(
@@ -121,12 +131,36 @@ async def read_conversation(response: Response, conversation: VisibleDep) -> Con
     description="The file as it arrived, with its type and name, always as a download (never "
     "shown in place by a browser). Whoever may read the conversation may download its files; "
     "for anyone else it is 404. A file that was over the size limit when it arrived was not "
-    "kept: 410.",
+    "kept: 410. A `Range` header asks for part of it (206, several ranges as "
+    "`multipart/byteranges`); a range past its end is 416, a `Range` that cannot be read 400.",
     response_class=FileResponse,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file."},
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file, under the media type it arrived with (`application/pdf`, "
+            "`image/png`…; `application/octet-stream` when none could be read), as a download "
+            "(`Content-Disposition: attachment`).",
+        },
+        206: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The part the `Range` header asks for, with `Content-Range`; several "
+            "ranges come as `multipart/byteranges`, one part each.",
+        },
         **problem_responses(401, 403, 404, 410, 422, 503),
+        400: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "`range.malformed`: the `Range` header cannot be read "
+            "(`bytes=5-2`, `items=0-1`).",
+        },
+        416: {
+            "model": Problem,
+            "content": {PROBLEM_MEDIA_TYPE: {}},
+            "description": "`range.not_satisfiable`: the range starts past the file's end; "
+            "`Content-Range: bytes */<size>` gives its size.",
+        },
     },
+    openapi_extra={"parameters": [RANGE_HEADER]},
 )
 async def download_attachment(
     attachment_id: UUID, conversation: VisibleDep, blobs: BlobsDep

@@ -38,13 +38,32 @@ from shared.schemas import problem_responses
 from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1/inbound", tags=["inbound"])
+#: What a gateway posts: a French customer's email as it arrived.
+EXAMPLE_EMAIL = (
+    "From: Julie Gagnon <julie.gagnon@example.ca>\r\nTo: service@example.com\r\n"
+    "Subject: =?utf-8?q?Facture_erron=C3=A9e?=\r\nMessage-ID: <20261123.1@example.ca>\r\n"
+    "Date: Mon, 23 Nov 2026 14:30:00 -0500\r\nMIME-Version: 1.0\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    "Bonjour,\r\n\r\nMa facture de novembre est erronée : on m’a facturé deux fois.\r\n\r\n"
+    "Merci,\r\nJulie Gagnon\r\n"
+)
 
 EMAIL_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
-            "application/json": {"schema": InboundEmailJson.model_json_schema()},
+            "message/rfc822": {
+                "schema": {"type": "string", "format": "binary"},
+                "example": EXAMPLE_EMAIL,
+            },
+            "application/json": {
+                "schema": InboundEmailJson.model_json_schema(),
+                "example": {
+                    "raw": base64.b64encode(EXAMPLE_EMAIL.encode()).decode(),
+                    "gateway_message_id": "sg-4f1c2",
+                    "recipient": "service@example.com",
+                },
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
@@ -53,7 +72,8 @@ EMAIL_BODY = {
                         "email": {"type": "string", "description": "The raw message."},
                         "to": {"type": "string", "description": "The inbox address."},
                     },
-                }
+                },
+                "example": {"email": EXAMPLE_EMAIL, "to": "service@example.com"},
             },
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from shared.schemas import InstantOrUtc, Language
 
@@ -44,7 +44,33 @@ class IngestReceipt(BaseModel):
 class CallEventIn(BaseModel):
     """One telephony event for a call, keyed by the gateway's ``call_id``; any order, any repeat."""
 
-    model_config = {"populate_by_name": True, "extra": "forbid"}
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "call_id": "CA5f3e9a",
+                    "event": "ringing",
+                    "from": "+15145550123",
+                    "to": "+15145550100",
+                    "occurred_at": "2026-11-23T14:30:05-05:00",
+                    "language": "fr",
+                    "ivr_digit": "2",
+                },
+                {
+                    "call_id": "CA5f3e9a",
+                    "event": "voicemail",
+                    "from": "+15145550123",
+                    "to": "+15145550100",
+                    "occurred_at": "2026-11-23T14:33:40-05:00",
+                    "duration_seconds": 42,
+                    "transcription": "Bonjour, c’est Julie Gagnon, j’appelle au sujet de ma "
+                    "facture de novembre.",
+                },
+            ]
+        },
+    )
 
     call_id: str = Field(min_length=1, max_length=200, examples=["CA5f3e9a"])
     event: Literal["ringing", "answered", "completed", "missed", "abandoned", "voicemail"]

@@ -79,7 +79,20 @@ FAX_BODY: dict[str, Any] = {
                     "additionalProperties": False,
                 }
             },
-            "application/json": {"schema": _FAX_JSON},
+            "application/json": {
+                "schema": _FAX_JSON,
+                "example": {
+                    "fax_id": "FX20261123-0042",
+                    "from": "+15145550123",
+                    "to": "+15145550199",
+                    "pages": 1,
+                    "content_type": "application/pdf",
+                    "filename": "formulaire-changement-adresse.pdf",
+                    "document": "JVBERi0xLjQKJcTl8uXrp/Og0MTGCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4K"
+                    "ZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9G",
+                    "ocr_text": "Formulaire de changement d’adresse — Julie Gagnon",
+                },
+            },
         },
     }
 }

@@ -39,10 +39,20 @@ router = APIRouter(prefix="/inbox/v1", tags=["replies"])
     "`attachments` (base64). It is stored with its final Message-ID, threading headers and "
     "attachments and sent by the outbox relay; temporary SMTP failures retry with backoff, a "
     "permanent refusal marks it `failed` with the server's reason. A repeated `Idempotency-Key` "
-    "returns the first reply. A reply in a language other than the customer's needs "
+    "returns the reply it created (200) and sends nothing again; the same key with a different "
+    "body is 422 `request.idempotency_key_reused` and changes nothing. A reply in a "
+    "language other than the customer's needs "
     "`confirm_language: true`. Bad content, an unknown template or variable, or a bad file is "
     "422 (413 for a file too large) and the translation service down is 503: nothing is queued.",
-    responses=problem_responses(401, 403, 404, 409, 413, 422, 503),
+    responses={
+        200: {
+            "model": MessageRead,
+            "description": "The reply this `Idempotency-Key` already created, as it is now "
+            "(nothing is sent again).",
+        },
+        201: {"description": "The reply, stored and queued for sending."},
+        **problem_responses(401, 403, 404, 409, 413, 422, 503),
+    },
 )
 async def reply(
     conversation_id: UUID,
@@ -55,7 +65,16 @@ async def reply(
     translation: TranslationDep,
     principal: WriterDep,
     visibility: VisibilityDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="Any string of yours (a UUID) naming this reply: sending the same "
+            "request again with it returns the reply it created (200) instead of a second "
+            "email; with a different body it is refused (422). Per conversation.",
+            examples=["2f6c0d1e-8b7a-4c1e-9f3a-5d2b7e4a9c10"],
+        ),
+    ] = None,
 ) -> MessageRead:
     draft = service.ReplyDraft(
         text=body.text,

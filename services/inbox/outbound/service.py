@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +17,7 @@ from services.inbox.blobs import BlobStore
 from services.inbox.conversations import service as conversations
 from services.inbox.errors import (
     ConversationClosed,
+    IdempotencyKeyReused,
     LanguageConfirmationRequired,
     NoEmailRecipient,
     NotAnEmailConversation,
@@ -150,11 +153,17 @@ async def queue_reply(
     now: datetime,
 ) -> tuple[Message, bool]:
     """Store the reply with its final bytes and attachments and queue it; returns (message,
-    created). A template reply needs its ``prepared`` rendering (see prepare_reply)."""
+    created). A template reply needs its ``prepared`` rendering (see prepare_reply). A
+    repeated ``Idempotency-Key`` returns the reply it created; raises IdempotencyKeyReused
+    when that reply was asked for with another body."""
     conversation = await conversations.get_conversation(session, conversation_id)
     key = _reply_key(conversation.id, draft.idempotency_key)
+    fingerprint = draft_fingerprint(draft)
     earlier = await session.scalar(select(Message).where(Message.dedupe_key == key))
     if earlier is not None:
+        # Replies stored before fingerprints were kept have none: they replay as before.
+        if earlier.details.get(_FINGERPRINT, fingerprint) != fingerprint:
+            raise IdempotencyKeyReused()
         return earlier, False
     language = _reply_language(conversation, draft)
     subject = reply_subject(conversation.subject, language if language != "und" else "en")
@@ -176,7 +185,35 @@ async def queue_reply(
         now=now,
         files=files,
     )
+    if draft.idempotency_key:
+        message.details = {**message.details, _FINGERPRINT: fingerprint}
     return message, True
+
+
+#: Where a reply keeps the fingerprint of the request that created it (``Message.details``).
+_FINGERPRINT = "request_sha256"
+
+
+def draft_fingerprint(draft: ReplyDraft) -> str:
+    """A digest of what the agent asked to send (text, HTML, language, template and its
+    variables, files): two requests with the same fingerprint ask for the same reply."""
+    asked = {
+        "text": draft.text,
+        "html": draft.html,
+        "language": draft.language,
+        "template_key": draft.template_key,
+        "variables": dict(draft.variables),
+        "attachments": [
+            [
+                file.filename,
+                file.content_type,
+                hashlib.sha256(file.content_base64.encode()).hexdigest(),
+            ]
+            for file in draft.attachments
+        ],
+    }
+    canonical = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:

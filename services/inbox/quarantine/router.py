@@ -36,7 +36,16 @@ router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
 REPAIRED_BODY = {
     "requestBody": {
         "required": False,
-        "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            "message/rfc822": {
+                "schema": {"type": "string", "format": "binary"},
+                # A broken header folded again by hand: what a supervisor's repair looks like.
+                "example": "From: Jean Roy <jean.roy@example.com>\r\nTo: service@example.com\r\n"
+                "Subject: Change of address\r\nMessage-ID: <repaired.1@example.com>\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Hello, I moved: please update my mailing address.\r\n",
+            }
+        },
         "description": "A repaired copy of the email; without a body, the stored one is used.",
     }
 }

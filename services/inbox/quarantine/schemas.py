@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.schemas import Schema
 
@@ -46,6 +46,12 @@ class QuarantinedEmail(Schema):
 
 
 class Dismissal(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "Pourriel : publicité sans rapport avec un dossier client."}]
+        }
+    )
+
     note: str | None = Field(
         default=None,
         max_length=1000,

@@ -54,7 +54,12 @@ IfMatch = Annotated[
     str | None,
     Header(
         max_length=40,
-        description='The `ETag` you read (e.g. `"7"`); a changed conversation answers 409.',
+        description='The `ETag` you read (e.g. `"7"`, quotes optional; `*` for any version): '
+        "the action applies only to that version, and a changed conversation answers 409 "
+        "`conversation.changed` with its current state. Anything else is 422 `etag`.",
+        examples=['"7"'],
+        # Documented only: the server answers a value it cannot read as an `etag` field error.
+        json_schema_extra={"pattern": '^(\\*|(W/)?"?[0-9]+"?)$'},
     ),
 ]
 

@@ -27,6 +27,21 @@ class Capacity(Schema):
 class AgentCreate(Schema):
     """A new agent; it starts offline."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Marie Tremblay",
+                    "email": "marie.tremblay@example.com",
+                    "tier": 1,
+                    "languages": {"fr": 5, "en": 4},
+                    "skills": {"billing": 4, "payments": 3},
+                    "capacity": {"phone": 1, "email": 5, "fax": 2},
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200, examples=["Marie Tremblay"])
     email: str = Field(max_length=320, pattern=EMAIL_PATTERN, examples=["marie@example.com"])
     tier: int = Field(default=1, ge=1, le=10)
@@ -52,6 +67,12 @@ class AgentUpdate(Schema):
 
 class AgentStatusUpdate(Schema):
     """A presence change; ``reason`` says why an agent is away (break, meal, training…)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "available"}, {"status": "away", "reason": "break"}]
+        }
+    )
 
     status: Literal["offline", "available", "away", "busy"] = Field(
         examples=["available"],

@@ -7,7 +7,14 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from services.routing.queues.hours import MIDNIGHT
@@ -31,7 +38,19 @@ def _wall_clock(value: time) -> time:
 
 
 #: A time of day on the queue's own clock (``time_zone``): ``08:30``, never ``08:30Z``.
-LocalTime = Annotated[time, AfterValidator(_wall_clock)]
+#: Documented by a pattern: ``format: time`` (RFC 3339) would require the offset it refuses.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_wall_clock),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "A local time on the queue's clock (`time_zone`), HH:MM or "
+            "HH:MM:SS, without an offset: `08:30`, never `08:30Z`.",
+        }
+    ),
+]
 
 
 class OpeningIntervalDoc(Schema):

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.schemas import Instant, Language, Schema
 
@@ -89,6 +89,21 @@ class TaskRead(Schema):
 
 class CallbackCreate(Schema):
     """A follow-up call to make at ``due_at``; it becomes a phone task then."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                    "due_at": "2030-03-18T14:30:00-04:00",
+                    "language": "fr",
+                    "skills": {"billing": 2},
+                    "phone": "+15145550123",
+                    "note": "Rappeler après 14 h au sujet du relevé de novembre.",
+                }
+            ]
+        }
+    )
 
     conversation_id: UUID
     contact_id: UUID | None = None

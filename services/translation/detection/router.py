@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.translation.detection.detector import Detection, Hints, InvalidHintError, detect
 from shared.auth import Principal, Role
@@ -29,6 +29,22 @@ INLINE_CHARS = 4_000
 
 
 class DetectBatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"text": "Merci beaucoup pour votre aide !"},
+                        {
+                            "text": "Thanks, that fixed it.",
+                            "hints": {"accept_language": "en-CA,en;q=0.9"},
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
     items: list[DetectRequest] = Field(min_length=1, max_length=1000)
 
 

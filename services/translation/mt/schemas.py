@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from shared.schemas import Schema
 
@@ -13,6 +13,19 @@ MAX_TEXT_CHARACTERS = 30_000  # DeepL refuses request bodies over 128 KiB
 
 
 class TranslateRequest(Schema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "Bonjour, ma facture de novembre est erronée : "
+                    "on m’a facturé deux fois.",
+                    "source": "fr",
+                    "target": "en",
+                }
+            ]
+        }
+    )
+
     text: str = Field(
         min_length=1,
         max_length=MAX_TEXT_CHARACTERS,

@@ -79,7 +79,12 @@ class VariableSpec(Schema):
     """A declared variable: every one is required when rendering."""
 
     name: str = Field(
-        min_length=1, max_length=64, description="snake_case", examples=["customer_name"]
+        min_length=1,
+        max_length=64,
+        description="snake_case",
+        examples=["customer_name"],
+        # Documented only: the server answers a bad name as bad_name, with the field's path.
+        json_schema_extra={"pattern": "^[a-z][a-z0-9_]{0,63}$"},
     )
     type: VariableType = Field(default="text", examples=["money"])
     currency: str = Field(
@@ -127,6 +132,8 @@ class TemplateCreate(Schema):
         max_length=100,
         description="Dotted snake_case.",
         examples=["billing.reminder"],
+        # Documented only: the server answers a bad key as bad_key.
+        json_schema_extra={"pattern": r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"},
     )
     versions: list[VersionWrite] = Field(min_length=1, max_length=4)
 
