@@ -116,18 +116,23 @@ class Translator:
             return text.format(
                 **{name: self._local(value, locale) for name, value in params.items()}
             )
-        except (KeyError, IndexError, ValueError):
+        except (KeyError, IndexError, ValueError, ArithmeticError):
+            # a problem is rendered whatever its values: its words without them, not a 500
             return text
 
     def _local(self, value: object, locale: str) -> object:
         """A placeholder's value as the locale writes it: a term from the catalogs translated, a
-        localized value in its words, a number with the locale's separators; else as is."""
+        localized value in its words, a number with the locale's separators (plain digits when
+        too large for Babel); else as is."""
         if isinstance(value, Term):
             return self.gettext(value.text, locale)
         if isinstance(value, Localized):
             return value.in_locale(locale)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return format_decimal(value, locale=locale)
+            try:
+                return format_decimal(value, locale=locale)
+            except ArithmeticError:  # past the ~10^26 Babel's decimal context can round
+                return str(value)
         return value
 
 

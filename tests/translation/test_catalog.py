@@ -34,6 +34,7 @@ def messages() -> list[str]:
         *template_errors.LOCATED_SYNTAX_MESSAGES.values(),
         *template_errors.SYNTAX_MESSAGES.values(),
         *template_errors.INVALID_VARIABLE_MESSAGES.values(),
+        *template_errors.OUT_OF_RANGE_MESSAGES.values(),
         *template_errors.TWIN_MESSAGES.values(),
         template_errors.MissingVariable.text,
         template_errors.UnknownVariable.text,

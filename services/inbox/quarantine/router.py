@@ -8,12 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from services.inbox.bodies import (
-    RAW_MEDIA_TYPES,
-    media_type,
-    refuse_declared_oversize,
-    refuse_oversize,
-)
+from services.inbox.bodies import media_type, refuse_declared_oversize, refuse_oversize
 from services.inbox.deps import (
     BlobsDep,
     ParserDep,
@@ -32,6 +27,7 @@ from shared.db import utc_now
 from shared.schemas import Page, problem_responses
 
 router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
+REPAIRED_MEDIA_TYPE = "message/rfc822"
 
 REPAIRED_BODY = {
     "requestBody": {
@@ -99,7 +95,8 @@ async def download_quarantined(
     description="Parses the email again (a repaired copy sent as `message/rfc822`, else the "
     "stored one), then stores, threads and routes it as if it had just arrived; the answer "
     "names the message and conversation it became. When it still cannot be parsed: 422 "
-    "`quarantine.still_unparseable` and nothing changes. Already released or dismissed: 409. "
+    "`quarantine.still_unparseable` and nothing changes. A body of any other type: 415. "
+    "Already released or dismissed: 409. "
     "The email as it arrived stays downloadable here, and a gateway posting it again is still "
     "answered with its original `quarantined` receipt.",
     responses=problem_responses(401, 403, 404, 409, 413, 415, 422, 503),
@@ -159,7 +156,8 @@ async def _repaired_copy(request: Request, limit: int) -> bytes | None:
     if not body:
         return None
     refuse_oversize(body, limit)
-    if media_type(request) not in RAW_MEDIA_TYPES:
+    # only the documented type: a text/plain form or a stray file is not a repaired email
+    if media_type(request) != REPAIRED_MEDIA_TYPE:
         raise RepairedCopyMediaType()
     return body
 

@@ -50,6 +50,7 @@ from shared.web import service_context
 router = APIRouter(prefix="/inbox/v1", tags=["workspace"])
 ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
+MAX_VERSION = 2**31 - 1  # a conversation's version is a 4-byte integer column
 IfMatch = Annotated[
     str | None,
     Header(
@@ -65,11 +66,13 @@ IfMatch = Annotated[
 
 
 def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` header names (``*`` or none: any)."""
+    """The version an ``If-Match`` header names (``*`` or none: any); InvalidInput unless it is
+    ASCII digits within the version column's range."""
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # isdigit() alone also takes "²" (a latin-1 header byte), which int() refuses
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_VERSION:
         raise InvalidInput(
             errors=[FieldError(field="If-Match", code="etag", reason="This value is not valid.")]
         )

@@ -13,6 +13,8 @@ from services.routing.stream.feed import agent_feed, require_agent
 from shared.schemas import problem_responses
 from shared.web import service_context
 
+MAX_EVENT_ID = 2**63 - 1  # event ids are 8-byte integers: a larger one cannot be queried
+
 router = APIRouter(
     prefix="/routing/v1", tags=["stream"], responses=problem_responses(401, 403, 503)
 )
@@ -37,7 +39,9 @@ async def agent_events(
     settings: SettingsDep,
     broker: BrokerDep,
     principal: ActorDep,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID)
+    ] = None,
 ) -> StreamingResponse:
     ensure_own_agent(principal, agent_id)
     context = service_context(request)

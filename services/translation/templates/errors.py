@@ -58,6 +58,14 @@ INVALID_VARIABLE_MESSAGES: dict[str, str] = {
     "datetime": "Variable '{name}' must be a date and time with a time zone.",
     "duration": "Variable '{name}' must be a duration of zero or more seconds.",
 }
+#: A number, an amount or a duration must stay within ``MAX_MAGNITUDE``: a million billion,
+#: where doubles still hold every unit and far below the ~10^26 Babel's formatting can round.
+MAX_MAGNITUDE = 10**15
+OUT_OF_RANGE_MESSAGES: dict[str, str] = {
+    "number": "Variable '{name}' is out of range: a number must be between -{limit} and {limit}.",
+    "money": "Variable '{name}' is out of range: an amount must be between -{limit} and {limit}.",
+    "duration": "Variable '{name}' is out of range: a duration must be at most {limit} seconds.",
+}
 TWIN_MESSAGES: dict[str, str] = {
     "missing_twin": "Template '{key}' {locale} has no {twin} twin: add it or mark {locale} "
     "single-language.",
@@ -125,13 +133,18 @@ class UnknownVariable(_VariableError):
 
 
 class InvalidVariable(TemplateError):
-    """A value that is not of its variable's declared type; ``expected`` is the type."""
+    """A value that is not of its variable's declared type; ``expected`` is the type. With
+    ``out_of_range``, a number, amount or duration beyond ``MAX_MAGNITUDE``."""
 
     code = "template.variable_invalid"
 
-    def __init__(self, name: str, expected: str) -> None:
-        self.name, self.expected = name, expected
-        super().__init__(INVALID_VARIABLE_MESSAGES[expected], name=name, expected=expected)
+    def __init__(self, name: str, expected: str, *, out_of_range: bool = False) -> None:
+        self.name, self.expected, self.out_of_range = name, expected, out_of_range
+        if out_of_range:
+            message, limit = OUT_OF_RANGE_MESSAGES[expected], {"limit": MAX_MAGNITUDE}
+        else:
+            message, limit = INVALID_VARIABLE_MESSAGES[expected], {}
+        super().__init__(message, name=name, expected=expected, **limit)
 
 
 class UnsupportedLocale(TemplateError):

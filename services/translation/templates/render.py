@@ -22,6 +22,7 @@ Types and the values they take (Python or JSON forms):
               ``le mardi 4 mars 2025 à 9 h 30 (heure de l’Est)``, ``Tuesday, March 4, 2025, at
               9:30 a.m. (Eastern Time)`` (long and full styles; short and medium keep CLDR's glue)
     duration  timedelta or seconds; exact days, hours and minutes, never rounded to one unit
+A number, an amount or a duration in seconds is at most 10^15 in absolute value (``MAX_MAGNITUDE``).
 Every declared variable is required; None counts as missing; an undeclared one is an error. A
 declared variable the text does not show is allowed (a required template's wording may leave one
 out). An empty text value takes the spaces before it along when a space, punctuation or the end of
@@ -55,6 +56,7 @@ from babel.numbers import format_currency, format_decimal, is_currency
 from babel.units import format_unit
 
 from services.translation.templates.errors import (
+    MAX_MAGNITUDE,
     InvalidVariable,
     MissingVariable,
     SyntaxReason,
@@ -215,6 +217,8 @@ def _number(value: object, name: str, expected: str) -> Decimal:
         raise InvalidVariable(name, expected) from error
     if not number.is_finite():
         raise InvalidVariable(name, expected)
+    if abs(number) > MAX_MAGNITUDE:  # Babel cannot round past ~10^26; no real figure is near
+        raise InvalidVariable(name, expected, out_of_range=True)
     return number
 
 
