@@ -8,9 +8,6 @@ a terminated connection, a locked SQLite file, a database that cannot be opened.
 from __future__ import annotations
 
 import asyncio
-import io
-import json
-import logging
 import re
 import sqlite3
 import threading
@@ -23,10 +20,10 @@ from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.logging import configure_logging
 from shared.settings import CommonSettings
 from shared.web import SessionDep, create_service_app, service_context
 from tests.support.apps import serving
+from tests.support.logs import captured_logs
 
 _SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
 needs_postgresql = pytest.mark.postgresql_only
@@ -204,16 +201,8 @@ async def test_a_connection_killed_under_the_request_is_503_unavailable(
 async def test_a_plain_sql_error_is_a_500_problem_logged_with_its_traceback(
     postgres: httpx.AsyncClient,
 ) -> None:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    stream = io.StringIO()
-    configure_logging("info", json=True, stream=stream)
-    try:
+    with captured_logs() as records:
         answer = await postgres.post("/probe/divide-by-zero", headers={"Accept-Language": "fr"})
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    records = [json.loads(line) for line in stream.getvalue().splitlines()]
     failed = [record for record in records if record["event"] == "request.failed"]
 
     # A bug, not the database's state: a server error, as a problem like every other error.
