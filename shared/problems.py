@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, get_args
@@ -143,10 +142,9 @@ def _choices(expected: str) -> Choices | str:
     """Pydantic's English list of allowed values as ``Choices`` each language writes its way."""
     values: list[str] = []
     for literal in _LISTED_VALUE.findall(expected):
-        try:
-            values.append(str(ast.literal_eval(literal)))
-        except (ValueError, SyntaxError):
-            return expected
+        if "\\" in literal:
+            return expected  # an escaped value: pydantic's own words rather than a guess
+        values.append(literal[1:-1] if literal[0] in "'\"" else literal)
     return Choices(values) if values else expected
 
 
