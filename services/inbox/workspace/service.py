@@ -449,13 +449,18 @@ async def put_disposition(
     session: AsyncSession, *, code: str, label_en: str, label_fr: str, active: bool, now: datetime
 ) -> Disposition:
     """Create or update a wrap-up code (codes are deactivated, never deleted)."""
-    disposition = await session.get(Disposition, code)
-    if disposition is None:
-        disposition = Disposition(code=code, created_at=now)
-        session.add(disposition)
-    disposition.label_en, disposition.label_fr, disposition.active = label_en, label_fr, active
-    await session.flush()
-    return disposition
+    # One statement: two requests creating the same new code at once both succeed, the last
+    # one's labels kept, where a read then an insert would make the second a unique violation.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    labels = {"label_en": label_en, "label_fr": label_fr, "active": active}
+    stmt = (
+        insert(Disposition)
+        .values(code=code, created_at=now, **labels)
+        .on_conflict_do_update(index_elements=["code"], set_=labels)
+        .returning(Disposition)
+    )
+    return (await session.scalars(stmt, execution_options={"populate_existing": True})).one()
 
 
 async def seed_dispositions(session: AsyncSession, *, now: datetime) -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -58,14 +60,30 @@ async def _ensure_name_free(
         raise QueueNameTaken(name=name)
 
 
+@asynccontextmanager
+async def _named(
+    session: AsyncSession, name: str | None, queue_id: uuid.UUID | None = None
+) -> AsyncIterator[None]:
+    """Write the queue in a savepoint: a name another request took since the check (both
+    checked before either committed) is QueueNameTaken, not the database's error."""
+    try:
+        async with session.begin_nested():
+            yield
+            await session.flush()
+    except IntegrityError:
+        if name is not None:
+            await _ensure_name_free(session, name, queue_id)
+        raise
+
+
 async def create_queue(session: AsyncSession, *, data: QueueCreate, now: datetime) -> Queue:
     """Store a new queue with its rules; raises QueueNameTaken."""
     await _ensure_name_free(session, data.name)
     values = data.model_dump(mode="json", exclude={"rules"})
     queue = Queue(id=uuid.uuid4(), **values, created_at=now, updated_at=now)
     queue.rules = _rule_rows(data.rules)
-    session.add(queue)
-    await session.flush()
+    async with _named(session, data.name):
+        session.add(queue)
     signals.queues_changed(session)
     return queue
 
@@ -91,15 +109,16 @@ async def update_queue(
     """Change the fields given; rules, widening and hours given replace the stored ones."""
     queue = await get_queue(session, queue_id)
     changes = data.model_dump(mode="json", exclude_unset=True, exclude={"rules"})
-    if changes.get("name") is not None:
-        await _ensure_name_free(session, changes["name"], queue.id)
-    for name, value in changes.items():
-        if value is not None or name in _DOCUMENT_FIELDS:
-            setattr(queue, name, value if value is not None else _empty(name))
-    if data.rules is not None:
-        queue.rules = _rule_rows(data.rules)
-    queue.updated_at = now
-    await session.flush()
+    new_name = changes.get("name")
+    if new_name is not None:
+        await _ensure_name_free(session, new_name, queue.id)
+    async with _named(session, new_name, queue.id):
+        for name, value in changes.items():
+            if value is not None or name in _DOCUMENT_FIELDS:
+                setattr(queue, name, value if value is not None else _empty(name))
+        if data.rules is not None:
+            queue.rules = _rule_rows(data.rules)
+        queue.updated_at = now
     signals.queues_changed(session)
     return queue
 
