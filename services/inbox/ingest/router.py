@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from prometheus_client import Histogram
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from services.inbox.bodies import (
@@ -30,7 +30,12 @@ from services.inbox.deps import (
 from services.inbox.errors import UnsupportedMediaType
 from services.inbox.ingest import receiving, service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
-from services.inbox.ingest.schemas import InboundEmailJson, IngestReceipt
+from services.inbox.ingest.schemas import (
+    InboundEmailJson,
+    InboxAddress,
+    IngestReceipt,
+    is_mailbox_address,
+)
 from services.inbox.metrics import email_stages
 from shared.null_characters import refuse_in_form
 from shared.problems import invalid_input
@@ -38,6 +43,7 @@ from shared.schemas import problem_responses
 from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1/inbound", tags=["inbound"])
+_INBOX_ADDRESS: TypeAdapter[str] = TypeAdapter(InboxAddress)
 #: What a gateway posts: a French customer's email as it arrived.
 EXAMPLE_EMAIL = (
     "From: Julie Gagnon <julie.gagnon@example.ca>\r\nTo: service@example.com\r\n"
@@ -70,7 +76,12 @@ EMAIL_BODY = {
                     "required": ["email"],
                     "properties": {
                         "email": {"type": "string", "description": "The raw message."},
-                        "to": {"type": "string", "description": "The inbox address."},
+                        "to": {
+                            "type": "string",
+                            "format": "email",
+                            "maxLength": 320,
+                            "description": "The inbox address.",
+                        },
                     },
                 },
                 "example": {"email": EXAMPLE_EMAIL, "to": "service@example.com"},
@@ -101,7 +112,7 @@ async def receive_email(
     parser: ParserDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     to: Annotated[
-        str | None, Query(max_length=320, description="The inbox address it was sent to.")
+        InboxAddress | None, Query(description="The inbox address it was sent to.")
     ] = None,
 ) -> IngestReceipt:
     refuse_declared_oversize(request, settings.max_message_bytes)
@@ -173,7 +184,8 @@ def _receipt(result: service.IngestResult) -> IngestReceipt:
 
 
 def _delivered_to(parsed: ParsedEmail | None) -> str | None:
-    if parsed is None or not parsed.to:
+    """The message's first To address, when it is one a reply can come from."""
+    if parsed is None or not parsed.to or not is_mailbox_address(parsed.to[0]):
         return None
     return parsed.to[0]
 
@@ -201,5 +213,17 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
             raw = await field.read() if isinstance(field, UploadFile) else field.encode()
             recipient = form.get("to")
             refuse_in_form({"to": recipient})
-        return raw, None, recipient if isinstance(recipient, str) else None
+        return raw, None, _form_address(recipient)
     raise UnsupportedMediaType()
+
+
+def _form_address(value: object) -> str | None:
+    """The form's ``to`` checked as the query's and the JSON's are; a file there is ignored."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _INBOX_ADDRESS.validate_python(value)
+    except ValidationError as exc:
+        raise invalid_input(
+            [{**error, "loc": ("body", "to", *error["loc"])} for error in exc.errors()]
+        ) from exc

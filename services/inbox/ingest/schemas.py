@@ -2,12 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from email.errors import MessageError
+from email.headerregistry import Address
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic_core import PydanticCustomError
 
 from shared.schemas import InstantOrUtc, Language
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
+def is_mailbox_address(value: str) -> bool:
+    """Whether ``value`` is an addr-spec (``local@domain``) an email can be sent from or to:
+    what the standard library's header parser accepts whole, non-ASCII letters allowed
+    (RFC 6532), no spaces or control characters."""
+    if not value or _SPACE_OR_CONTROL.search(value):
+        return False
+    # A UTF-8 header takes non-ASCII letters where ASCII letters go: check the ASCII shape.
+    ascii_form = _NON_ASCII.sub("a", value)
+    try:
+        parsed = Address(addr_spec=ascii_form)
+    except (ValueError, LookupError, MessageError):  # the parser's ways of saying no
+        return False
+    return bool(parsed.domain) and parsed.addr_spec == ascii_form
+
+
+def _mailbox_address(value: str) -> str:
+    if value and not is_mailbox_address(value):
+        raise PydanticCustomError("email_address", "Must be an email address.")
+    return value
+
+
+#: The inbox address an email was delivered to, as a gateway names it; empty means not given.
+#: It becomes the From of every reply in the conversation, so it must be one.
+InboxAddress = Annotated[
+    str,
+    Field(max_length=320, examples=["service@example.com"], json_schema_extra={"format": "email"}),
+    AfterValidator(_mailbox_address),
+]
 
 
 class InboundEmailJson(BaseModel):
@@ -25,8 +62,8 @@ class InboundEmailJson(BaseModel):
         ],
     )
     gateway_message_id: str | None = Field(default=None, max_length=300, examples=["sg-4f1c2"])
-    recipient: str | None = Field(
-        default=None, max_length=320, description="The inbox address it was delivered to."
+    recipient: InboxAddress | None = Field(
+        default=None, description="The inbox address it was delivered to."
     )
 
 

@@ -12,6 +12,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, quote
 
 from services.inbox.conversations.threading import normalize_subject
+from services.inbox.ingest.schemas import is_mailbox_address
 
 _REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|antw)\s*(\[\d+\])?\s*[:：]\s*", re.IGNORECASE)
 
@@ -58,6 +59,14 @@ def reply_subject(subject: str | None, language: str) -> str:
     if not base:
         base = normalize_subject(subject or "")
     return f"RE\u00a0: {base}" if language == "fr" else f"Re: {base}"
+
+
+def from_address(inbox_address: str | None, configured: str) -> str:
+    """The From of a reply: the conversation's inbox address, or the configured sender when it
+    has none or holds one no header can carry (stored before addresses were checked)."""
+    if inbox_address and is_mailbox_address(inbox_address):
+        return inbox_address
+    return configured
 
 
 def _mailbox(name: str | None, address: str) -> Address | str:

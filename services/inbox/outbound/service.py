@@ -38,6 +38,7 @@ from services.inbox.outbound.compose import (
     OutgoingEmail,
     OutgoingFile,
     compose,
+    from_address,
     new_message_id,
     reply_subject,
 )
@@ -287,10 +288,10 @@ async def queue_email(
         [*last.references, last.message_id_header] if last and last.message_id_header else []
     )
     references = [ref for ref in references if ref]
-    from_address = conversation.inbox_address or sender.address
+    sender_address = from_address(conversation.inbox_address, sender.address)
     raw = compose(
         OutgoingEmail(
-            sender=from_address,
+            sender=sender_address,
             sender_name=sender.name,
             recipient=recipient,
             recipient_name=conversation.contact.display_name,
@@ -320,7 +321,7 @@ async def queue_email(
         in_reply_to=last.message_id_header if last else None,
         references=references,
         subject=content.subject,
-        from_address=from_address,
+        from_address=sender_address,
         from_name=sender.name,
         to_addresses=[recipient],
         text=content.text,
