@@ -10,7 +10,14 @@ from pydantic import BaseModel
 
 from services.inbox.auth import service
 from services.inbox.auth.schemas import TokenCreate, TokenCreated, TokenRead
-from services.inbox.deps import AdminDep, GatewayDep, ReadSessionDep, ServiceDep, SessionDep
+from services.inbox.deps import (
+    AdminDep,
+    GatewayDep,
+    ReadSessionDep,
+    RoutingDep,
+    ServiceDep,
+    SessionDep,
+)
 from shared.auth import Role
 from shared.contracts.inbox import TokenIntrospection, TokenIntrospectRequest
 from shared.schemas import problem_responses
@@ -31,9 +38,15 @@ class Identity(BaseModel):
     "/tokens",
     status_code=201,
     summary="Issue an API token (admin)",
-    description="The secret appears once, in this response; only its hash is stored.",
+    description="The secret appears once, in this response; only its hash is stored. An "
+    "agent's token is bound to an agent routing knows: another id is 422 on `agent_id`, and "
+    "routing unreachable is 503.",
 )
-async def create_token(body: TokenCreate, session: SessionDep, _: AdminDep) -> TokenCreated:
+async def create_token(
+    body: TokenCreate, session: SessionDep, routing: RoutingDep, _: AdminDep
+) -> TokenCreated:
+    # Before the request's transaction begins: no call to routing may hold SQLite's write lock.
+    await service.check_token_agent(routing, body.agent_id)
     row, secret = await service.create_token(
         session, role=Role(body.role), name=body.name, agent_id=body.agent_id
     )

@@ -12,7 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.inbox.errors import TokenNotFound
 from services.inbox.models import ApiToken
 from shared.auth import Principal, Role, generate_token, hash_token
+from shared.clients.routing import RoutingClient
 from shared.db import utc_now
+from shared.errors import FieldError, InvalidInput
+
+#: The reason an agent token for an agent routing does not know is refused (as for transfers).
+REASON_NO_AGENT = "No agent has this id."
+
+
+async def check_token_agent(routing: RoutingClient, agent_id: uuid.UUID | None) -> None:
+    """Refuse (422 on ``agent_id``) binding a token to an agent routing does not know. Asks
+    routing, so call it before the first write; raises PeerUnavailable while it cannot answer."""
+    if agent_id is not None and await routing.agent_queues(agent_id) is None:
+        raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
 
 
 async def create_token(

@@ -20,7 +20,13 @@ from services.routing.engine.eligibility import eligible
 from services.routing.engine.model import Channel
 from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.engine.widening import next_step_due
-from services.routing.errors import CallbackNotFound, NotOwnAgent, TaskNotFound, state_term
+from services.routing.errors import (
+    AgentNotFound,
+    CallbackNotFound,
+    NotOwnAgent,
+    TaskNotFound,
+    state_term,
+)
 from services.routing.models import Agent, Callback, Reservation, Task
 from services.routing.queues.hours import is_open
 from services.routing.tasks.schemas import (
@@ -31,6 +37,7 @@ from services.routing.tasks.schemas import (
     WaitRead,
 )
 from services.routing.workload import agent_loads
+from shared.errors import FieldError, InvalidInput
 from shared.i18n import Term
 from shared.terms import language_name
 
@@ -62,6 +69,8 @@ REFUSAL_TEXTS = {
     "skill_level": "The agent's level in {subject} is below the requirement.",
 }
 Translate = Callable[[str, Mapping[str, object]], str]
+#: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
+REASON_NO_AGENT = "No agent has this id."
 
 #: Refusals whose subject is a channel: a word the catalogs translate.
 _CHANNEL_SUBJECTS = frozenset({"channel_not_served", "no_capacity"})
@@ -222,7 +231,9 @@ async def task_view(
 async def list_offers(
     session: AsyncSession, *, agent_id: uuid.UUID, state: str | None
 ) -> list[OfferRead]:
-    """The agent's offers, newest first, optionally in one state."""
+    """The agent's offers, newest first, optionally in one state; raises AgentNotFound."""
+    if await session.get(Agent, agent_id) is None:
+        raise AgentNotFound(agent_id=agent_id)
     stmt = (
         select(Reservation, Task)
         .join(Task, Task.id == Reservation.task_id)
@@ -258,12 +269,16 @@ async def answer_offer(
 async def create_callback(
     session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
 ) -> Callback:
-    """Schedule a follow-up call; an agent's own callback goes first to that agent."""
+    """Schedule a follow-up call; an agent's own callback goes first to that agent. Its agent
+    (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``."""
+    agent_id = data.agent_id or acting_agent_id
+    if agent_id is not None and await session.get(Agent, agent_id) is None:
+        raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
     callback = Callback(
         id=uuid.uuid4(),
         conversation_id=data.conversation_id,
         contact_id=data.contact_id,
-        agent_id=data.agent_id or acting_agent_id,
+        agent_id=agent_id,
         language=data.language,
         skills=dict(data.skills),
         priority=data.priority,
