@@ -132,3 +132,37 @@ async def test_a_disposition_put_again_is_changed_in_place(app: Running) -> None
             "active": False,
         }
     ]
+
+
+async def test_one_language_added_at_once_by_many_edits_is_one_version(app: Running) -> None:
+    headers = await admin(app)
+    base = "/translation/v1/templates"
+    pair = [
+        {"locale": locale, "subject": "Facture", "body": body, "variables": [{"name": "name"}]}
+        for locale, body in (("en", "Hello {name}!"), ("fr", "Bonjour {name} !"))
+    ]
+    canadian = {
+        "locale": "fr-CA",
+        "subject": "Facture",
+        "body": "Bonjour {name}, merci d’avoir écrit !",
+        "variables": [{"name": "name"}],
+        "single_language": True,
+    }
+    created = await app.client.post(
+        base, json={"key": "race.notice", "versions": pair}, headers=headers
+    )
+    await _warm_up(app, headers)
+
+    answers = await asyncio.gather(
+        *(
+            app.client.patch(f"{base}/race.notice", json={"versions": [canadian]}, headers=headers)
+            for _ in range(RACERS)
+        )
+    )
+    stored = await app.client.get(f"{base}/race.notice", headers=headers)
+
+    assert created.status_code == 201, created.text
+    # Each edit waits for the one before and then finds the version it wrote: the same text.
+    assert Counter(answer.status_code for answer in answers) == {200: RACERS}
+    locales = [version["locale"] for version in stored.json()["versions"]]
+    assert sorted(locales) == ["en", "fr", "fr-CA"]

@@ -89,7 +89,10 @@ def _record(key: str, rows: Iterable[Template]) -> TemplateRecord:
 
 async def _versions(session: AsyncSession, key: str, *, lock: bool = False) -> list[Template]:
     stmt = select(Template).where(Template.key == key)
-    rows = list(await session.scalars(stmt.with_for_update() if lock else stmt))
+    if lock:
+        # Locked rows are read as they are now, not as this session first loaded them.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    rows = list(await session.scalars(stmt))
     if not rows:
         raise TemplateNotFound(key=key)
     return rows
@@ -231,6 +234,9 @@ async def update_template(
     A required template must keep both languages and its variables (RequiredLocales,
     RequiredVariables), checked on the whole result before anything is written."""
     _no_repeats([*(write.locale for write in versions), *remove_locales])
+    # Wait for any concurrent change of this template, then read it as that change left it: a
+    # version it added is only seen by a statement begun after the wait (READ COMMITTED).
+    await _versions(session, key, lock=True)
     rows = {row.locale: row for row in await _versions(session, key, lock=True)}
     for locale in remove_locales:
         if locale not in rows:
