@@ -168,6 +168,14 @@ class TransferAgentNotFound(InvalidInput):
     detail_template = "There is no agent {agent_id} to transfer to; nothing was changed."
 
 
+class TransferQueueNotFound(InvalidInput):
+    code = "transfer.queue_not_found"
+    title = "Queue not found"
+    detail_template = (
+        "There is no queue {queue_id} to send this conversation to; nothing was changed."
+    )
+
+
 class ReplyTemplateNotFound(InvalidInput):
     code = "reply.template_not_found"
     title = "Unknown template"

@@ -43,6 +43,10 @@ BrokerDep = Annotated[AgentBroker, Depends(get_broker)]
 ManagerDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
 ActorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
+#: Managers, and the other services (the inbox checks a transfer's queue).
+ManagerOrServiceDep = Annotated[
+    Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.SERVICE))
+]
 
 
 def acting_agent(principal: Principal) -> uuid.UUID | None:

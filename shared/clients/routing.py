@@ -25,6 +25,16 @@ class RoutingClient(ServiceClient):
             "POST", "/routing/v1/availability", Availability, json=query.model_dump(mode="json")
         )
 
+    async def has_queue(self, queue_id: UUID) -> bool:
+        """Whether routing has this queue."""
+        try:
+            await self.send("GET", f"/routing/v1/queues/{queue_id}")
+        except PeerRejected as exc:
+            if exc.params.get("peer_status") == 404:
+                return False
+            raise
+        return True
+
     async def agent_queues(self, agent_id: UUID) -> AgentQueues | None:
         """The queues the agent serves; None when routing knows no such agent."""
         try:

@@ -229,11 +229,17 @@ async def test_a_stale_if_match_is_409_with_the_current_state(
     assert [n["body"] for n in notes.json()] == ["A"]
 
 
+async def a_queue(app: Running) -> str:
+    """The id of one of routing's queues."""
+    queues = await app.client.get("/routing/v1/queues", headers=await admin(app))
+    return str(queues.json()[0]["id"])
+
+
 async def test_transfer_and_escalation_requeue_with_their_notes(
     app: Running, conversation_id: str, agent: dict[str, str]
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}"
-    queue = uuid.uuid4()
+    queue = await a_queue(app)
 
     no_target = await app.client.post(f"{url}/transfer", json={"note": "?"}, headers=agent)
     moved = await app.client.post(
@@ -353,6 +359,55 @@ async def test_a_transfer_to_an_agent_routing_does_not_know_is_refused_and_chang
     assert (kind, payload["to_agent_id"]) == ("conversation.transferred", paul["id"])
 
 
+@pytest.mark.parametrize("action", ["transfer", "escalate"])
+async def test_a_queue_routing_does_not_know_is_refused_and_changes_nothing(
+    app: Running, conversation_id: str, agent: dict[str, str], action: str
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}/{action}"
+    body = {"note": "Pour la facturation"} if action == "transfer" else {"reason": "Litige"}
+    before = await state(app, conversation_id)
+    nowhere = uuid.uuid4()
+
+    refused = await app.client.post(
+        url, json={**body, "to_queue_id": str(nowhere)}, headers={**agent, "Accept-Language": "fr"}
+    )
+    refused_english = await app.client.post(
+        url, json={**body, "to_queue_id": str(nowhere)}, headers=agent
+    )
+    after = await state(app, conversation_id)
+    recorded = await timeline_and_notes(app, conversation_id)
+    queues = await app.client.get("/routing/v1/queues", headers=await admin(app))
+    billing = next(queue["id"] for queue in queues.json() if queue["language"] == "fr")
+    moved = await app.client.post(url, json={**body, "to_queue_id": billing}, headers=agent)
+
+    assert (refused.status_code, refused_english.status_code) == (422, 422)
+    assert refused.json()["code"] == "transfer.queue_not_found"
+    assert refused.json()["title"] == "File d’attente introuvable"
+    assert refused.json()["detail"] == (
+        f"Il n’existe aucune file d’attente {nowhere} où envoyer cette conversation{NNBSP}; "
+        "rien n’a été modifié."
+    )
+    assert refused.json()["errors"] == [
+        {
+            "field": "to_queue_id",
+            "code": "queue_not_found",
+            "reason": "Aucune file d’attente n’a cet identifiant.",
+        }
+    ]
+    assert refused_english.json()["errors"][0]["reason"] == "No queue has this id."
+    assert (after.assignee_agent_id, after.routing_status, after.version) == (
+        AGENT,
+        "assigned",
+        before.version,
+    )
+    assert recorded == (0, 0)
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["routing_status"] == "needs_agent"
+    [(kind, payload)] = await events(app)
+    assert kind == f"conversation.{'transferred' if action == 'transfer' else 'escalated'}"
+    assert payload["to_queue_id"] == billing
+
+
 async def test_while_routing_is_down_a_transfer_to_an_agent_is_503_and_changes_nothing(
     app: Running, conversation_id: str, agent: dict[str, str]
 ) -> None:
@@ -419,7 +474,7 @@ async def test_transferring_a_resolved_conversation_reopens_it(
     resolved = await app.client.post(f"{url}/resolve", json={}, headers=agent)
 
     moved = await app.client.post(
-        f"{url}/transfer", json={"to_queue_id": str(uuid.uuid4())}, headers=agent
+        f"{url}/transfer", json={"to_queue_id": await a_queue(app)}, headers=agent
     )
 
     assert resolved.json()["status"] == "resolved"
@@ -435,7 +490,7 @@ ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("put", "disposition", {"code": "spam"}),
     ("post", "status", {"status": "pending"}),
     ("post", "resolve", {}),
-    ("post", "transfer", {"to_queue_id": str(uuid.uuid4())}),
+    ("post", "transfer", {"to_queue_id": "a queue"}),
     ("post", "escalate", {"reason": "x"}),
     ("post", "callbacks", {"due_at": "2099-01-01T00:00:00Z", "phone": "+15145550123"}),
     ("post", "replies", {"text": "Bonjour."}),
@@ -447,6 +502,8 @@ async def test_only_the_assigned_agent_a_supervisor_or_an_admin_may_act(
     app: Running, conversation_id: str, method: str, path: str, body: dict[str, Any]
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}/{path}"
+    if body.get("to_queue_id") == "a queue":
+        body = {**body, "to_queue_id": await a_queue(app)}
 
     async def call(headers: dict[str, str]) -> int:
         kwargs: dict[str, Any] = {"headers": headers}

@@ -337,14 +337,19 @@ async def test_an_escalation_without_a_queue_of_its_tier_stays_in_its_queue(
     assert (requeue["queue_choice"], requeue["fallback"]) == ("current", "no_tier_queue")
 
 
-async def test_a_transfer_to_an_unknown_queue_keeps_the_queue_with_the_reason(
+async def test_a_transfer_to_a_queue_deleted_meanwhile_keeps_the_queue_with_the_reason(
     app: Running,
 ) -> None:
     headers = await admin(app)
     marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
     conversation_id = await assigned_conversation(app, headers, marie)
     other = await assigned_conversation(app, headers, marie, subject="Changement d’adresse")
-    unknown = str(uuid.uuid4())
+    doomed = await app.client.post(
+        "/routing/v1/queues",
+        json={"name": "Recouvrement", "language": "fr", "channels": ["email"]},
+        headers=headers,
+    )
+    unknown = doomed.json()["id"]
     queues_before = (await app.client.get("/routing/v1/queues", headers=headers)).json()
 
     moved = await app.client.post(
@@ -353,6 +358,10 @@ async def test_a_transfer_to_an_unknown_queue_keeps_the_queue_with_the_reason(
         headers=await inbox_agent(app, marie["id"]),
     )
     assert moved.status_code == 200
+    # Deleted after the inbox checked it, before routing hears of the transfer.
+    deleted = await app.client.delete(f"/routing/v1/queues/{unknown}", headers=headers)
+    assert deleted.status_code == 204
+    queues_before = [queue for queue in queues_before if queue["id"] != unknown]
     await deliver(app, "inbox")
 
     task = await task_of(app, conversation_id, headers)

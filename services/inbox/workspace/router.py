@@ -292,8 +292,9 @@ async def resolve(
     "/conversations/{conversation_id}/transfer",
     summary="Transfer to a queue or an agent, with a note",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens). An agent routing does not know is 422 "
-    "`transfer.agent_not_found` and changes nothing; routing unreachable is 503.",
+    "snoozed one wakes, a resolved one reopens). An agent or a queue routing does not know "
+    "is 422 `transfer.agent_not_found` / `transfer.queue_not_found` and changes nothing; "
+    "routing unreachable is 503.",
     responses=ACTION_ERRORS,
 )
 async def transfer(
@@ -311,7 +312,9 @@ async def transfer(
     # Both are checked before the request's own transaction begins: on SQLite its first read
     # takes the write lock, which no call to routing may hold.
     await readable(lookup, conversation_id, principal, visibility)
-    await service.check_transfer_target(routing, to_agent_id=body.to_agent_id)
+    await service.check_transfer_target(
+        routing, to_agent_id=body.to_agent_id, to_queue_id=body.to_queue_id
+    )
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.transfer(
         session,
@@ -329,7 +332,9 @@ async def transfer(
     "/conversations/{conversation_id}/escalate",
     summary="Escalate to a higher tier (tier 2 by default) with a reason",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens); the reason is kept as a note.",
+    "snoozed one wakes, a resolved one reopens); the reason is kept as a note. A queue routing "
+    "does not know is 422 `transfer.queue_not_found` and changes nothing; routing unreachable "
+    "is 503.",
     responses=ACTION_ERRORS,
 )
 async def escalate(
@@ -337,10 +342,15 @@ async def escalate(
     body: EscalationCreate,
     response: Response,
     session: SessionDep,
+    lookup: ReadSessionDep,
     principal: WriterDep,
     visibility: VisibilityDep,
+    routing: RoutingDep,
     if_match: IfMatch = None,
 ) -> ConversationSummary:
+    # As for a transfer: checked with routing before the request's own transaction begins.
+    await readable(lookup, conversation_id, principal, visibility)
+    await service.check_transfer_target(routing, to_queue_id=body.to_queue_id)
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.escalate(
         session,

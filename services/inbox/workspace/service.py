@@ -19,6 +19,7 @@ from services.inbox.errors import (
     ConversationNotFound,
     NoPhoneNumber,
     TransferAgentNotFound,
+    TransferQueueNotFound,
     UnknownDisposition,
 )
 from services.inbox.models import (
@@ -46,6 +47,7 @@ STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
 REASON_FUTURE = "Must be in the future."
 REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
+REASON_NO_QUEUE = "No queue has this id."
 
 
 @dataclass(frozen=True)
@@ -285,13 +287,23 @@ def _requeue(conversation: Conversation) -> dict[str, Any]:
     return {"status": {"from": previous, "to": "open"}}
 
 
-async def check_transfer_target(routing: RoutingClient, *, to_agent_id: uuid.UUID | None) -> None:
-    """Refuse (422 on ``to_agent_id``) an agent routing does not know. Asks routing, so call it
-    before the first write; raises PeerUnavailable while routing cannot answer."""
+async def check_transfer_target(
+    routing: RoutingClient,
+    *,
+    to_agent_id: uuid.UUID | None = None,
+    to_queue_id: uuid.UUID | None = None,
+) -> None:
+    """Refuse (422 on the field) an agent or a queue routing does not know. Asks routing, so
+    call it before the first write; raises PeerUnavailable while routing cannot answer."""
     if to_agent_id is not None and await routing.agent_queues(to_agent_id) is None:
         raise TransferAgentNotFound(
             agent_id=str(to_agent_id),
             errors=[FieldError("to_agent_id", "agent_not_found", REASON_NO_AGENT)],
+        )
+    if to_queue_id is not None and not await routing.has_queue(to_queue_id):
+        raise TransferQueueNotFound(
+            queue_id=str(to_queue_id),
+            errors=[FieldError("to_queue_id", "queue_not_found", REASON_NO_QUEUE)],
         )
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from services.routing.deps import ManagerDep, ReadSessionDep, SessionDep
+from services.routing.deps import ManagerDep, ManagerOrServiceDep, ReadSessionDep, SessionDep
 from services.routing.queues import service
 from services.routing.queues.schemas import QueueCreate, QueueRead, QueueStats, QueueUpdate
 from shared.db import utc_now
@@ -40,7 +40,7 @@ async def list_queues(session: ReadSessionDep, _: ManagerDep) -> list[QueueRead]
     summary="Read a queue (admin, supervisor)",
     responses=problem_responses(404, 422),
 )
-async def read_queue(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueRead:
+async def read_queue(queue_id: UUID, session: ReadSessionDep, _: ManagerOrServiceDep) -> QueueRead:
     return service.read_queue(await service.get_queue(session, queue_id), utc_now())
 
 
