@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.routing.models import Callback
-from shared.clients.routing import RoutingClient
 from shared.db import utc_now
 from tests.routing.scenario import admin, agent_headers, bearer, create_agent
-from tests.support.apps import Running
+from tests.support.apps import Running, routing_unreachable
 
 NO_AGENT = {
     "field": "agent_id",
@@ -138,11 +137,7 @@ async def test_while_routing_is_down_an_agent_token_is_503_and_not_created(app: 
     headers = await admin(app)
     marie = await create_agent(app, headers, name="Marie Tremblay", languages={"fr": 5})
     before = await token_ids(app, headers)
-    context = app.context("inbox")
-    routing = context.extras["routing"]
-    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
-    context.extras["routing"] = down
-    try:
+    async with routing_unreachable(app):
         refused = await app.client.post(
             "/inbox/v1/tokens",
             json={"role": "agent", "name": "Marie", "agent_id": marie["id"]},
@@ -152,9 +147,6 @@ async def test_while_routing_is_down_an_agent_token_is_503_and_not_created(app: 
         gateway = await app.client.post(
             "/inbox/v1/tokens", json={"role": "gateway", "name": "Postfix"}, headers=headers
         )
-    finally:
-        context.extras["routing"] = routing
-        await down.aclose()
 
     assert refused.status_code == 503
     assert refused.json()["code"] == "peer.unavailable"

@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from services.inbox.models import Conversation, Note
 from shared.auth import Role
-from shared.clients.routing import RoutingClient
 from shared.db import session_scope
 from tests.inbox.builders import email, raw_headers
 from tests.routing.scenario import admin, create_agent, offers_of, run_engine
-from tests.support.apps import Running, running_all_in_one
+from tests.support.apps import Running, routing_unreachable, running_all_in_one
 
 ENGLISH = "Hello, my invoice for November is wrong, I was charged twice. Please fix it."
 FRENCH = "Bonjour, ma facture de novembre est erronée, on me facture deux fois. Merci."
@@ -207,11 +206,7 @@ async def test_while_routing_is_down_agents_keep_their_own_conversations(
     await assign(app, desk.french, desk.john)
     john, emma = await bearer(app, Role.AGENT, desk.john), await bearer(app, Role.AGENT, desk.emma)
     assert set(await listed(app, john)) == {desk.english, desk.french}
-    context = app.context("inbox")
-    routing = context.extras["routing"]
-    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
-    context.extras["routing"] = down
-    try:
+    async with routing_unreachable(app):
         emmas = await listed(app, emma)
         johns = await listed(app, john)
         waiting = await read(app, desk.english, emma)
@@ -220,9 +215,6 @@ async def test_while_routing_is_down_agents_keep_their_own_conversations(
         )
         assigned = await read(app, own, emma)
         johns_conversation = await read(app, desk.french, emma)
-    finally:
-        context.extras["routing"] = routing
-        await down.aclose()
     emmas_after = await listed(app, emma)
 
     # Emma never had an answer: her own conversation only, and the list does not fail.
@@ -326,17 +318,10 @@ async def test_while_routing_is_down_an_agent_reads_the_contacts_of_its_own_conv
     await assign(app, desk.french, desk.john)
     english, french = await contact_of(app, desk.english), await contact_of(app, desk.french)
     john, emma = await bearer(app, Role.AGENT, desk.john), await bearer(app, Role.AGENT, desk.emma)
-    context = app.context("inbox")
-    routing = context.extras["routing"]
-    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
-    context.extras["routing"] = down
-    try:
+    async with routing_unreachable(app):
         own = await read_contact(app, french, john)
         johns_for_emma = await read_contact(app, french, emma)
         waiting = await read_contact(app, english, emma)
-    finally:
-        context.extras["routing"] = routing
-        await down.aclose()
 
     assert own.status_code == 200
     # Another agent's conversation is not hers whatever routing says: 404 without asking.

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from services.inbox.models import Conversation, Message, Note, OutboxEvent, TimelineEntry
 from services.inbox.workspace.service import wake_snoozed
 from shared.auth import Role
-from shared.clients.routing import RoutingClient
 from shared.db import session_scope, utc_now
 from tests.inbox.builders import email, raw_headers
 from tests.routing.scenario import admin, create_agent
-from tests.support.apps import Running
+from tests.support.apps import Running, routing_unreachable
 
 AGENT = uuid.uuid4()
 NNBSP = "\u202f"
@@ -413,19 +412,12 @@ async def test_while_routing_is_down_a_transfer_to_an_agent_is_503_and_changes_n
 ) -> None:
     paul = await create_agent(app, await admin(app), name="Paul", languages={"fr": 5})
     before = await state(app, conversation_id)
-    context = app.context("inbox")
-    routing = context.extras["routing"]
-    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
-    context.extras["routing"] = down
-    try:
+    async with routing_unreachable(app):
         refused = await app.client.post(
             f"/inbox/v1/conversations/{conversation_id}/transfer",
             json={"to_agent_id": paul["id"], "note": "Pour Paul"},
             headers=agent,
         )
-    finally:
-        context.extras["routing"] = routing
-        await down.aclose()
 
     assert refused.status_code == 503
     assert refused.json()["code"] == "peer.unavailable"

@@ -19,6 +19,7 @@ from services.routing.models import OutboxEvent as RoutingOutboxEvent
 from services.routing.settings import RoutingSettings
 from services.translation.settings import TranslationSettings
 from shared.auth import Role
+from shared.clients.routing import RoutingClient
 from shared.db import session_scope
 from shared.outbox import OutboxEventMixin, Relay
 from shared.web import ServiceContext
@@ -117,3 +118,17 @@ async def serving(app: FastAPI, base_url: str = "http://probe") -> AsyncIterator
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
     ):
         yield client
+
+
+@asynccontextmanager
+async def routing_unreachable(app: Running) -> AsyncIterator[None]:
+    """While the block runs, the inbox reaches routing at a port nobody listens on."""
+    context = app.context("inbox")
+    routing = context.extras["routing"]
+    down = RoutingClient(base_url="http://127.0.0.1:1", token=None, timeout=1.0)
+    context.extras["routing"] = down
+    try:
+        yield
+    finally:
+        context.extras["routing"] = routing
+        await down.aclose()
