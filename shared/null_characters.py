@@ -2,10 +2,10 @@
 
 No text column can store it (PostgreSQL refuses it in text and JSON alike), and no person
 types it: a path, query or JSON value holding one is answered 422 before any handler runs,
-instead of failing deep in a statement. Raw messages (message/rfc822) and uploaded files are
-bytes, not text, and are not looked at here; their parsers deal with what they hold. A
-multipart form's text fields are read by the handler that reads the form, which calls
-``refuse_in_form``.
+instead of failing deep in a statement (401 or 403 instead, when the route refuses the caller).
+Raw messages (message/rfc822) and uploaded files are bytes, not text, and are not looked at
+here; their parsers deal with what they hold. A multipart form's text fields are read by the
+handler that reads the form, which calls ``refuse_in_form``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from shared.authenticated_first import refusal
 from shared.errors import FieldError, InvalidInput
 
 REASON = "Must not contain the NUL character."
@@ -44,7 +45,8 @@ async def refuse_null_characters(request: Request) -> None:
         if b"%00" in body:
             fields.extend(_query_fields(body.decode("latin-1")))
     if fields:
-        raise _refused(fields)
+        # A caller the route would refuse is told that, not where its NUL is.
+        raise await refusal(request) or _refused(fields)
 
 
 def refuse_in_form(fields: Mapping[str, object]) -> None:

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Role, TokenVerifier, same_secret
+from shared.authenticated_first import authenticates, refusal
 from shared.db import (
     create_engine,
     create_read_sessionmaker,
@@ -168,7 +169,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return problem_response(request, invalid_input(exc.errors()))
+        return problem_response(request, await refusal(request) or invalid_input(exc.errors()))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -181,7 +182,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 request, MethodNotAllowed(headers={"Allow": allowed} if allowed else None)
             )
         if exc.status_code == 400:  # the framework could not decode the body
-            return problem_response(request, MalformedBody())
+            return problem_response(request, await refusal(request) or MalformedBody())
         error = AppError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]
         return problem_response(request, error)
@@ -501,11 +502,18 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     """A dependency admitting only these roles: 401 without credentials, 403 with the wrong one."""
     allowed = frozenset(roles)
 
-    async def dependency(
-        principal: Annotated[Principal, Depends(authenticate)],
-    ) -> Principal:
+    def admitted(principal: Principal) -> Principal:
         if principal.role not in allowed:
             raise ForbiddenError(role=Term(principal.role.value))
         return principal
+
+    async def check(request: Request) -> Principal:
+        return admitted(await authenticate(request, await bearer_scheme(request)))
+
+    @authenticates(check)
+    async def dependency(
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> Principal:
+        return admitted(principal)
 
     return dependency

@@ -173,16 +173,32 @@ async def test_every_operation_that_decodes_a_body_declares_its_malformed_body(
         & {"application/json", "multipart/form-data"}
         and "application/problem+json" not in _content(operation["responses"].get("400", {}))
     ]
-    # The framework decodes a JSON body before it checks the token: no token needed to see it.
+    # Each operation is tried with the roles in turn: a caller it refuses is told so first (403).
+    tokens = [
+        await app.token(Role.ADMIN),
+        await app.token(Role.SUPERVISOR),
+        await app.token(Role.AGENT, agent_id=uuid.uuid4()),
+        await app.token(Role.GATEWAY),
+        SERVICE_TOKEN,
+    ]
     answered = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if _json_body(operation) is None or path.startswith("/inbox/v1/inbound/"):
                 continue
             url = path.replace("{", "").replace("}", "")
-            answer = await app.client.request(
-                method, url, content=b"\xff", headers={"Content-Type": "application/json"}
-            )
+            for token in tokens:
+                answer = await app.client.request(
+                    method,
+                    url,
+                    content=b"\xff",
+                    headers={
+                        "Content-Type": "application/json",
+                        "Authorization": f"Bearer {token}",
+                    },
+                )
+                if answer.status_code != 403:
+                    break
             answered[f"{method.upper()} {path}"] = (answer.status_code, answer.json()["code"])
 
     assert undeclared == []

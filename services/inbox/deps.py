@@ -12,6 +12,7 @@ from services.inbox.conversations.visibility import AgentQueuesCache, Visibility
 from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.settings import InboxSettings
 from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_signature
+from shared.authenticated_first import authenticates
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, StaleSignature, Unauthorized, WrongSignature
@@ -98,6 +99,13 @@ VisibilityDep = Annotated[Visibility, Depends(get_visibility)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 
+async def _gateway_check(request: Request) -> Principal:
+    return await gateway_principal(
+        request, await get_settings(request), await bearer_scheme(request)
+    )
+
+
+@authenticates(_gateway_check)
 async def gateway_principal(
     request: Request,
     settings: SettingsDep,

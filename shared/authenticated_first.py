@@ -1,0 +1,63 @@
+"""Authentication before the request's shape: a caller without valid credentials learns only that.
+
+FastAPI decodes a route's body, and the app runs its NUL check, before the route's dependencies
+are resolved: a request whose body cannot be decoded would be refused for its shape (400, 422)
+even without a token. Each dependency that authenticates a caller therefore registers a check
+that needs the request alone; a refusal for the request's shape first runs the route's checks,
+and their 401 or 403 is the answer when they refuse. Valid credentials change nothing: the
+shape's refusal stands. Only refusals pay for the check; an accepted request authenticates once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from shared.errors import AppError
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+Check = Callable[[Request], Awaitable[object]]
+Dependency = TypeVar("Dependency", bound=Callable[..., Any])
+_CHECKS: dict[Callable[..., Any], Check] = {}
+
+
+def authenticates(check: Check) -> Callable[[Dependency], Dependency]:
+    """Registers a dependency as authenticating the caller, ``check`` doing the same from the
+    request alone (raising the dependency's AppError when the caller is refused)."""
+
+    def register(dependency: Dependency) -> Dependency:
+        _CHECKS[dependency] = check
+        return dependency
+
+    return register
+
+
+async def refusal(request: Request) -> AppError | None:
+    """The error the route's authentication refuses this request with; None when it admits
+    the caller, when the route needs no credentials, or when they cannot be checked now."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return None
+    for check in _checks(route.dependant):
+        try:
+            await check(request)
+        except AppError as error:
+            return error
+        except Exception as exc:  # e.g. the database is down: the shape's refusal stands
+            log.warning("auth.check_failed", error=type(exc).__name__)
+            return None
+    return None
+
+
+def _checks(dependant: Dependant) -> list[Check]:
+    """The checks of the dependencies that authenticate, outermost first."""
+    found: list[Check] = []
+    for sub in dependant.dependencies:
+        check = _CHECKS.get(sub.call) if sub.call is not None else None
+        found.extend([check] if check is not None else _checks(sub))
+    return found
