@@ -145,7 +145,7 @@ async def delete_template(key: KeyPath, session: SessionDep, _: EditorDep) -> Re
 async def render_template(
     key: RenderKeyPath,
     body: RenderRequest,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: ReaderDep,
     settings: SettingsDep,
 ) -> RenderedRead:
