@@ -219,7 +219,14 @@ async def test_stats_count_waiting_agents_offers_and_service_level(app: Running)
     figures = stats.json()
     assert figures["waiting"] == 2
     assert figures["assigned"] == 1
-    assert figures["agents"] == {"available": 0, "busy": 1, "wrap_up": 0, "away": 1}
+    assert figures["agents"] == {
+        "available": 0,
+        "busy": 1,
+        "wrap_up": 0,
+        "away": 1,
+        "offerable": 0,
+        "offerable_by_channel": {"email": 0},
+    }
     assert (figures["offers_today"], figures["accepted_today"]) == (1, 1)
     assert figures["answered_today"] == 1
     assert figures["service_level_percent_today"] == 100.0

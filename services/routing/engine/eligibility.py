@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -15,6 +15,7 @@ from services.routing.engine.model import (
     AgentStatus,
     Channel,
     QueueConfig,
+    TaskLanguage,
     TaskSnapshot,
     WideningKind,
     WideningStep,
@@ -290,3 +291,26 @@ def eligible_agents(
     steps = active_steps(queue, task.channel, waited)
     assessed = (Candidate(agent, _assess(agent, task, queue, waited, steps)) for agent in agents)
     return [candidate for candidate in assessed if candidate.eligibility.eligible]
+
+
+def offerable_channels(
+    agent: AgentSnapshot, queue: QueueConfig, *, now: datetime
+) -> frozenset[Channel]:
+    """The queue's channels on which ``agent`` may be offered a task arriving now, by the
+    same rule as any task (``eligible``): a task in each language the queue takes, with no
+    extra skill, that no one has declined yet."""
+    languages: tuple[TaskLanguage, ...] = (
+        ("en", "fr") if queue.language == "bilingual" else (queue.language,)
+    )
+    return frozenset(
+        channel
+        for channel in queue.channels
+        if any(
+            eligible(agent, _probe(channel, language, now), queue, waited=timedelta(0)).eligible
+            for language in languages
+        )
+    )
+
+
+def _probe(channel: Channel, language: TaskLanguage, now: datetime) -> TaskSnapshot:
+    return TaskSnapshot(id=uuid.UUID(int=0), channel=channel, language=language, arrived_at=now)

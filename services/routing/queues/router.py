@@ -6,7 +6,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from services.routing.deps import ManagerDep, ManagerOrServiceDep, ReadSessionDep, SessionDep
+from services.routing.deps import (
+    ManagerDep,
+    ManagerOrServiceDep,
+    ReadSessionDep,
+    SessionDep,
+    SettingsDep,
+)
 from services.routing.queues import service
 from services.routing.queues.schemas import QueueCreate, QueueRead, QueueStats, QueueUpdate
 from shared.db import utc_now
@@ -71,7 +77,15 @@ async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Re
 @router.get(
     "/queues/{queue_id}/stats",
     summary="Live figures: waiting, longest wait, agents by presence, today's offers and SL",
+    description="`agents.offerable` (and `agents.offerable_by_channel`) count the available "
+    "agents the routing engine would offer this queue's work right now, by the engine's own "
+    "rule: for a queue serving phone, `offerable_by_channel.phone` is how many can take a "
+    "call now.",
     responses=problem_responses(404, 422),
 )
-async def queue_stats(queue_id: UUID, session: ReadSessionDep, _: ManagerDep) -> QueueStats:
-    return await service.queue_stats(session, queue_id=queue_id, now=utc_now())
+async def queue_stats(
+    queue_id: UUID, session: ReadSessionDep, settings: SettingsDep, _: ManagerDep
+) -> QueueStats:
+    return await service.queue_stats(
+        session, queue_id=queue_id, now=utc_now(), stale_after=settings.stream_stale_after
+    )

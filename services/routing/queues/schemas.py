@@ -274,12 +274,32 @@ class QueueRead(Schema):
 
 
 class AgentCounts(Schema):
-    """Agents who can serve the queue (language, skills, tier), by presence."""
+    """Agents who can serve the queue (language, skills, tier), by presence, and how many of
+    the available ones the routing engine would offer its work right now."""
 
-    available: int = Field(examples=[4])
+    available: int = Field(
+        examples=[4],
+        description="Available with spare capacity on one of the queue's channels; some may "
+        "still not be offered its work now (see `offerable`).",
+    )
     busy: int = Field(examples=[6])
     wrap_up: int = Field(examples=[1])
     away: int = Field(examples=[2])
+    offerable: int = Field(
+        examples=[3],
+        description="Of the `available` agents, those the routing engine would offer a task "
+        "of this queue arriving now, on at least one of its channels. It applies the engine's "
+        "own rule: a call goes only to an agent whose live event stream is connected, and "
+        "(unless the queue has `written_during_calls`) not to one holding written work; "
+        "written work not to one on a call; nothing without spare capacity on that channel. "
+        "The queue's hours do not count here (see `open_now`).",
+    )
+    offerable_by_channel: dict[ChannelName, int] = Field(
+        examples=[{"phone": 1, "email": 3}],
+        description="`offerable` for each channel the queue serves: for a queue serving phone, "
+        "`phone` is how many agents can take one of its calls now (live event stream "
+        "connected, no call already, no written work the queue keeps apart from calls).",
+    )
 
 
 class QueueStats(Schema):

@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.routing import signals
+from services.routing.engine.eligibility import offerable_channels
+from services.routing.engine.model import Channel, QueueConfig
+from services.routing.engine.snapshots import agent_snapshot, queue_config
 from services.routing.errors import QueueInUse, QueueNameTaken, QueueNotFound
 from services.routing.models import OPEN_TASK_STATES, Agent, Queue, QueueRule, Reservation, Task
 from services.routing.queues.documents import business_hours
@@ -153,7 +156,18 @@ def _serves(agent: Agent, queue: Queue) -> bool:
     )
 
 
-async def _agent_counts(session: AsyncSession, queue: Queue) -> AgentCounts:
+def _routable(queue: Queue) -> QueueConfig | None:
+    """The engine's view of the queue; None when its configuration is broken, as the engine
+    then routes nothing to it (see ``load_catalog``)."""
+    try:
+        return queue_config(queue)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+async def _agent_counts(
+    session: AsyncSession, queue: Queue, *, now: datetime, stale_after: timedelta
+) -> AgentCounts:
     stmt = (
         select(Agent)
         .where(Agent.status != "offline")
@@ -161,7 +175,9 @@ async def _agent_counts(session: AsyncSession, queue: Queue) -> AgentCounts:
     )
     agents = [agent for agent in await session.scalars(stmt) if _serves(agent, queue)]
     loads = await agent_loads(session, [agent.id for agent in agents])
+    config = _routable(queue)
     counts = dict.fromkeys(("available", "busy", "wrap_up", "away"), 0)
+    offerable, by_channel = 0, dict.fromkeys(queue.channels, 0)
     for agent in agents:
         status = agent.status
         if status == "available":
@@ -171,11 +187,28 @@ async def _agent_counts(session: AsyncSession, queue: Queue) -> AgentCounts:
             spare = any(held.get(channel, 0) < capacity[channel] for channel in queue.channels)
             status = "available" if spare else "busy"
         counts[status] += 1
-    return AgentCounts(**counts)
+        if status == "available" and config is not None:
+            snapshot = agent_snapshot(
+                agent,
+                languages={row.language: row.level for row in agent.languages},
+                skills={row.skill: row.level for row in agent.skills},
+                load={Channel(channel): count for channel, count in held.items()},
+                now=now,
+                stale_after=stale_after,
+            )
+            channels = offerable_channels(snapshot, config, now=now)
+            offerable += bool(channels)
+            for channel in channels:
+                by_channel[str(channel)] += 1
+    return AgentCounts(**counts, offerable=offerable, offerable_by_channel=by_channel)
 
 
-async def queue_stats(session: AsyncSession, *, queue_id: uuid.UUID, now: datetime) -> QueueStats:
-    """Live figures: tasks by state, longest wait, agents by presence, today's offers and SL."""
+async def queue_stats(
+    session: AsyncSession, *, queue_id: uuid.UUID, now: datetime, stale_after: timedelta
+) -> QueueStats:
+    """Live figures: tasks by state, longest wait, agents by presence and how many the engine
+    would offer the queue's work now (streams older than ``stale_after`` are gone), today's
+    offers and SL."""
     queue = await get_queue(session, queue_id)
     hours = business_hours(queue.hours)
     local_today = now.astimezone(hours.zone).date()
@@ -222,7 +255,7 @@ async def queue_stats(session: AsyncSession, *, queue_id: uuid.UUID, now: dateti
         offered=states.get("offered", 0),
         assigned=states.get("assigned", 0),
         longest_wait_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
-        agents=await _agent_counts(session, queue),
+        agents=await _agent_counts(session, queue, now=now, stale_after=stale_after),
         offers_today=sum(offers.values()),
         accepted_today=offers.get("accepted", 0),
         rejected_today=offers.get("rejected", 0),
