@@ -276,6 +276,9 @@ class Callback(Base):
     conversation_id: Mapped[uuid.UUID] = mapped_column()
     contact_id: Mapped[uuid.UUID | None] = mapped_column()
     agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    #: The agent who asked for it (who may read it whoever makes the call); None when a
+    #: supervisor, an admin or a service asked, and for callbacks from before it was kept.
+    requested_by_agent_id: Mapped[uuid.UUID | None] = mapped_column()
     language: Mapped[str] = mapped_column(String(3))
     skills: Mapped[dict[str, int]] = mapped_column(JsonDocument, default=dict)
     priority: Mapped[int] = mapped_column(Integer, default=0)

@@ -89,7 +89,12 @@ class CallbackRequested(Event):
     phone: str = Field(description="E.164 number to call.")
     due_at: datetime
     language: Language
-    requested_by_agent_id: UUID | None = None
+    requested_by_agent_id: UUID | None = Field(
+        default=None,
+        description="The agent who asked for the callback; routing keeps it and lets that "
+        "agent read the callback. Absent (null) when a supervisor or an admin asked, and in "
+        "events written before routing kept it.",
+    )
     preferred_agent_id: UUID | None = None
     note: str | None = None
 

@@ -415,6 +415,7 @@ async def schedule_callback(
         conversation_id=event.conversation_id,
         contact_id=event.contact_id,
         agent_id=event.preferred_agent_id or event.requested_by_agent_id,
+        requested_by_agent_id=event.requested_by_agent_id,
         language=event.language,
         skills={},
         priority=0,

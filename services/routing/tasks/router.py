@@ -157,9 +157,10 @@ async def create_callback(
 
 @router.get(
     "/callbacks/{callback_id}",
-    summary="Read a callback and the task it became (agents: only their own callbacks)",
-    description="An agent reads the callbacks it is to make (`agent_id`) and those whose task "
-    "was offered to it; any other is 403, as for tasks.",
+    summary="Read a callback and the task it became (agents: theirs, and those they asked for)",
+    description="An agent reads the callbacks it is to make (`agent_id`), those it asked for "
+    "(`requested_by_agent_id`, for itself or another agent) and those whose task was offered "
+    "to it; any other is 403, as for tasks.",
     responses=problem_responses(404, 422),
 )
 async def read_callback(

@@ -130,7 +130,13 @@ class CallbackRead(Schema):
     id: UUID
     conversation_id: UUID
     contact_id: UUID | None
-    agent_id: UUID | None
+    agent_id: UUID | None = Field(description="Who should make the call first.")
+    requested_by_agent_id: UUID | None = Field(
+        description="The agent who asked for the callback (it may read it, whoever makes the "
+        "call); null when a supervisor, an admin or a service asked, and for callbacks "
+        "scheduled before it was kept.",
+        examples=["8f14e45f-ceea-4e7a-9b1c-3d2f5a6b7c8d"],
+    )
     language: str
     skills: dict[str, int]
     priority: int

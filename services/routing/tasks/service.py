@@ -270,7 +270,8 @@ async def create_callback(
     session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
 ) -> Callback:
     """Schedule a follow-up call; an agent's own callback goes first to that agent. Its agent
-    (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``."""
+    (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``.
+    The calling agent is kept as the one who asked, so it may read the callback later."""
     agent_id = data.agent_id or acting_agent_id
     if agent_id is not None and await session.get(Agent, agent_id) is None:
         raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
@@ -279,6 +280,7 @@ async def create_callback(
         conversation_id=data.conversation_id,
         contact_id=data.contact_id,
         agent_id=agent_id,
+        requested_by_agent_id=acting_agent_id,
         language=data.language,
         skills=dict(data.skills),
         priority=data.priority,
@@ -298,11 +300,15 @@ async def get_callback(
     session: AsyncSession, callback_id: uuid.UUID, *, acting_agent_id: uuid.UUID | None
 ) -> Callback:
     """The callback; raises CallbackNotFound, or NotOwnAgent for an agent other than the one
-    it is for (``agent_id``) or than those its task was offered to, as for tasks."""
+    it is for (``agent_id``), the one who asked for it (``requested_by_agent_id``) or those
+    its task was offered to, as for tasks."""
     callback = await session.get(Callback, callback_id, populate_existing=True)
     if callback is None:
         raise CallbackNotFound(callback_id=callback_id)
-    if acting_agent_id is None or callback.agent_id == acting_agent_id:
+    if acting_agent_id is None or acting_agent_id in (
+        callback.agent_id,
+        callback.requested_by_agent_id,
+    ):
         return callback
     if callback.task_id is not None:
         offered = await session.scalar(
