@@ -179,5 +179,7 @@ async def read_callback(
     "contact: the telephony gateway then plays the closed message.",
     responses=problem_responses(422),
 )
-async def availability(body: AvailabilityQuery, session: SessionDep, _: ServiceDep) -> Availability:
+async def availability(
+    body: AvailabilityQuery, session: ReadSessionDep, _: ServiceDep
+) -> Availability:
     return await intake.availability(session, query=body, now=utc_now())
