@@ -31,9 +31,10 @@ the line follows it, so ``Hello {name},`` with no name reads ``Hello,`` (never `
 Locales. Formatting takes any Babel locale of English or French (``fr-CA``, ``fr_CA``, ``en``...).
 A bare ``fr`` or ``en`` has no default territory: it formats as Babel's ``fr`` (France:
 ``1 234,56 $CA``, ``09:30``) and ``en`` (United States: ``CA$1,234.56``); pass
-``default_territory="CA"`` to format bare tags as Canada. Babel does all formatting except
-``fr_CA`` times, written ``9 h 30`` (no leading zero, no-break spaces) as the OQLF recommends,
-and the first of the month in long French dates, written ``1er avril``.
+``default_territory="CA"`` to format bare tags as Canada. Babel does all formatting; times follow
+the conventions of the weekly hours in the out-of-hours notice (``shared.times_of_day``):
+``fr_CA`` ``9 h`` and ``9 h 30`` as the OQLF recommends, English ``9 a.m.``, ``9:30 a.m.``,
+``noon`` and ``midnight``; and the first of the month in long French dates is ``1er avril``.
 
 French typography (``typography.py``) applies to the literal text of French templates only,
 never to values. Errors are in ``errors.py``; the twin rules in ``twins.py``.
@@ -50,7 +51,7 @@ from typing import Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
+from babel.dates import format_date, get_datetime_format, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, is_currency
 from babel.units import format_unit
@@ -67,6 +68,7 @@ from services.translation.templates.errors import (
     VersionNotFound,
 )
 from services.translation.templates.typography import KEEP_MARK, VALUE_MARK, apply_french_typography
+from shared.times_of_day import time_of_day
 
 VariableType = Literal["text", "number", "money", "date", "time", "datetime", "duration"]
 
@@ -79,7 +81,6 @@ BILINGUAL_SEPARATOR = "-" * 40
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _KEY = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}\n]*)\}|[{}]")
-_FR_CA_TIME = "H\u00a0'h'\u00a0mm"
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal"})
 _HORIZONTAL_SPACE = " \t\u00a0\u202f"
 _ENDS_A_WORD = frozenset(" \t\n\u00a0\u202f,.;:!?)]»")
@@ -255,8 +256,8 @@ def _date_text(day: date, style: DateStyle, locale: Locale) -> str:
 
 
 def _time_text(moment: time, locale: Locale) -> str:
-    pattern = _FR_CA_TIME if (locale.language, locale.territory) == ("fr", "CA") else "short"
-    return str(format_time(moment.replace(tzinfo=None), pattern, locale=locale))
+    # the customer's out-of-hours notice writes its hours the same way (``shared.times_of_day``)
+    return time_of_day(moment, locale)
 
 
 def _zone_name(zone: ZoneInfo, locale: Locale) -> str:
