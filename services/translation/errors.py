@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.translation.templates.errors import (
+    MAX_MAGNITUDE,
     TWIN_MESSAGES,
     InvalidVariable,
     MissingVariable,
@@ -180,4 +181,7 @@ def template_problem(error: TemplateError, *, at: str = "") -> AppError:
     reasons = [FieldError(field, code, error.message, tuple(params.items()))] if field else []
     problem = _FOR_TEMPLATE_ERROR[type(error)](error.message, errors=reasons)
     problem.params = params  # the message's placeholders, filled in the request's language
+    if isinstance(error, InvalidVariable) and error.out_of_range:
+        # the bound as a number too, so that a caller (the inbox) words it in its own reason
+        problem.extensions["limit"] = MAX_MAGNITUDE
     return problem

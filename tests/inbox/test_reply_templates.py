@@ -315,3 +315,75 @@ async def test_a_template_reply_when_translation_is_down_is_503_and_nothing_is_q
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
     assert len(smtp_server.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "amount_reason", "count_reason"),
+    [
+        (
+            "en",
+            "Must be an amount between -1,000,000,000,000,000 and 1,000,000,000,000,000.",
+            "Must be a number between -1,000,000,000,000,000 and 1,000,000,000,000,000.",
+        ),
+        (
+            "fr",
+            "Doit être un montant compris entre -{bound} et {bound}.".format(
+                bound=NNBSP.join(["1", *["000"] * 5])
+            ),
+            "Doit être un nombre compris entre -{bound} et {bound}.".format(
+                bound=NNBSP.join(["1", *["000"] * 5])
+            ),
+        ),
+    ],
+)
+async def test_a_figure_beyond_the_bound_names_the_bound_and_nothing_is_sent(
+    mail_app: Running, smtp_server: SmtpServer, language: str, amount_reason: str, count_reason: str
+) -> None:
+    receipt = await start_conversation(mail_app)
+    headers = {**await agent_headers(mail_app, receipt), "Accept-Language": language}
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+    letter = {
+        "account_number": "4417-2231",
+        "agreed_on": "2026-03-02",
+        "total_amount": "1234.56",
+        "installment_count": 3,
+        "installment_amount": "411.52",
+        "first_due": "2026-04-01",
+        "last_due": "2026-06-01",
+    }
+    before = await mail_app.client.get(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}", headers=headers
+    )
+
+    amount = await mail_app.client.post(
+        url,
+        json={
+            "template_key": "letter.payment_arrangement",
+            "variables": {**letter, "total_amount": 1e20},
+        },
+        headers=headers,
+    )
+    count = await mail_app.client.post(
+        url,
+        json={
+            "template_key": "letter.payment_arrangement",
+            "variables": {**letter, "installment_count": -(10**16)},
+        },
+        headers=headers,
+    )
+    await drain_mail(mail_app)
+    after = await mail_app.client.get(
+        f"/inbox/v1/conversations/{receipt['conversation_id']}", headers=headers
+    )
+
+    assert (amount.status_code, count.status_code) == (422, 422), amount.text
+    assert amount.json()["code"] == count.json()["code"] == "reply.template_variables"
+    assert [(e["field"], e["code"], e["reason"]) for e in amount.json()["errors"]] == [
+        ("variables.total_amount", "variable_invalid", amount_reason)
+    ]
+    assert [(e["field"], e["reason"]) for e in count.json()["errors"]] == [
+        ("variables.installment_count", count_reason)
+    ]
+    assert await outbound_count(mail_app) == 0
+    assert smtp_server.messages == []
+    assert after.json()["messages"] == before.json()["messages"]

@@ -100,6 +100,7 @@ async def test_a_figure_too_large_to_be_real_is_a_422_naming_the_bound(
         (f"variables.{name}", "template.variable_invalid", english)
     ]
     assert problem["detail"] == english
+    assert problem["limit"] == 10**15  # the bound as a number, for callers to word it
 
 
 async def test_the_bound_reads_in_french_and_a_figure_at_the_bound_still_renders(

@@ -31,6 +31,12 @@ REASONS_INVALID_VARIABLE = {
     "datetime": "Must be a date and time with a time zone.",
     "duration": "Must be a duration of zero or more seconds.",
 }
+#: What a figure beyond the translation service's bound (its problem's ``limit``) must be.
+REASONS_OUT_OF_RANGE = {
+    "number": "Must be a number between -{limit} and {limit}.",
+    "money": "Must be an amount between -{limit} and {limit}.",
+    "duration": "Must be a duration of at most {limit} seconds.",
+}
 
 
 def standard_variables(conversation: Conversation, *, author_name: str | None) -> dict[str, object]:
@@ -129,18 +135,25 @@ def _template_problem(
         return _no_version(key, language)
     if code.startswith("template.variable_"):
         # The peer's reasons are already formatted in one language: ours are localized.
+        limit = rejected.problem.get("limit")
         fields = []
         for item in rejected.problem.get("errors", []):
             where = str(item.get("field", "")) if isinstance(item, dict) else ""
             name = where.removeprefix("variables.")
+            params: tuple[tuple[str, object], ...] = (("key", key),)
             if code == "template.variable_missing":  # e.g. a null value given
                 reason = REASON_MISSING_VARIABLE
+            elif _is_bound(limit) and types.get(name) in REASONS_OUT_OF_RANGE:
+                reason, params = REASONS_OUT_OF_RANGE[types[name]], (*params, ("limit", limit))
             else:
                 reason = REASONS_INVALID_VARIABLE.get(types.get(name, ""), GENERIC_REASON)
             fields.append(
-                FieldError(
-                    where or "variables", code.removeprefix("template."), reason, (("key", key),)
-                )
+                FieldError(where or "variables", code.removeprefix("template."), reason, params)
             )
         return ReplyTemplateVariables(key=key, errors=fields)
     return rejected
+
+
+def _is_bound(limit: object) -> bool:
+    """Whether the peer's ``limit`` is a bound it refused a figure for (a positive integer)."""
+    return isinstance(limit, int) and not isinstance(limit, bool) and limit > 0

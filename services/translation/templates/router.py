@@ -139,7 +139,8 @@ async def delete_template(key: KeyPath, session: SessionDep, _: EditorDep) -> Re
     description="Dates, times, numbers, money and durations are formatted by Babel for the "
     "locale; French text gets French typography. A bare `en` or `fr` formats for the "
     "configured territory. With `und` both languages come in one message, French first unless "
-    "`first` or the configuration says otherwise.",
+    "`first` or the configuration says otherwise. A number, amount or duration beyond "
+    "±10^15 is 422 `template.variable_invalid` whose `limit` member gives that bound.",
     responses=problem_responses(404),
 )
 async def render_template(
