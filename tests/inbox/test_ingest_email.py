@@ -205,10 +205,13 @@ async def test_messages_without_message_id_are_deduplicated(
     assert await count(app, Message) == 1
 
 
-async def test_the_same_message_id_to_two_inbox_addresses_is_two_messages(
+async def test_the_same_message_id_to_two_inbox_addresses_is_two_messages_in_two_conversations(
     app: Running, gateway: str
 ) -> None:
-    raw = email()
+    """Dedupe is per inbox address: a copy for another address that does not join the first
+    copy's conversation (no subject to thread by) is stored. One that joins it is kept once
+    (test_copies_to_two_addresses)."""
+    raw = email(subject="")
 
     sales = await post(app, gateway, raw)
     answer = await app.client.post(
@@ -219,6 +222,8 @@ async def test_the_same_message_id_to_two_inbox_addresses_is_two_messages(
 
     assert answer.json()["duplicate"] is False
     assert answer.json()["message_id"] != sales["message_id"]
+    assert answer.json()["conversation_id"] != sales["conversation_id"]
+    assert await count(app, Message) == 2
 
 
 async def test_an_unparseable_message_is_quarantined_raw_not_lost(

@@ -98,7 +98,9 @@ EMAIL_BODY = {
     description="Stores the message exactly once and threads it; answers 202 only after the "
     "commit. A message that cannot be parsed is kept raw and answered `quarantined`. "
     "Deduplication: Message-ID per inbox address, else the gateway's id, else "
-    "`Idempotency-Key`, else the hash of the raw message.",
+    "`Idempotency-Key`, else the hash of the raw message. A copy of an email its conversation "
+    "already holds (the same Message-ID, sender, subject and text, posted for another of our "
+    "addresses) answers the first copy's ids with `duplicate: true`.",
     responses=problem_responses(401, 403, 413, 415, 422, 503),
     openapi_extra=EMAIL_BODY,
 )

@@ -75,27 +75,43 @@ def kept_digests(parsed: ParsedEmail | None) -> tuple[str | None, ...]:
 # The email path's statements, built once (building one costs more CPU than running it). The
 # message row is written with Core statements: claimed whole in one, linked in another.
 MESSAGE = cast(Table, Message.__table__)
+
+
+def _insert(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    return postgresql.insert(MESSAGE) if dialect == "postgresql" else sqlite.insert(MESSAGE)
+
+
 _CLAIMS = {
-    name: insert(MESSAGE)
+    name: _insert(name)
     .on_conflict_do_nothing(index_elements=[MESSAGE.c.dedupe_key])
     .returning(MESSAGE.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for name in ("postgresql", "sqlite")
 }
 CONVERSATION = cast(Table, Conversation.__table__)
 _INSERT_CONVERSATION = CONVERSATION.insert()
 _OUTBOX = cast(Table, OutboxEvent.__table__).insert()
 _ATTACHMENTS = cast(Table, Attachment.__table__).insert()
-_EARLIER = (
-    select(
-        MESSAGE.c.id,
-        MESSAGE.c.conversation_id,
-        MESSAGE.c.status,
-        MESSAGE.c.language,
-        CONVERSATION.c.contact_id,
-    )
-    .select_from(MESSAGE.outerjoin(CONVERSATION, CONVERSATION.c.id == MESSAGE.c.conversation_id))
-    .where(MESSAGE.c.dedupe_key == bindparam("dedupe_key"))
+_RECEIPT = select(
+    MESSAGE.c.id,
+    MESSAGE.c.conversation_id,
+    MESSAGE.c.status,
+    MESSAGE.c.language,
+    CONVERSATION.c.contact_id,
+).select_from(MESSAGE.outerjoin(CONVERSATION, CONVERSATION.c.id == MESSAGE.c.conversation_id))
+_EARLIER = _RECEIPT.where(MESSAGE.c.dedupe_key == bindparam("dedupe_key"))
+# A copy of one email that the conversation already holds: the same email sent to two of our
+# addresses, each posted by the gateway, is kept once. Its Message-ID alone does not say so:
+# some mailers give one Message-ID to different emails; its sender, subject and text must agree.
+_COPY_KEYS = ("conversation_id", "message_id_header", "from_address", "subject", "text")
+_HELD_COPY = (
+    select(MESSAGE.c.id)
+    .where(*(MESSAGE.c[name] == bindparam(name, type_=MESSAGE.c[name].type) for name in _COPY_KEYS))
+    .where(MESSAGE.c.direction == "inbound")
 )
+_EARLIER_COPY = _RECEIPT.where(
+    MESSAGE.c.id == _HELD_COPY.order_by(MESSAGE.c.received_at).limit(1).scalar_subquery()
+)
+_GUARDED_CLAIMS: dict[tuple[str, tuple[str, ...]], Any] = {}
 # The sender's contact and, in the same statement, its latest email conversation with this
 # subject (none when the subject is None).
 _LATEST_BY_SUBJECT = (
@@ -221,9 +237,39 @@ async def claim_row(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(claim, values)).first() is not None
 
 
-async def _duplicate(session: AsyncSession, key: str) -> IngestResult:
-    """The earlier copy's result, once the claim found the dedupe key taken."""
+async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """claim_row into a known conversation, unless it already holds a copy of this email (the
+    same Message-ID, sender, subject and text: another of our addresses got it too). Runs
+    after the conversation's row is locked (its UPDATE): a copy committed meanwhile is seen,
+    on PostgreSQL too."""
+    if any(values[name] is None for name in _COPY_KEYS):
+        return await claim_row(session, values)
+    dialect = session.get_bind().dialect.name
+    names = tuple(values)
+    claim = _GUARDED_CLAIMS.get((dialect, names))
+    if claim is None:
+        # The row's values, selected unless the copy is held; the guard's parameters are the
+        # same values (one parameter per name).
+        row = select(*(bindparam(name, type_=MESSAGE.c[name].type) for name in names))
+        claim = (
+            _insert(dialect)
+            .from_select(names, row.where(~_HELD_COPY.exists()))
+            .on_conflict_do_nothing(index_elements=[MESSAGE.c.dedupe_key])
+            .returning(MESSAGE.c.id)
+        )
+        _GUARDED_CLAIMS[(dialect, names)] = claim
+    return (await session.execute(claim, values)).first() is not None
+
+
+async def _duplicate(
+    session: AsyncSession, key: str, copy_of: dict[str, Any] | None = None
+) -> IngestResult:
+    """The earlier copy's result, once the claim found the dedupe key taken, or the email
+    already held in its conversation (``copy_of``: the claim's values)."""
     duplicate = await find_duplicate(session, key)
+    if duplicate is None and copy_of is not None:
+        params = {name: copy_of[name] for name in _COPY_KEYS}
+        duplicate = _earlier((await session.execute(_EARLIER_COPY, params)).first())
     if duplicate is None:
         raise RuntimeError("dedupe key conflict without a stored message")
     return duplicate
@@ -256,10 +302,12 @@ async def ingest_email(
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
     address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
-    # Reads first: the sender and the conversation the email belongs to. Into a known
-    # conversation, the message row is then claimed, whole, in one statement: a second copy of
-    # the same message stops there, before anything is written. A new conversation is written
-    # before the message that opens it (no second statement to link them).
+    # Reads first: the sender and the conversation the email belongs to. The message row is
+    # claimed, whole, in one statement, last: a second copy of the same message stops there,
+    # and the transaction with what it wrote is rolled back. A new conversation is written
+    # before the message that opens it (no second statement to link them); a known one is
+    # updated first, which locks it, so that a copy of this email it received meanwhile (sent
+    # to another of our addresses too) is seen by the claim.
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     references = subject_references(subject or "")
@@ -280,10 +328,6 @@ async def ingest_email(
         reopen_days=reopen_days,
         now=now,
     )
-    if existing is not None and not await claim_row(
-        session, {"id": message_id, **values, "conversation_id": existing.id}
-    ):
-        return await _duplicate(session, email.dedupe_key)
 
     confident = detection is not None and confidence >= 0.9
     if contact is None:
@@ -346,11 +390,14 @@ async def ingest_email(
             await session.rollback()
             return await _duplicate(session, email.dedupe_key)
     else:
-        changed = conversations.changed_values(conversation)
-        if changed:
-            await session.execute(
-                update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
-            )
+        changed = conversations.changed_values(conversation)  # never empty: its version moves
+        await session.execute(
+            update(CONVERSATION).where(CONVERSATION.c.id == conversation.id).values(changed)
+        )
+        claimed = {"id": message_id, **values, "conversation_id": conversation.id}
+        if not await claim_new_copy(session, claimed):
+            await session.rollback()
+            return await _duplicate(session, email.dedupe_key, copy_of=claimed)
     if parsed.attachments:
         await session.execute(
             _ATTACHMENTS,

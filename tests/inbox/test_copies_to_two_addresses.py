@@ -1,0 +1,168 @@
+"""One email sent to two of our addresses (``billing@`` and ``facturation@``), each copy posted by
+the gateway, is kept once in its conversation: the second copy answers the first one's receipt
+with ``duplicate: true`` and changes nothing. Over HTTP, like a gateway posts mail."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from services.inbox.models import Conversation, Message
+from shared.auth import Role
+from tests.inbox.builders import email, raw_headers
+from tests.inbox.test_threading_http import needs_agent_events
+from tests.support.apps import Running
+
+BOTH = "billing@centre.example, facturation@centre.example"
+MARIE = "Marie Tremblay <marie.tremblay@exemple.ca>"
+
+
+@pytest.fixture
+async def gateway(app: Running) -> str:
+    return await app.token(Role.GATEWAY)
+
+
+async def post_to(app: Running, token: str, raw: bytes, address: str) -> dict[str, object]:
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email", params={"to": address}, content=raw, headers=raw_headers(token)
+    )
+    assert answer.status_code == 202, answer.text
+    body: dict[str, object] = answer.json()
+    return body
+
+
+async def messages_in(app: Running, conversation_id: object) -> list[Message]:
+    async with app.context("inbox").require_sessions()() as session:
+        rows = await session.scalars(
+            select(Message)
+            .where(Message.conversation_id == uuid.UUID(str(conversation_id)))
+            .order_by(Message.received_at)
+        )
+        return list(rows)
+
+
+async def version_of(app: Running, conversation_id: object) -> int:
+    async with app.context("inbox").require_sessions()() as session:
+        row = await session.get(Conversation, uuid.UUID(str(conversation_id)))
+    assert row is not None
+    return row.version
+
+
+def receipt(answer: dict[str, object]) -> tuple[object, ...]:
+    return tuple(answer[key] for key in ("message_id", "conversation_id", "contact_id", "status"))
+
+
+async def test_the_second_copy_answers_the_first_ones_receipt_and_changes_nothing(
+    app: Running, gateway: str
+) -> None:
+    raw = email(sender=MARIE, to=BOTH, subject="Facture erronée")
+
+    first = await post_to(app, gateway, raw, "billing@centre.example")
+    version = await version_of(app, first["conversation_id"])
+    events = await needs_agent_events(app)
+    second = await post_to(app, gateway, raw, "facturation@centre.example")
+
+    assert first["duplicate"] is False
+    assert second["duplicate"] is True
+    assert receipt(second) == receipt(first)
+    assert second["language"] == first["language"] == "fr"
+    assert [message.id for message in await messages_in(app, first["conversation_id"])] == [
+        uuid.UUID(str(first["message_id"]))
+    ]
+    assert await version_of(app, first["conversation_id"]) == version
+    assert await needs_agent_events(app) == events
+    # Either address's retry is still the same duplicate.
+    for address in ("billing@centre.example", "facturation@centre.example"):
+        again = await post_to(app, gateway, raw, address)
+        assert (again["duplicate"], receipt(again)) == (True, receipt(first))
+
+
+async def test_a_reply_copied_to_both_addresses_joins_its_conversation_once(
+    app: Running, gateway: str
+) -> None:
+    opening = email(sender=MARIE, to="billing@centre.example", message_id="<a1@exemple.ca>")
+    first = await post_to(app, gateway, opening, "billing@centre.example")
+    reply = email(
+        sender=MARIE,
+        to=BOTH,
+        subject="RE : Facture erronée — autre question",
+        message_id="<a2@exemple.ca>",
+        in_reply_to="<a1@exemple.ca>",
+        body="Une autre question : puis-je payer en deux fois ?",
+    )
+
+    answers = [
+        await post_to(app, gateway, reply, address)
+        for address in ("billing@centre.example", "facturation@centre.example")
+    ]
+
+    assert [answer["duplicate"] for answer in answers] == [False, True]
+    assert {answer["conversation_id"] for answer in answers} == {first["conversation_id"]}
+    held = await messages_in(app, first["conversation_id"])
+    assert [message.message_id_header for message in held] == ["a1@exemple.ca", "a2@exemple.ca"]
+
+
+async def test_many_copies_at_once_add_one_message(app: Running, gateway: str) -> None:
+    """The copies of a reply arrive together (one post per address): one message is added, on
+    PostgreSQL too, where their transactions run side by side."""
+    first = await post_to(app, gateway, email(sender=MARIE, message_id="<b1@exemple.ca>"), "a@x.ca")
+    reply = email(
+        sender=MARIE,
+        to=", ".join(f"service{n}@centre.example" for n in range(10)),
+        subject="RE : Facture erronée",
+        message_id="<b2@exemple.ca>",
+        in_reply_to="<b1@exemple.ca>",
+    )
+
+    answers = await asyncio.gather(
+        *(post_to(app, gateway, reply, f"service{n}@centre.example") for n in range(10))
+    )
+
+    assert [answer["duplicate"] for answer in answers].count(False) == 1
+    assert len({receipt(answer) for answer in answers}) == 1
+    async with app.context("inbox").require_sessions()() as session:
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.message_id_header == "b2@exemple.ca")
+        )
+    assert stored == 1
+    assert len(await messages_in(app, first["conversation_id"])) == 2
+
+
+async def test_another_senders_email_reusing_the_message_id_is_kept(
+    app: Running, gateway: str
+) -> None:
+    """Only the same email is a copy: its sender too. A colleague's reply whose mailer reused the
+    Message-ID is a message of its own."""
+    first = await post_to(
+        app, gateway, email(sender=MARIE, message_id="<c1@exemple.ca>"), "billing@centre.example"
+    )
+    reply = email(
+        sender=MARIE,
+        subject="RE : Facture erronée",
+        message_id="<c2@exemple.ca>",
+        in_reply_to="<c1@exemple.ca>",
+    )
+    await post_to(app, gateway, reply, "billing@centre.example")
+    colleague = email(
+        sender="Paul Roy <paul.roy@exemple.ca>",
+        subject="RE : Facture erronée",
+        message_id="<c2@exemple.ca>",
+        in_reply_to="<c1@exemple.ca>",
+        body="Je confirme, la facture de Marie est en double.",
+    )
+
+    third = await post_to(app, gateway, colleague, "facturation@centre.example")
+
+    assert third["duplicate"] is False
+    assert third["conversation_id"] == first["conversation_id"]
+    held = await messages_in(app, first["conversation_id"])
+    assert [message.from_address for message in held] == [
+        "marie.tremblay@exemple.ca",
+        "marie.tremblay@exemple.ca",
+        "paul.roy@exemple.ca",
+    ]
