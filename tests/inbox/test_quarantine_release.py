@@ -160,7 +160,8 @@ async def test_an_email_an_earlier_version_could_not_read_is_released_as_stored(
     assert answer.status_code == 200, answer.text
     released = answer.json()
     assert (released["state"], released["repaired"]) == ("released", False)
-    assert released["reason"] == "an earlier parser failed"
+    assert released["reason"] == "The email cannot be read."
+    assert (released["reason_code"], released["parse_error"]) == (None, "an earlier parser failed")
     async with app.context("inbox").require_sessions()() as session:
         conversation = await session.get(Conversation, uuid.UUID(released["conversation_id"]))
         message = await session.get(Message, uuid.UUID(released["released_as"]))

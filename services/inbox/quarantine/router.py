@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from services.inbox.bodies import media_type, refuse_declared_oversize, refuse_oversize
@@ -21,10 +21,12 @@ from services.inbox.deps import (
 from services.inbox.downloads import download
 from services.inbox.errors import RepairedCopyMediaType
 from services.inbox.models import Message
-from services.inbox.quarantine import service
+from services.inbox.quarantine import causes, service
 from services.inbox.quarantine.schemas import Dismissal, QuarantinedEmail
 from shared.db import utc_now
+from shared.i18n import negotiate_locale
 from shared.schemas import Page, problem_responses
+from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1", tags=["quarantine"])
 REPAIRED_MEDIA_TYPE = "message/rfc822"
@@ -56,6 +58,8 @@ REPAIRED_BODY = {
     responses=problem_responses(401, 403, 422, 503),
 )
 async def list_quarantine(
+    request: Request,
+    response: Response,
     session: ReadSessionDep,
     _: SupervisorDep,
     state: service.State = "quarantined",
@@ -65,7 +69,10 @@ async def list_quarantine(
     rows, next_cursor = await service.list_quarantined(
         session, state=state, cursor=cursor, limit=limit
     )
-    return Page[QuarantinedEmail](items=[_item(row) for row in rows], next_cursor=next_cursor)
+    words = _Words(request, response)
+    return Page[QuarantinedEmail](
+        items=[_item(row, words) for row in rows], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -105,6 +112,7 @@ async def download_quarantined(
 async def release_quarantined(
     message_id: UUID,
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: SupervisorDep,
     settings: SettingsDep,
@@ -127,7 +135,7 @@ async def release_quarantined(
             reopen_days=settings.reopen_days,
         ),
     )
-    return _item(message)
+    return _item(message, _Words(request, response))
 
 
 @router.post(
@@ -139,6 +147,8 @@ async def release_quarantined(
 )
 async def dismiss_quarantined(
     message_id: UUID,
+    request: Request,
+    response: Response,
     session: SessionDep,
     principal: SupervisorDep,
     body: Dismissal | None = None,
@@ -146,7 +156,7 @@ async def dismiss_quarantined(
     message = await service.dismiss(
         session, message_id, by=principal, note=body.note if body else None, now=utc_now()
     )
-    return _item(message)
+    return _item(message, _Words(request, response))
 
 
 async def _repaired_copy(request: Request, limit: int) -> bytes | None:
@@ -162,8 +172,24 @@ async def _repaired_copy(request: Request, limit: int) -> bytes | None:
     return body
 
 
-def _item(message: Message) -> QuarantinedEmail:
+class _Words:
+    """The language the caller reads (``Accept-Language``) and the catalogs, for the reasons;
+    the answer says which language it is in."""
+
+    def __init__(self, request: Request, response: Response) -> None:
+        context = service_context(request)
+        self.translator = context.translator
+        self.locale = negotiate_locale(
+            request.headers.get("accept-language"), context.settings.default_locale
+        )
+        response.headers["Content-Language"] = self.locale
+        response.headers["Vary"] = "Accept-Language"
+
+
+def _item(message: Message, words: _Words) -> QuarantinedEmail:
     details: dict[str, Any] = message.details or {}
+    parse_error = details.get("parse_error")
+    code = causes.cause_code(parse_error)
     return QuarantinedEmail(
         id=message.id,
         state=message.status,
@@ -171,7 +197,9 @@ def _item(message: Message) -> QuarantinedEmail:
         gateway=message.gateway,
         raw_size=message.raw_size,
         raw_sha256=message.raw_sha256,
-        reason=details.get("parse_error"),
+        reason=causes.cause_text(code, words.locale, words.translator),
+        reason_code=code,
+        parse_error=parse_error,
         handled_by=details.get("handled_by"),
         handled_at=details.get("handled_at"),
         note=details.get("note"),

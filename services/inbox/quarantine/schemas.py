@@ -22,7 +22,25 @@ class QuarantinedEmail(Schema):
     raw_size: int | None = Field(description="Bytes of the message as it arrived.")
     raw_sha256: str | None
     reason: str | None = Field(
-        description="Why it could not be parsed.", examples=["no header found"]
+        description="Why it could not be parsed, in the language of `Accept-Language`.",
+        examples=[
+            "The email cannot be read: its header block is too large.",
+            "Le courriel ne peut pas être lu\u202f: il compte trop de parties MIME.",
+        ],
+    )
+    reason_code: str | None = Field(
+        default=None,
+        description="The cause as a stable code: `empty`, `header_too_large`, `header_too_long`, "
+        "`no_header`, `no_header_fields`, `content_field_too_long`, `content_fields_too_large`, "
+        "`too_deep`, `too_many_parts` or `parser_failed`; null when the parser's text names no "
+        "known cause.",
+        examples=["header_too_large"],
+    )
+    parse_error: str | None = Field(
+        default=None,
+        description="What the parser said, as kept with the email: technical English, with the "
+        "limit or field it met, for whoever repairs it.",
+        examples=["header block larger than 65536 bytes"],
     )
     handled_by: str | None = Field(
         default=None, description="Who released or dismissed it (the token's name)."
