@@ -136,9 +136,12 @@ async def test_a_callback_asked_for_in_the_workspace_is_read_by_the_agent_who_as
             select(InboxOutboxEvent).where(InboxOutboxEvent.type == "callback.requested")
         )
     assert event is not None
+    # The answer names the callback as routing keeps it.
+    callback_id = scheduled.json()["id"]
+    assert callback_id == str(event.id)
 
-    by_marie = await read(app, str(event.id), await agent_headers(app, marie["id"]))
-    by_paul = await read(app, str(event.id), await agent_headers(app, paul["id"]))
+    by_marie = await read(app, callback_id, await agent_headers(app, marie["id"]))
+    by_paul = await read(app, callback_id, await agent_headers(app, paul["id"]))
 
     assert by_marie.status_code == 200, by_marie.text
     assert by_marie.json()["requested_by_agent_id"] == marie["id"]

@@ -396,7 +396,7 @@ async def schedule_callback(
                 ]
             ) from exc
     conversation = await load(session, conversation_id, principal, if_match, visibility)
-    number = await service.schedule_callback(
+    scheduled = await service.schedule_callback(
         session,
         conversation,
         actor(principal),
@@ -405,7 +405,7 @@ async def schedule_callback(
         note=body.note,
         now=utc_now(),
     )
-    return CallbackScheduled(due_at=body.due_at, phone=number)
+    return CallbackScheduled(id=scheduled.id, due_at=body.due_at, phone=scheduled.phone)
 
 
 @router.get(

@@ -189,6 +189,10 @@ class CallbackCreate(Schema):
 
 
 class CallbackScheduled(Schema):
+    id: UUID = Field(
+        description="The callback's id in routing: `GET /routing/v1/callbacks/{id}` reads it "
+        "once routing has the request (404 until then, usually for well under a second)."
+    )
     due_at: datetime
     phone: str
 

@@ -59,6 +59,14 @@ class Actor:
     agent_id: uuid.UUID | None = None
 
 
+@dataclass(frozen=True)
+class ScheduledCallback:
+    """A callback asked of routing: its id there and the number it will call."""
+
+    id: uuid.UUID
+    phone: str
+
+
 def summary(conversation: Conversation) -> dict[str, Any]:
     """The conversation's current state, as sent back with a 409."""
     return {
@@ -389,8 +397,9 @@ async def schedule_callback(
     phone: str | None,
     note: str | None,
     now: datetime,
-) -> str:
-    """Ask routing to call the customer back at ``due_at``; returns the number to call."""
+) -> ScheduledCallback:
+    """Ask routing to call the customer back at ``due_at``: the callback's id in routing
+    (its event's, which routing keeps) and the number to call."""
     _ensure_future("due_at", due_at, now=now)
     number = phone or await session.scalar(
         select(ContactIdentity.value)
@@ -404,7 +413,7 @@ async def schedule_callback(
         raise NoPhoneNumber(conversation_id=str(conversation.id))
     if note:
         await add_note(session, conversation, actor, body=note, now=now)
-    emit(
+    event = emit(
         session,
         OutboxEvent,
         CallbackRequested(
@@ -423,10 +432,10 @@ async def schedule_callback(
         conversation,
         actor,
         "callback_scheduled",
-        {"due_at": due_at.isoformat(), "phone": number},
+        {"due_at": due_at.isoformat(), "phone": number, "callback_id": str(event.id)},
         now=now,
     )
-    return number
+    return ScheduledCallback(id=event.id, phone=number)
 
 
 async def timeline(session: AsyncSession, conversation_id: uuid.UUID) -> list[TimelineEntry]:
