@@ -285,6 +285,9 @@ async def test_callbacks_need_a_future_time_and_a_number(
     )
     after_past = await state(app, conversation_id)
     bad_number = await app.client.post(url, json={"due_at": later, "phone": "abc"}, headers=agent)
+    bad_number_french = await app.client.post(
+        url, json={"due_at": later, "phone": "555"}, headers={**agent, "Accept-Language": "fr"}
+    )
     scheduled = await app.client.post(
         url, json={"due_at": later, "phone": "514-555-0123"}, headers=agent
     )
@@ -297,6 +300,16 @@ async def test_callbacks_need_a_future_time_and_a_number(
         {"field": "due_at", "code": "datetime_future", "reason": "Doit être dans le futur."}
     ]
     assert past_english.json()["errors"][0]["reason"] == "Must be in the future."
+    assert [bad_number.json()["errors"], bad_number_french.json()["errors"]] == [
+        [{"field": "phone", "code": "phone_number", "reason": "Not a phone number."}],
+        [
+            {
+                "field": "phone",
+                "code": "phone_number",
+                "reason": "Ce n’est pas un numéro de téléphone valide.",
+            }
+        ],
+    ]
     assert after_past.version == version
     assert scheduled.status_code == 202
     assert scheduled.json()["phone"] == "+15145550123"

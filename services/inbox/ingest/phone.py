@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from shared.errors import FieldError, InvalidInput
+
 QUEBEC_AREA_CODES = frozenset(
     {"263", "354", "367", "418", "438", "450", "468", "514", "579", "581", "819", "873"}
 )
@@ -46,6 +48,16 @@ def to_e164(number: str, default_region: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(f"{number!r} is not a possible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def e164_field(number: str, field: str, default_region: str) -> str:
+    """to_e164 for a field of a request: 422 naming the field when it is not a phone number."""
+    try:
+        return to_e164(number, default_region)
+    except InvalidNumber as exc:
+        raise InvalidInput(
+            errors=[FieldError(field=field, code="phone_number", reason="Not a phone number.")]
+        ) from exc
 
 
 def region_language(e164: str) -> str | None:

@@ -22,7 +22,7 @@ from services.inbox.deps import (
 )
 from services.inbox.errors import CallEventMediaType, FaxMediaType
 from services.inbox.ingest import calls, faxes
-from services.inbox.ingest.phone import InvalidNumber, PhoneLine, call_language, to_e164
+from services.inbox.ingest.phone import PhoneLine, call_language, e164_field
 from services.inbox.ingest.schemas import CallEventIn, CallReceipt, FaxJson, IngestReceipt
 from services.inbox.settings import InboxSettings
 from shared.clients.base import PeerRejected
@@ -30,7 +30,7 @@ from shared.clients.routing import RoutingClient
 from shared.contracts.routing import AvailabilityQuery
 from shared.contracts.translation import DetectHints, DetectRequest
 from shared.db import utc_now
-from shared.errors import FieldError, InvalidInput, Unavailable
+from shared.errors import Unavailable
 from shared.logging import get_logger
 from shared.null_characters import refuse_in_form
 from shared.problems import invalid_input
@@ -98,15 +98,6 @@ FAX_BODY: dict[str, Any] = {
 }
 
 
-def _number(value: str, field: str, region: str) -> str:
-    try:
-        return to_e164(value, region)
-    except InvalidNumber as exc:
-        raise InvalidInput(
-            errors=[FieldError(field=field, code="phone_number", reason="Not a phone number.")]
-        ) from exc
-
-
 async def _json_body(request: Request) -> None:
     """CallEventMediaType (415) for a body sent as anything but JSON (an empty body without a
     media type is left to the validation of the body: 422, missing)."""
@@ -144,8 +135,8 @@ async def receive_call_event(
     settings: SettingsDep,
     routing: RoutingDep,
 ) -> CallReceipt:
-    caller = _number(body.from_, "from", settings.default_region)
-    dialed = _number(body.to, "to", settings.default_region) if body.to else None
+    caller = e164_field(body.from_, "from", settings.default_region)
+    dialed = e164_field(body.to, "to", settings.default_region) if body.to else None
     async with service_context(request).require_sessions()() as lookup:
         existing = await calls.find_call(lookup, gateway=gateway.name, call_id=body.call_id)
         contact = await contacts.find_by_identity(lookup, kind="phone", value=caller)
@@ -227,8 +218,8 @@ async def receive_fax(
     blobs: BlobsDep,
 ) -> IngestReceipt:
     fax, document = await _read_fax(request, settings.max_message_bytes)
-    sender = _number(fax.from_, "from", settings.default_region)
-    dialed = _number(fax.to, "to", settings.default_region) if fax.to else None
+    sender = e164_field(fax.from_, "from", settings.default_region)
+    dialed = e164_field(fax.to, "to", settings.default_region) if fax.to else None
     line = _line(settings, dialed)
     async with service_context(request).require_sessions()() as lookup:
         contact = await contacts.find_by_identity(lookup, kind="fax", value=sender)

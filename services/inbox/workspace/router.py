@@ -20,7 +20,7 @@ from services.inbox.deps import (
     WriterDep,
 )
 from services.inbox.errors import ConversationNotFound
-from services.inbox.ingest.phone import InvalidNumber, to_e164
+from services.inbox.ingest.phone import e164_field
 from services.inbox.models import Conversation
 from services.inbox.settings import InboxSettings
 from services.inbox.workspace import service
@@ -383,18 +383,7 @@ async def schedule_callback(
 ) -> CallbackScheduled:
     settings = service_context(request).settings
     assert isinstance(settings, InboxSettings)
-    phone = None
-    if body.phone:
-        try:
-            phone = to_e164(body.phone, settings.default_region)
-        except InvalidNumber as exc:
-            raise InvalidInput(
-                errors=[
-                    FieldError(
-                        field="phone", code="phone_number", reason="This value is not valid."
-                    )
-                ]
-            ) from exc
+    phone = e164_field(body.phone, "phone", settings.default_region) if body.phone else None
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     scheduled = await service.schedule_callback(
         session,
