@@ -18,7 +18,7 @@ from services.translation.mt import router as mt_router
 from services.translation.mt.provider import select_provider
 from services.translation.settings import TranslationSettings
 from services.translation.templates import router as templates_router
-from services.translation.templates.service import seed_templates
+from services.translation.templates.service import seed_templates, upgrade_seeds
 from shared.clients.inbox import InboxClient, IntrospectingVerifier
 from shared.clients.peers import peer_client
 from shared.db import session_scope, utc_now
@@ -38,16 +38,19 @@ async def _seed(context: ServiceContext) -> None:
     edits and deletions stand, new seeds arrive with new releases, and a service pointed at its
     own (or an emptied) database gets its templates without re-running history. The templates
     the inbox sends by itself cannot be deleted, so one absent was lost: it comes back whole.
+    A stored version still holding an earlier release's seed text, never edited, gets today's.
     """
     try:
         async with session_scope(context.require_sessions()) as session:
-            added = await seed_templates(session, now=utc_now())
+            now = utc_now()
+            added = await seed_templates(session, now=now)
+            upgraded = await upgrade_seeds(session, now=now)
     except (OSError, DBAPIError) as error:
         # start anyway: readiness reports the database, and the next start seeds
         log.warning("templates.seed_failed", error=type(error).__name__)
         return
-    if added:
-        log.info("templates.seeded", added=added)
+    if added or upgraded:
+        log.info("templates.seeded", added=added, upgraded=upgraded)
 
 
 def create_app(

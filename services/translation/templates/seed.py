@@ -10,7 +10,9 @@ signs. ``SEED_EXAMPLES`` holds JSON-ready sample variables per key and language,
 examples; datetimes carry an offset, so render them with the customer's or queue's time zone.
 
 Seeds are inserted only when missing (``service.seed_templates``): an install seeded earlier keeps
-its stored text, edited or not, until an administrator changes it.
+its stored text, except that a text still exactly as an earlier release seeded it (listed in
+``superseded.py``, where a changed seed's former text goes) is replaced at start-up with today's
+(``service.upgrade_seeds``); an administrator's edit always stands.
 """
 
 from collections.abc import Mapping

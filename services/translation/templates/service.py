@@ -48,6 +48,7 @@ from services.translation.templates.seed import (
     REQUIRED_VARIABLES,
     SEED_TEMPLATES,
 )
+from services.translation.templates.superseded import SUPERSEDED_SEEDS, SupersededSeed
 from services.translation.templates.twins import TwinProblem, check_twins
 from shared.logging import get_logger
 
@@ -356,6 +357,54 @@ async def seed_templates(
             log.warning("templates.required_restored", key=key, versions=restored)
         added += restored
     return added
+
+
+async def upgrade_seeds(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    templates: Iterable[TemplateVersion] = SEED_TEMPLATES,
+    superseded: Iterable[SupersededSeed] = SUPERSEDED_SEEDS,
+) -> int:
+    """Give each stored version whose text is still exactly an earlier seed's (never edited) the
+    current seed's text, dated ``now`` as an edit is; returns how many were replaced.
+
+    Its twins still holding their current seed text (unchanged between releases, or replaced
+    here too) are dated ``now`` as well: the pair was revised together, so neither reads as
+    stale. A twin someone edited keeps its date, and is then reported older, to review."""
+    current = {(version.key, version.locale): version for version in templates}
+    upgraded: set[str] = set()
+    replaced = 0
+    for earlier in superseded:
+        seed = current.get((earlier.key, earlier.locale))
+        if seed is None:
+            continue
+        stmt = (
+            select(Template)
+            .where(
+                Template.key == earlier.key,
+                Template.locale == earlier.locale,
+                Template.subject == earlier.subject,
+                Template.body == earlier.body,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        row = await session.scalar(stmt)
+        if row is None or _variables(row.variables) != seed.variables:
+            continue  # edited since, replaced by another replica, or deleted: it stands
+        _write(row, seed, now)
+        upgraded.add(earlier.key)
+        replaced += 1
+        log.info("templates.seed_upgraded", key=earlier.key, locale=earlier.locale)
+    await session.flush()
+    for key in sorted(upgraded):
+        for row in await _versions(session, key, lock=True):
+            seed = current.get((key, row.locale))
+            if seed is not None and row.updated_at != now and _same_text(_pure(row), seed):
+                row.updated_at = now
+    await session.flush()
+    return replaced
 
 
 async def _insert_seed(session: AsyncSession, version: TemplateVersion, now: datetime) -> int:

@@ -1,0 +1,167 @@
+"""An install seeded by an earlier release gets today's seed text at start-up where it still holds
+the earlier one, untouched; an administrator's edit stays, and the twins stay consistent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from services.translation.models import Template
+from services.translation.templates.seed import SEED_TEMPLATES
+from services.translation.templates.superseded import SUPERSEDED_SEEDS
+from shared.auth import Role
+from shared.db import session_scope
+from tests.support.apps import SERVICE_TOKEN, Running, running_all_in_one
+
+BASE = "/translation/v1/templates"
+SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+EARLIER = datetime(2025, 1, 1, tzinfo=UTC)
+EDITED = datetime(2025, 6, 1, tzinfo=UTC)
+CURRENT = {(v.key, v.locale): v for v in SEED_TEMPLATES}
+OLD = {(v.key, v.locale): v for v in SUPERSEDED_SEEDS}
+OLD_NOTICE_WORDS = "destiné au service"
+
+
+async def as_an_earlier_release_left_it(app: Running, *slots: tuple[str, str]) -> None:
+    """Store the earlier seed text of each (key, locale), dated when it was seeded."""
+    async with session_scope(app.context("translation").require_sessions()) as session:
+        for key, locale in slots:
+            row = await session.scalar(
+                select(Template).where(Template.key == key, Template.locale == locale)
+            )
+            assert row is not None
+            row.subject, row.body = OLD[key, locale].subject, OLD[key, locale].body
+            row.updated_at = EARLIER
+
+
+async def read(app: Running, key: str) -> Any:
+    answer = await app.client.get(f"{BASE}/{key}", headers=SERVICE)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+async def render_notice(app: Running) -> str:
+    answer = await app.client.post(
+        f"{BASE}/notice.out_of_hours/render",
+        json={"locale": "fr-CA", "variables": {"queue_name": "Courriel — français",
+                                               "hours": "du lundi au vendredi, de 9 h à 17 h"}},
+        headers=SERVICE,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    body: str = answer.json()["body"]
+    return body
+
+
+async def test_an_earlier_seed_text_is_replaced_at_start_up(db_url: str, tmp_path: Path) -> None:
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(
+            app,
+            ("notice.out_of_hours", "en"),
+            ("notice.out_of_hours", "fr"),
+            ("email.acknowledgement", "fr"),  # its English did not change
+        )
+        before = await render_notice(app)
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        notice = await read(app, "notice.out_of_hours")
+        acknowledgement = await read(app, "email.acknowledgement")
+        after = await render_notice(app)
+
+    assert f"{OLD_NOTICE_WORDS} Courriel — français" in before
+    assert OLD_NOTICE_WORDS not in after
+    assert "Courriel" not in after
+    for template in (notice, acknowledgement):
+        key = template["key"]
+        assert [(v["locale"], v["subject"], v["body"]) for v in template["versions"]] == [
+            (locale, CURRENT[key, locale].subject, CURRENT[key, locale].body)
+            for locale in ("en", "fr")
+        ]
+        # changed as an edit is: dated now, both twins together, so neither reads as stale
+        dates = {v["updated_at"] for v in template["versions"]}
+        assert len(dates) == 1
+        assert datetime.fromisoformat(dates.pop()) > EARLIER
+        assert template["problems"] == []
+
+
+async def test_an_edited_text_is_kept_and_its_twin_still_upgraded(
+    db_url: str, tmp_path: Path
+) -> None:
+    edited_body = CURRENT["notice.out_of_hours", "en"].body.replace(
+        "Thank you for your patience.", "Thank you for your patience, and see you soon."
+    )
+    async with running_all_in_one(db_url, tmp_path) as app:
+        token = await app.token(Role.SUPERVISOR)
+        await as_an_earlier_release_left_it(
+            app, ("notice.out_of_hours", "fr"), ("conversation.closing", "fr")
+        )
+        # an administrator's edit of an earlier seed: no longer the earlier text exactly
+        edited_closing = OLD["conversation.closing", "fr"].body + "\n"
+        patched = await app.client.patch(
+            f"{BASE}/conversation.closing",
+            json={"versions": [{
+                "locale": "fr", "subject": OLD["conversation.closing", "fr"].subject,
+                "body": edited_closing,
+                "variables": [{"name": n} for n in ("customer_name", "reference", "agent_name")],
+            }]},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        assert patched.status_code == 200, patched.text
+        patched = await app.client.patch(
+            f"{BASE}/notice.out_of_hours",
+            json={"versions": [{
+                "locale": "en", "subject": CURRENT["notice.out_of_hours", "en"].subject,
+                "body": edited_body,
+                "variables": [{"name": "queue_name"}, {"name": "hours"}],
+            }]},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        assert patched.status_code == 200, patched.text
+        async with session_scope(app.context("translation").require_sessions()) as session:
+            english = await session.scalar(
+                select(Template).where(
+                    Template.key == "notice.out_of_hours", Template.locale == "en"
+                )
+            )
+            assert english is not None
+            english.updated_at = EDITED  # the edit was made long before this upgrade
+        closing_before = await read(app, "conversation.closing")
+        notice_before = await read(app, "notice.out_of_hours")
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        closing = await read(app, "conversation.closing")
+        notice = await read(app, "notice.out_of_hours")
+
+    assert closing == closing_before
+    assert closing["versions"][1]["body"] == edited_closing
+    english, french = notice["versions"]
+    assert english == notice_before["versions"][0]
+    assert english["body"] == edited_body
+    assert (french["subject"], french["body"]) == (
+        CURRENT["notice.out_of_hours", "fr"].subject,
+        CURRENT["notice.out_of_hours", "fr"].body,
+    )
+    assert french["updated_at"] > english["updated_at"]
+    # the edited English is older than its revised French: reviewing it is the editor's call
+    assert [(p["kind"], p["locale"]) for p in notice["problems"]] == [("stale_twin", "en")]
+
+
+async def test_starting_again_changes_nothing_more(db_url: str, tmp_path: Path) -> None:
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, ("letter.payment_arrangement", "en"))
+    async with running_all_in_one(db_url, tmp_path) as app:
+        first = await read(app, "letter.payment_arrangement")
+    async with running_all_in_one(db_url, tmp_path) as app:
+        second = await read(app, "letter.payment_arrangement")
+
+    assert first == second
+    assert "Number of payments: {installment_count}" in first["versions"][0]["body"]
+
+
+def test_each_superseded_text_is_an_earlier_text_of_a_current_seed() -> None:
+    for old in SUPERSEDED_SEEDS:
+        current = CURRENT[old.key, old.locale]
+        assert (old.subject, old.body) != (current.subject, current.body)
+    assert len(OLD) == len(SUPERSEDED_SEEDS)
