@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, get_timezone_name
 from babel.lists import format_list
 
 from services.routing.queues.hours import (
@@ -28,11 +28,11 @@ from services.routing.queues.hours import (
     next_opening,
 )
 from shared.contracts.routing_events import QueueHours
+from shared.times_of_day import time_of_day
 
 _LOCALES = {"en": Locale.parse("en_CA"), "fr": Locale.parse("fr_CA")}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal"})
 _NNBSP = "\u202f"
-_NOON = time(12)
 _Weekly = tuple[tuple[int, tuple[OpeningInterval, ...]], ...]
 
 #: Fixed phrases, per language; everything else is Babel's.
@@ -41,8 +41,6 @@ _WORDS = {
         "always": "24 hours a day",
         # follows "Our business hours are:" in the notice
         "closed": "none for now (we are closed until further notice)",
-        "midnight": "midnight",
-        "noon": "noon",
         "interval": "{start} to {end}",
         "range": "{first} to {last}",
         "pair": "{first} and {last}",
@@ -54,8 +52,6 @@ _WORDS = {
         "always": "24 heures sur 24",
         # follows « Nos heures d’ouverture sont les suivantes : » in the notice
         "closed": "aucune pour le moment (nous sommes fermés jusqu’à nouvel ordre)",
-        "midnight": "minuit",
-        "noon": "12\u00a0h",
         "interval": "de {start} à {end}",
         "range": "du {first} au {last}",
         "pair": "le {first} et le {last}",
@@ -140,15 +136,7 @@ def _group_text(days: list[int], intervals: Sequence[OpeningInterval], language:
 
 
 def _time_text(moment: time, language: str, *, end: bool = False) -> str:
-    if moment == MIDNIGHT and (end or language == "en"):  # French opens at « 0 h »
-        return _WORDS[language]["midnight"]
-    if moment == _NOON:
-        return _WORDS[language]["noon"]
-    if language == "fr":
-        pattern = "H\u00a0'h'" if moment.minute == 0 else "H\u00a0'h'\u00a0mm"
-        return str(format_time(moment, pattern, locale=_LOCALES["fr"]))
-    text = str(format_time(moment, "short", locale=_LOCALES["en"]))
-    return text.replace(":00", "") if moment.minute == 0 else text
+    return time_of_day(moment, _LOCALES[language], end=end)
 
 
 def _date_text(day: date, language: str) -> str:
