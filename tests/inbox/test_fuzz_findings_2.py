@@ -78,8 +78,10 @@ async def test_an_if_match_that_is_no_version_is_a_422_and_changes_nothing(
         assert answer.status_code == 422, answer.text
         assert answer.json()["code"] == "request.invalid"
         assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("If-Match", "etag")]
-    assert note.json()["errors"][0]["reason"] == "This value is not valid."
-    assert resolved.json()["errors"][0]["reason"] == "Cette valeur n’est pas valide."
+    assert note.json()["errors"][0]["reason"] == 'Must be the ETag of a read (such as "7") or *.'
+    assert resolved.json()["errors"][0]["reason"] == (
+        'Doit être l’ETag d’une lecture (par exemple "7") ou *.'
+    )
     after = await conversation_row(app, conversation_id)
     assert (after.status, after.version) == (before.status, before.version)
     assert await count(app, Note) == 0

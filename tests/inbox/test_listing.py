@@ -132,6 +132,24 @@ async def test_bad_list_parameters_are_422(
         {"assignee": "aDE0804f11ED983fDd31B508A0c7C21B644f"},
         {"created_after": "2026-01-01T00:00:00"},
     ]
+    reasons = {}
     for params in bad:
         answer = await app.client.get("/inbox/v1/conversations", params=params, headers=supervisor)
         assert answer.status_code == 422, params
+        reasons[str(params)] = [error["reason"] for error in answer.json().get("errors", [])]
+    french = await app.client.get(
+        "/inbox/v1/conversations",
+        params={"assignee": "me"},
+        headers={**supervisor, "Accept-Language": "fr"},
+    )
+
+    # A supervisor is no agent: "me" names no one, and the reason says why.
+    assert reasons[str({"assignee": "me"})] == [
+        "Only an agent's token stands for 'me': give an agent's id."
+    ]
+    assert reasons[str({"assignee": "aDE0804f11ED983fDd31B508A0c7C21B644f"})] == [
+        "Must be 'me' or an agent's id."
+    ]
+    assert french.json()["errors"][0]["reason"] == (
+        "Seul le jeton d’un agent désigne «\u202fme\u202f»\u202f: donnez l’identifiant d’un agent."
+    )

@@ -28,6 +28,8 @@ from shared.schemas import Instant, Language, Page, Problem, problem_responses
 router = APIRouter(prefix="/inbox/v1", tags=["conversations"])
 # A declared type is sent back only when it reads as one (the sender wrote it).
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+REASON_ASSIGNEE = "Must be 'me' or an agent's id."
+REASON_NOT_AN_AGENT = "Only an agent's token stands for 'me': give an agent's id."
 RANGE_HEADER = {
     "name": "Range",
     "in": "header",
@@ -198,9 +200,6 @@ def _assignee_id(assignee: str | None, principal: Principal) -> UUID | None:
     except ValueError:  # 36 characters of hexadecimal digits and dashes, but not a UUID
         agent_id = None
     if agent_id is None:
-        raise InvalidInput(
-            errors=[
-                FieldError(field="assignee", code="value_error", reason="This value is not valid.")
-            ]
-        )
+        reason = REASON_NOT_AN_AGENT if assignee == "me" else REASON_ASSIGNEE
+        raise InvalidInput(errors=[FieldError(field="assignee", code="value_error", reason=reason)])
     return agent_id

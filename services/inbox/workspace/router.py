@@ -65,6 +65,9 @@ IfMatch = Annotated[
 ]
 
 
+REASON_ETAG = 'Must be the ETag of a read (such as "7") or *.'
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The version an ``If-Match`` header names (``*`` or none: any); InvalidInput unless it is
     ASCII digits within the version column's range."""
@@ -73,9 +76,7 @@ def expected_version(if_match: str | None) -> int | None:
     value = if_match.strip().removeprefix("W/").strip('"')
     # isdigit() alone also takes "²" (a latin-1 header byte), which int() refuses
     if not (value.isascii() and value.isdigit()) or int(value) > MAX_VERSION:
-        raise InvalidInput(
-            errors=[FieldError(field="If-Match", code="etag", reason="This value is not valid.")]
-        )
+        raise InvalidInput(errors=[FieldError(field="If-Match", code="etag", reason=REASON_ETAG)])
     return int(value)
 
 
