@@ -36,10 +36,11 @@ Every post is a new message: each round posts to its own ``?to=`` inbox address 
 dedupe is per inbox address; a Message-ID the corpus holds twice gets an address per
 occurrence), carries an ``Idempotency-Key`` (messages without a Message-ID), and ends with a
 line of blanks encoding the round, so that its raw bytes, hence its stored file, are new too
-(parsing strips trailing blanks: the message reads the same). From the second round on, its
-Message-ID names the round too: the same email again in its conversation would be a copy, sent
-to another of our addresses, which the inbox keeps once (replies still name the first round's
-Message-IDs, and thread by them). Attachments repeat across
+(parsing strips trailing blanks: the message reads the same). From the second round on, and
+for a Message-ID's later occurrences in the corpus (some are variants of one email), its
+Message-ID names the round and the occurrence too: the same email again in its conversation
+would be a copy sent to another of our addresses, which the inbox keeps once (replies still
+name the corpus's Message-IDs, and thread by the first round's messages). Attachments repeat across
 rounds and are stored once. The clients speak minimal HTTP/1.1 with keep-alive over asyncio
 streams so that the client's CPU, on the same cores, stays small against the server's.
 
@@ -196,16 +197,18 @@ def load_corpus(sample: int | None = None) -> list[Email]:
     return emails
 
 
-_MESSAGE_ID = re.compile(rb"(?im)^message-id:[ \t]*(\r?\n[ \t]+)?<")
+#: A Message-ID header's value, up to its "<" if any (any line ending: the corpus has CR-only).
+_MESSAGE_ID = re.compile(rb"(?i)(?:^|(?<=[\r\n]))message-id:[ \t]*(?:(?:\r\n|\r|\n)[ \t]+)?<?")
 
 
-def unique_bytes(raw: bytes, round_number: int) -> bytes:
+def unique_bytes(raw: bytes, round_number: int, occurrence: int = 0) -> bytes:
     """The message with a trailing line of blanks spelling the round in binary (new bytes) and,
-    after the first round, its (first) Message-ID prefixed with the round (a new email)."""
+    but for a Message-ID's first occurrence in the first round, its (first) Message-ID
+    prefixed with the round and the occurrence (a new email)."""
     newline = b"\r\n" if b"\r\n" in raw else b"\n" if b"\n" in raw else b"\r"
     pattern = bin(round_number)[2:].replace("0", " ").replace("1", "\t").encode()
-    if round_number > 1:
-        tag = f"r{round_number}.".encode()
+    if round_number > 1 or occurrence > 0:
+        tag = f"r{round_number}.o{occurrence}.".encode()
         raw = _MESSAGE_ID.sub(lambda found: found.group(0) + tag, raw, count=1)
     return raw + newline + pattern + newline
 
@@ -273,7 +276,7 @@ class Posts:
             "Idempotency-Key": f"{self.run}-{self.round}-{self.position}",
         }
         target = f"/inbox/v1/inbound/email?to={address}"
-        return target, headers, unique_bytes(email.raw, self.round), email.path
+        return target, headers, unique_bytes(email.raw, self.round, email.occurrence), email.path
 
 
 def stdlib_parse(raw: bytes) -> None:
