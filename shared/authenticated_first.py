@@ -17,7 +17,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from shared.errors import AppError
+from shared.errors import AppError, Unavailable
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,8 +38,8 @@ def authenticates(check: Check) -> Callable[[Dependency], Dependency]:
 
 
 async def refusal(request: Request) -> AppError | None:
-    """The error the route's authentication refuses this request with; None when it admits
-    the caller, when the route needs no credentials, or when they cannot be checked now."""
+    """The error the route's authentication refuses this request with (503 when it cannot be
+    checked now); None when it admits the caller or the route needs no credentials."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return None
@@ -48,9 +48,10 @@ async def refusal(request: Request) -> AppError | None:
             await check(request)
         except AppError as error:
             return error
-        except Exception as exc:  # e.g. the database is down: the shape's refusal stands
-            log.warning("auth.check_failed", error=type(exc).__name__)
-            return None
+        except Exception:
+            # The database is down, say: the caller is neither admitted nor told more.
+            log.exception("auth.check_failed")
+            return Unavailable(retry_after=5)
     return None
 
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 from shared.auth import Principal, Role
 from shared.clients.base import ServiceClient
 from shared.contracts.events import EventAck, EventEnvelope
-from shared.contracts.inbox import TokenIntrospection, TokenIntrospectRequest
+from shared.contracts.inbox import MAX_TOKEN_CHARS, TokenIntrospection, TokenIntrospectRequest
 from shared.errors import Unavailable
 
 
@@ -46,6 +46,8 @@ class IntrospectingVerifier:
         self._cache: OrderedDict[str, tuple[float, Principal | None]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal | None:
+        if len(token) > MAX_TOKEN_CHARS:
+            return None
         now = time.monotonic()
         cached = self._cache.get(token)
         if cached is not None and now - cached[0] < self._ttl:

@@ -6,13 +6,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: No API token is longer: a longer one is not valid, without asking.
+MAX_TOKEN_CHARS = 200
+
 
 class TokenIntrospectRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"token": "ibx_3q9ZfK2mT7vXc1LrP8sW0yHdA4uEjN6b"}]}
     )
 
-    token: str = Field(min_length=1, max_length=200)
+    token: str = Field(min_length=1, max_length=MAX_TOKEN_CHARS)
 
 
 class TokenIntrospection(BaseModel):

@@ -75,6 +75,20 @@ async def test_a_revoked_or_unknown_token_is_told_so_before_its_malformed_body(
     assert answer.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("path", ["/routing/v1/queues", "/translation/v1/templates"])
+async def test_a_token_longer_than_any_is_unknown_on_every_service(app: Running, path: str) -> None:
+    """Routing and translation ask the inbox about a token: one longer than any token is not
+    valid (it was a 500 there, and with a malformed body a 422 naming fields)."""
+    long_token = {"Authorization": f"Bearer {'x' * 300}"}
+
+    read = await app.client.get(path, headers=long_token)
+    posted = await app.client.post(path, content=WITH_NUL, headers={**long_token, **JSON})
+
+    assert (read.status_code, read.json()["code"]) == (401, "auth.invalid_token")
+    assert (posted.status_code, posted.json()["code"]) == (401, "auth.invalid_token")
+    assert "errors" not in posted.json()
+
+
 async def test_a_role_the_route_refuses_gets_403_and_an_admitted_one_the_shape_refusal(
     app: Running,
 ) -> None:
