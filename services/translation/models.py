@@ -39,6 +39,8 @@ class TemplateSeed(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     locale: Mapped[str] = mapped_column(String(5), primary_key=True)
+    # when start-up last wrote the version (seeded it, or gave it a later release's text or
+    # date): a version whose updated_at is still this was never edited since
     seeded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

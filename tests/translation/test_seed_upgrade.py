@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from services.translation.models import Template
+from services.translation.models import Template, TemplateSeed
 from services.translation.templates.seed import SEED_TEMPLATES
 from services.translation.templates.superseded import SUPERSEDED_SEEDS
 from shared.auth import Role
@@ -26,15 +26,42 @@ OLD_NOTICE_WORDS = "destiné au service"
 
 
 async def as_an_earlier_release_left_it(app: Running, *slots: tuple[str, str]) -> None:
-    """Store the earlier seed text of each (key, locale), dated when it was seeded."""
+    """Store the earlier seed text of each (key, locale) as that release's seeding did: the
+    version created, last written and marked as offered at one moment."""
     async with session_scope(app.context("translation").require_sessions()) as session:
         for key, locale in slots:
             row = await session.scalar(
                 select(Template).where(Template.key == key, Template.locale == locale)
             )
+            marker = await session.get(TemplateSeed, (key, locale))
             assert row is not None
+            assert marker is not None
             row.subject, row.body = OLD[key, locale].subject, OLD[key, locale].body
-            row.updated_at = EARLIER
+            row.created_at = row.updated_at = marker.seeded_at = EARLIER
+
+
+async def patch(app: Running, key: str, body: dict[str, Any]) -> Any:
+    """An administrator's edit over HTTP; returns the template as the answer gives it."""
+    token = await app.token(Role.SUPERVISOR)
+    answer = await app.client.patch(
+        f"{BASE}/{key}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def version(key: str, locale: str, subject: str, body: str) -> dict[str, Any]:
+    """A version to write, declaring the seed's variables."""
+    variables = [{"name": v.name, "type": v.type} for v in CURRENT[key, locale].variables]
+    return {"locale": locale, "subject": subject, "body": body, "variables": variables}
+
+
+def earlier(key: str, locale: str) -> dict[str, Any]:
+    return version(key, locale, OLD[key, locale].subject, OLD[key, locale].body)
+
+
+def texts(template: Any) -> list[tuple[str, str, str]]:
+    return [(v["locale"], v["subject"], v["body"]) for v in template["versions"]]
 
 
 async def read(app: Running, key: str) -> Any:
@@ -165,3 +192,97 @@ def test_each_superseded_text_is_an_earlier_text_of_a_current_seed() -> None:
         current = CURRENT[old.key, old.locale]
         assert (old.subject, old.body) != (current.subject, current.body)
     assert len(OLD) == len(SUPERSEDED_SEEDS)
+
+
+async def test_an_earlier_text_an_administrator_restored_is_kept(
+    db_url: str, tmp_path: Path
+) -> None:
+    acknowledgement = ("email.acknowledgement", "fr")
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, acknowledgement, ("callback.confirmation", "fr"))
+        # edited, then put back as it was: the earlier seed's text again, by choice
+        await patch(app, acknowledgement[0], {"versions": [
+            version(*acknowledgement, OLD[acknowledgement].subject, "Bonjour {customer_name}.")
+        ]})  # fmt: skip
+        restored = await patch(app, acknowledgement[0], {"versions": [earlier(*acknowledgement)]})
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        kept = await read(app, "email.acknowledgement")
+        callback = await read(app, "callback.confirmation")
+
+    assert kept == restored
+    assert texts(kept)[1] == ("fr", OLD[acknowledgement].subject, OLD[acknowledgement].body)
+    # the untouched earlier seed of the same start is still upgraded
+    assert texts(callback) == [
+        (locale, CURRENT["callback.confirmation", locale].subject,
+         CURRENT["callback.confirmation", locale].body)
+        for locale in ("en", "fr")
+    ]  # fmt: skip
+
+
+async def test_an_earlier_text_saved_again_after_the_upgrade_stays(
+    db_url: str, tmp_path: Path
+) -> None:
+    slot = ("notice.out_of_hours", "fr")
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, slot)
+    async with running_all_in_one(db_url, tmp_path) as app:
+        upgraded = await read(app, slot[0])
+        # the administrator prefers the earlier wording and saves it back
+        saved = await patch(app, slot[0], {"versions": [earlier(*slot)]})
+    async with running_all_in_one(db_url, tmp_path) as app:
+        after_restart = await read(app, slot[0])
+
+    assert texts(upgraded)[1] == ("fr", CURRENT[slot].subject, CURRENT[slot].body)
+    assert after_restart == saved
+    assert texts(after_restart)[1] == ("fr", OLD[slot].subject, OLD[slot].body)
+    assert OLD_NOTICE_WORDS in after_restart["versions"][1]["body"]
+
+
+async def test_a_version_written_anew_with_an_earlier_text_is_kept(
+    db_url: str, tmp_path: Path
+) -> None:
+    key = "conversation.closing"
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, (key, "fr"))
+        token = await app.token(Role.SUPERVISOR)
+        deleted = await app.client.delete(
+            f"{BASE}/{key}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert deleted.status_code == 204, deleted.text
+        english = CURRENT[key, "en"]
+        created = await app.client.post(
+            BASE,
+            json={"key": key, "versions": [
+                version(key, "en", english.subject, english.body), earlier(key, "fr")
+            ]},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        after_restart = await read(app, key)
+
+    assert after_restart == created.json()
+    assert texts(after_restart)[1] == ("fr", OLD[key, "fr"].subject, OLD[key, "fr"].body)
+
+
+async def test_an_earlier_text_kept_alone_on_purpose_stays_alone(
+    db_url: str, tmp_path: Path
+) -> None:
+    key = "conversation.closing"
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, (key, "fr"))
+        # the same text, now the template's only version: only its single-language mark changes
+        alone = await patch(app, key, {
+            "versions": [{**earlier(key, "fr"), "single_language": True}],
+            "remove_locales": ["en"],
+        })  # fmt: skip
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        after_restart = await read(app, key)
+
+    assert after_restart == alone
+    (french,) = after_restart["versions"]
+    assert (french["body"], french["single_language"]) == (OLD[key, "fr"].body, True)
+    assert after_restart["problems"] == []

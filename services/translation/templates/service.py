@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -366,8 +366,12 @@ async def upgrade_seeds(
     templates: Iterable[TemplateVersion] = SEED_TEMPLATES,
     superseded: Iterable[SupersededSeed] = SUPERSEDED_SEEDS,
 ) -> int:
-    """Give each stored version whose text is still exactly an earlier seed's (never edited) the
-    current seed's text, dated ``now`` as an edit is; returns how many were replaced.
+    """Give each stored version still exactly as an earlier release seeded it, never written
+    since, the current seed's text, dated ``now`` as an edit is; returns how many were replaced.
+
+    The text alone does not tell: an administrator may have saved an earlier seed's text on
+    purpose (restored it), and that edit stands. A version is replaced only if it is untouched
+    (``_untouched``): its date is still the one its seed marker records.
 
     Its twins still holding their current seed text (unchanged between releases, or replaced
     here too) are dated ``now`` as well: the pair was revised together, so neither reads as
@@ -393,7 +397,10 @@ async def upgrade_seeds(
         row = await session.scalar(stmt)
         if row is None or _variables(row.variables) != seed.variables:
             continue  # edited since, replaced by another replica, or deleted: it stands
+        if not await _untouched(session, row):
+            continue  # an administrator's text, though the earlier seed's word for word
         _write(row, seed, now)
+        await _mark_seeded(session, row, now)
         upgraded.add(earlier.key)
         replaced += 1
         log.info("templates.seed_upgraded", key=earlier.key, locale=earlier.locale)
@@ -402,9 +409,35 @@ async def upgrade_seeds(
         for row in await _versions(session, key, lock=True):
             seed = current.get((key, row.locale))
             if seed is not None and row.updated_at != now and _same_text(_pure(row), seed):
+                if await _untouched(session, row):
+                    await _mark_seeded(session, row, now)  # still as seeded: upgradable later
                 row.updated_at = now
     await session.flush()
     return replaced
+
+
+async def _untouched(session: AsyncSession, row: Template) -> bool:
+    """Whether the version is as start-up last wrote it: not written since (its date is still
+    the one its seed marker records) and not marked single-language, as no seed is.
+
+    Every write dates a changed text (``update_template``), and a version deleted and written
+    again is a new row with a new date, so an edit back to the seed's text is told apart. A
+    write that leaves text and mark as they were stores nothing, so it cannot be."""
+    seeded_at = await session.scalar(
+        select(TemplateSeed.seeded_at).where(
+            TemplateSeed.key == row.key, TemplateSeed.locale == row.locale
+        )
+    )
+    return seeded_at is not None and row.updated_at == seeded_at and not row.single_language
+
+
+async def _mark_seeded(session: AsyncSession, row: Template, now: datetime) -> None:
+    """Record that start-up wrote the version at ``now`` (its new date), so it stays untouched."""
+    await session.execute(
+        update(TemplateSeed)
+        .where(TemplateSeed.key == row.key, TemplateSeed.locale == row.locale)
+        .values(seeded_at=now)
+    )
 
 
 async def _insert_seed(session: AsyncSession, version: TemplateVersion, now: datetime) -> int:
