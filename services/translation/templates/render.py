@@ -27,6 +27,8 @@ Every declared variable is required; None counts as missing; an undeclared one i
 declared variable the text does not show is allowed (a required template's wording may leave one
 out). An empty text value takes the spaces before it along when a space, punctuation or the end of
 the line follows it, so ``Hello {name},`` with no name reads ``Hello,`` (never ``Hello ,``).
+A value ending with one full stop ("9 a.m.", "etc.") takes the place of the template's full stop
+right after it, so ``At {t}.`` reads ``At 9 a.m.`` (never ``At 9 a.m..``); ellipses stay.
 
 Locales. Formatting takes any Babel locale of English or French (``fr-CA``, ``fr_CA``, ``en``...).
 A bare ``fr`` or ``en`` has no default territory: it formats as Babel's ``fr`` (France:
@@ -416,7 +418,7 @@ def render(
         out: list[str] = []
         for index, s in enumerate(segments):
             if isinstance(s, str):
-                out.append(s)
+                out.append(_after_value(out[-1], s) if index else s)
                 continue
             value = _format(variables[s.name], _declared(s, declared, field), s.style,
                             babel_locale, zone, field)  # fmt: skip
@@ -427,6 +429,15 @@ def render(
 
     tag = str(babel_locale).replace("_", "-")
     return RenderedMessage(fill(template.subject, "subject"), fill(template.body, "body"), tag)
+
+
+def _after_value(value: str, literal: str) -> str:
+    """The template's text after a value, less a full stop the value's own ends: "At {t}." with
+    "9 a.m." reads "At 9 a.m.", not "At 9 a.m..". An ellipsis, ending the value or starting the
+    text, is left as written."""
+    if value.endswith(".") and not value.endswith("..") and literal.startswith("."):
+        return literal if literal.startswith("..") else literal[1:]
+    return literal
 
 
 def _ends_a_word(segments: tuple[_Segment, ...], index: int) -> bool:
