@@ -3,6 +3,7 @@ the earlier one, untouched; an administrator's edit stays, and the twins stay co
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from services.translation.models import Template, TemplateSeed
 from services.translation.templates.seed import SEED_TEMPLATES
-from services.translation.templates.superseded import SUPERSEDED_SEEDS
+from services.translation.templates.service import upgrade_seeds
+from services.translation.templates.superseded import SUPERSEDED_SEEDS, SupersededSeed
 from shared.auth import Role
 from shared.db import session_scope
 from tests.support.apps import SERVICE_TOKEN, Running, running_all_in_one
@@ -286,3 +288,37 @@ async def test_an_earlier_text_kept_alone_on_purpose_stays_alone(
     (french,) = after_restart["versions"]
     assert (french["body"], french["single_language"]) == (OLD[key, "fr"].body, True)
     assert after_restart["problems"] == []
+
+
+async def test_an_upgraded_seed_is_upgraded_again_by_a_later_release(
+    db_url: str, tmp_path: Path
+) -> None:
+    key = "email.acknowledgement"
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, (key, "fr"))
+    async with running_all_in_one(db_url, tmp_path) as app:
+        # started: French upgraded, its English twin dated with it; then a later release
+        # replaces both of today's texts, as its start-up would
+        later = {
+            locale: dataclasses.replace(
+                CURRENT[key, locale], body=CURRENT[key, locale].body + "\n(2)"
+            )
+            for locale in ("en", "fr")
+        }
+        async with session_scope(app.context("translation").require_sessions()) as session:
+            replaced = await upgrade_seeds(
+                session,
+                now=datetime.now(UTC),
+                templates=later.values(),
+                superseded=[
+                    SupersededSeed(key, locale, CURRENT[key, locale].subject,
+                                   CURRENT[key, locale].body)
+                    for locale in ("en", "fr")
+                ],
+            )  # fmt: skip
+        acknowledgement = await read(app, key)
+
+    assert replaced == 2
+    assert texts(acknowledgement) == [
+        (locale, later[locale].subject, later[locale].body) for locale in ("en", "fr")
+    ]
