@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from services.inbox.models import Conversation, Message
 from shared.auth import Role
+from shared.db import session_scope
 from tests.inbox.builders import email, raw_headers
-from tests.inbox.test_threading_http import needs_agent_events
+from tests.inbox.test_threading_http import needs_agent_events, resolve
 from tests.support.apps import Running
 
 BOTH = "billing@centre.example, facturation@centre.example"
@@ -131,6 +132,69 @@ async def test_many_copies_at_once_add_one_message(app: Running, gateway: str) -
         )
     assert stored == 1
     assert len(await messages_in(app, first["conversation_id"])) == 2
+
+
+async def test_copies_of_a_new_email_at_once_open_one_conversation(
+    app: Running, gateway: str
+) -> None:
+    """The first email of a new customer, copied to five of our addresses and posted at once:
+    one contact, one conversation, one message, one request for an agent."""
+    raw = email(
+        sender="Léa Roy <lea.roy@exemple.ca>",
+        to=", ".join(f"service{n}@centre.example" for n in range(5)),
+        subject="Nouvel abonnement",
+        message_id="<d1@exemple.ca>",
+    )
+
+    answers = await asyncio.gather(
+        *(post_to(app, gateway, raw, f"service{n}@centre.example") for n in range(5))
+    )
+
+    assert [answer["duplicate"] for answer in answers].count(False) == 1
+    assert len({receipt(answer) for answer in answers}) == 1
+    assert len(await messages_in(app, answers[0]["conversation_id"])) == 1
+    async with app.context("inbox").require_sessions()() as session:
+        conversations = await session.scalar(select(func.count()).select_from(Conversation))
+    assert conversations == 1
+    assert len(await needs_agent_events(app)) == 1
+
+
+@pytest.mark.parametrize("status", ["resolved", "closed"])
+async def test_a_late_copy_of_an_email_a_finished_conversation_holds_is_a_duplicate(
+    app: Running, gateway: str, status: str
+) -> None:
+    """A copy posted long after, when the conversation is closed or resolved past the reopen
+    window, would open a new conversation following it: it answers the first copy's receipt."""
+    raw = email(sender=MARIE, to=BOTH, subject="Facture erronée", message_id="<e1@exemple.ca>")
+    first = await post_to(app, gateway, raw, "billing@centre.example")
+    await resolve(app, str(first["conversation_id"]), days_ago=30, agent=uuid.uuid4())
+    if status == "closed":
+        async with session_scope(app.context("inbox").require_sessions()) as session:
+            row = await session.get(Conversation, uuid.UUID(str(first["conversation_id"])))
+            assert row is not None
+            row.status = "closed"
+    events = await needs_agent_events(app)
+
+    late = await post_to(app, gateway, raw, "facturation@centre.example")
+    other = await post_to(
+        app,
+        gateway,
+        email(sender=MARIE, to=BOTH, subject="Facture erronée", message_id="<e2@exemple.ca>"),
+        "facturation@centre.example",
+    )
+
+    assert (late["duplicate"], receipt(late)) == (True, receipt(first))
+    # Only the other email opened a conversation, and asked for an agent.
+    assert len(await needs_agent_events(app)) == len(events) + 1
+    assert other["duplicate"] is False
+    assert other["conversation_id"] != first["conversation_id"]
+    async with app.context("inbox").require_sessions()() as session:
+        copies = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.message_id_header == "e1@exemple.ca")
+        )
+    assert copies == 1
 
 
 async def test_another_senders_email_reusing_the_message_id_is_kept(

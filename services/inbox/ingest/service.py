@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Integer, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -112,6 +113,12 @@ _EARLIER_COPY = _RECEIPT.where(
     MESSAGE.c.id == _HELD_COPY.order_by(MESSAGE.c.received_at).limit(1).scalar_subquery()
 )
 _GUARDED_CLAIMS: dict[tuple[str, tuple[str, ...]], Any] = {}
+# PostgreSQL: the copies of one email (its Message-ID and sender) take turns, so that a copy
+# finds the conversation another opened a moment before (SQLite's writers already take turns).
+# A transaction lock, in a class of its own, on a 32-bit hash of the two: a rare collision only
+# makes two emails wait for each other.
+_COPIES_CLASS = 0x1B0C
+_COPIES_TURN = select(func.pg_advisory_xact_lock(_COPIES_CLASS, bindparam("key", type_=Integer)))
 # The sender's contact and, in the same statement, its latest email conversation with this
 # subject (none when the subject is None).
 _LATEST_BY_SUBJECT = (
@@ -261,6 +268,15 @@ async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(claim, values)).first() is not None
 
 
+async def _held_copy(session: AsyncSession, values: dict[str, Any]) -> IngestResult | None:
+    """The result of the copy of this email (the message row's ``values``) that its
+    conversation holds, if any."""
+    if any(values[name] is None for name in _COPY_KEYS):
+        return None
+    params = {name: values[name] for name in _COPY_KEYS}
+    return _earlier((await session.execute(_EARLIER_COPY, params)).first())
+
+
 async def _duplicate(
     session: AsyncSession, key: str, copy_of: dict[str, Any] | None = None
 ) -> IngestResult:
@@ -268,8 +284,7 @@ async def _duplicate(
     already held in its conversation (``copy_of``: the claim's values)."""
     duplicate = await find_duplicate(session, key)
     if duplicate is None and copy_of is not None:
-        params = {name: copy_of[name] for name in _COPY_KEYS}
-        duplicate = _earlier((await session.execute(_EARLIER_COPY, params)).first())
+        duplicate = await _held_copy(session, copy_of)
     if duplicate is None:
         raise RuntimeError("dedupe key conflict without a stored message")
     return duplicate
@@ -311,6 +326,8 @@ async def ingest_email(
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     references = subject_references(subject or "")
+    if parsed.message_id and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_COPIES_TURN, {"key": _copies_key(parsed.message_id, address)})
     params: dict[str, Any] = {"address": address, "normalized_subject": normalized}
     if references:
         params["references"] = references
@@ -328,6 +345,11 @@ async def ingest_email(
         reopen_days=reopen_days,
         now=now,
     )
+    if existing is None and previous is not None:
+        # The conversation it would follow (closed, or resolved long ago) may hold it already.
+        held = await _held_copy(session, {**values, "conversation_id": previous.id})
+        if held is not None:
+            return held
 
     confident = detection is not None and confidence >= 0.9
     if contact is None:
@@ -432,6 +454,11 @@ async def ingest_email(
         status=values["status"],
         language=language,
     )
+
+
+def _copies_key(message_id: str, address: str) -> int:
+    digest = hashlib.sha256(f"{message_id}\n{address}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
 
 
 def needs_agent(
