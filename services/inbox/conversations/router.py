@@ -74,7 +74,13 @@ async def list_conversations(
     queue_id: UUID | None = None,
     assignee: Annotated[
         str | None,
-        Query(description="`me` (agents) or an agent id.", pattern=r"^(me|[0-9a-fA-F-]{36})$"),
+        Query(
+            description="`me` (agents) or an agent id.",
+            max_length=36,
+            # Documented only: the server answers any other value with a reason that says what
+            # it takes (``_assignee_id``).
+            json_schema_extra={"pattern": r"^(me|[0-9a-fA-F-]{36})$"},
+        ),
     ] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
     created_after: Instant | None = None,
