@@ -184,7 +184,7 @@ async def test_every_operation_that_decodes_a_body_declares_its_malformed_body(
     answered = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            if _json_body(operation) is None or path.startswith("/inbox/v1/inbound/"):
+            if _json_body(operation) is None:
                 continue
             url = path.replace("{", "").replace("}", "")
             for token in tokens:

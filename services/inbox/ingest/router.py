@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 
 from services.inbox.bodies import (
     RAW_MEDIA_TYPES,
+    json_text,
     media_type,
     refuse_declared_oversize,
     refuse_oversize,
@@ -199,7 +200,7 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
         return await request.body(), None, None
     if kind == "application/json":
         try:
-            body = InboundEmailJson.model_validate_json(await request.body())
+            body = InboundEmailJson.model_validate_json(await json_text(request))
         except ValidationError as exc:
             raise invalid_input(exc.errors()) from exc
         try:

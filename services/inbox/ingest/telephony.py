@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from services.inbox.bodies import media_type, refuse_declared_oversize, refuse_oversize
+from services.inbox.bodies import json_text, media_type, refuse_declared_oversize, refuse_oversize
 from services.inbox.contacts import service as contacts
 from services.inbox.deps import (
     BlobsDep,
@@ -277,7 +277,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
     kind = media_type(request)
     if kind == "application/json":
         try:
-            fax = FaxJson.model_validate_json(await request.body())
+            fax = FaxJson.model_validate_json(await json_text(request))
         except ValidationError as exc:
             raise invalid_input(exc.errors()) from exc
         try:
