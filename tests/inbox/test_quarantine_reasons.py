@@ -3,19 +3,16 @@ stable code and the parser's own text; rows stored before read sensibly too."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import pytest
 
-from services.inbox.blobs import BlobStore
-from services.inbox.ingest import service as ingest
 from services.inbox.ingest.mime import MAX_CONTENT_FIELD_CHARS, MAX_HEADER_LINES, UNPARSEABLE_TEXTS
 from services.inbox.quarantine.causes import PATTERNS
 from shared.auth import Role
-from shared.db import session_scope, utc_now
 from tests.inbox.builders import email
 from tests.inbox.test_quarantine import junk, post
+from tests.inbox.test_quarantine_release import kept_by_an_earlier_parser
 from tests.support.apps import Running
 
 NNBSP = "\u202f"
@@ -108,27 +105,7 @@ async def test_a_row_whose_text_names_no_known_cause_reads_plainly_and_keeps_its
     app: Running,
 ) -> None:
     # What another parser could have left: a text none of today's causes reads like.
-    raw = email(subject="Kept by an older parser")
-    blobs = app.context("inbox").extras["blobs"]
-    assert isinstance(blobs, BlobStore)
-    await blobs.put_many([raw])
-    digest = hashlib.sha256(raw).hexdigest()
-    async with session_scope(app.context("inbox").require_sessions()) as session:
-        await ingest.ingest_email(
-            session,
-            ingest.InboundEmail(
-                dedupe_key=f"gw:postfix:{digest}",
-                raw_sha256=digest,
-                raw_size=len(raw),
-                gateway="postfix",
-                inbox_address="support@centre.example",
-                parsed=None,
-                parse_error="an earlier parser failed",
-            ),
-            detection=None,
-            reopen_days=7,
-            now=utc_now(),
-        )
+    await kept_by_an_earlier_parser(app, email(subject="Kept by an older parser"))
 
     [in_english] = await listed(app, "en")
     [in_french] = await listed(app, "fr")

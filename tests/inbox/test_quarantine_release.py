@@ -123,22 +123,15 @@ async def test_a_repaired_copy_is_released_threaded_and_routed(app: Running) -> 
     assert await count(app, Conversation) == 1
 
 
-async def test_an_email_an_earlier_version_could_not_read_is_released_as_stored(
-    app: Running,
-) -> None:
-    # What an earlier version of the parser left in quarantine: a good email, kept raw.
-    raw = email(
-        sender="John Smith <john@example.com>",
-        to="support@centre.example",
-        subject="Damaged parcel",
-        body=ENGLISH,
-    )
+async def kept_by_an_earlier_parser(app: Running, raw: bytes) -> ingest.IngestResult:
+    """Arrange what an earlier version of the parser left in quarantine: the email kept raw,
+    with that parser's reason (today's parser reads it, so no request can leave it there)."""
     blobs = app.context("inbox").extras["blobs"]
     assert isinstance(blobs, BlobStore)
     await blobs.put_many([raw])
     digest = hashlib.sha256(raw).hexdigest()
     async with session_scope(app.context("inbox").require_sessions()) as session:
-        kept = await ingest.ingest_email(
+        return await ingest.ingest_email(
             session,
             ingest.InboundEmail(
                 dedupe_key=f"gw:postfix:{digest}",
@@ -153,6 +146,19 @@ async def test_an_email_an_earlier_version_could_not_read_is_released_as_stored(
             reopen_days=7,
             now=utc_now(),
         )
+
+
+async def test_an_email_an_earlier_version_could_not_read_is_released_as_stored(
+    app: Running,
+) -> None:
+    # What an earlier version of the parser left in quarantine: a good email, kept raw.
+    raw = email(
+        sender="John Smith <john@example.com>",
+        to="support@centre.example",
+        subject="Damaged parcel",
+        body=ENGLISH,
+    )
+    kept = await kept_by_an_earlier_parser(app, raw)
     quarantined = str(kept.message_id)
 
     answer = await release(app, quarantined)
