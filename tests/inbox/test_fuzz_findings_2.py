@@ -16,6 +16,7 @@ from shared.db import session_scope
 from tests.inbox.builders import email
 from tests.inbox.test_outbound import start_conversation
 from tests.inbox.test_quarantine import junk, post
+from tests.inbox.test_reply_templates import LETTER
 from tests.support.apps import Running
 
 AGENT = uuid.uuid4()
@@ -153,17 +154,6 @@ async def test_a_repaired_copy_of_another_type_than_rfc822_is_415_and_changes_no
     released = await release(app, receipt["message_id"], repaired, "message/rfc822")
     assert released.status_code == 200, released.text
     assert released.json()["state"] == "released"
-
-
-LETTER = {
-    "account_number": "4417-2231",
-    "agreed_on": "2026-03-02",
-    "total_amount": "1234.56",
-    "installment_count": 3,
-    "installment_amount": "411.52",
-    "first_due": "2026-04-01",
-    "last_due": "2026-06-01",
-}
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,17 @@ from tests.support.smtp import SmtpServer, running_with_smtp
 
 NNBSP = "\u202f"
 
+#: The payment arrangement letter's figures, every one valid.
+LETTER = {
+    "account_number": "4417-2231",
+    "agreed_on": "2026-03-02",
+    "total_amount": "1234.56",
+    "installment_count": 3,
+    "installment_amount": "411.52",
+    "first_due": "2026-04-01",
+    "last_due": "2026-06-01",
+}
+
 
 @pytest.fixture
 async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
@@ -212,15 +223,6 @@ async def test_an_unknown_template_or_bad_variables_are_clear_and_change_nothing
     receipt = await start_conversation(mail_app)
     headers = {**await agent_headers(mail_app, receipt), "Accept-Language": "fr"}
     url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
-    letter = {
-        "account_number": "4417-2231",
-        "agreed_on": "2026-03-02",
-        "total_amount": "1234.56",
-        "installment_count": 3,
-        "installment_amount": "411.52",
-        "first_due": "2026-04-01",
-        "last_due": "2026-06-01",
-    }
 
     unknown = await mail_app.client.post(
         url, json={"template_key": "billing.unheard_of"}, headers=headers
@@ -237,7 +239,7 @@ async def test_an_unknown_template_or_bad_variables_are_clear_and_change_nothing
         url,
         json={
             "template_key": "letter.payment_arrangement",
-            "variables": {**letter, "total_amount": "beaucoup"},
+            "variables": {**LETTER, "total_amount": "beaucoup"},
         },
         headers=headers,
     )
@@ -258,7 +260,7 @@ async def test_an_unknown_template_or_bad_variables_are_clear_and_change_nothing
     assert missing.json()["code"] == "reply.template_variables"
     # The customer's and agent's names are filled in by the inbox; the letter's figures are not.
     assert sorted(e["field"] for e in missing.json()["errors"]) == sorted(
-        f"variables.{name}" for name in letter
+        f"variables.{name}" for name in LETTER
     )
     assert missing.json()["errors"][0]["reason"] == (
         f"Le modèle «{NNBSP}letter.payment_arrangement{NNBSP}» exige cette variable."
@@ -342,15 +344,6 @@ async def test_a_figure_beyond_the_bound_names_the_bound_and_nothing_is_sent(
     receipt = await start_conversation(mail_app)
     headers = {**await agent_headers(mail_app, receipt), "Accept-Language": language}
     url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
-    letter = {
-        "account_number": "4417-2231",
-        "agreed_on": "2026-03-02",
-        "total_amount": "1234.56",
-        "installment_count": 3,
-        "installment_amount": "411.52",
-        "first_due": "2026-04-01",
-        "last_due": "2026-06-01",
-    }
     before = await mail_app.client.get(
         f"/inbox/v1/conversations/{receipt['conversation_id']}", headers=headers
     )
@@ -359,7 +352,7 @@ async def test_a_figure_beyond_the_bound_names_the_bound_and_nothing_is_sent(
         url,
         json={
             "template_key": "letter.payment_arrangement",
-            "variables": {**letter, "total_amount": 1e20},
+            "variables": {**LETTER, "total_amount": 1e20},
         },
         headers=headers,
     )
@@ -367,7 +360,7 @@ async def test_a_figure_beyond_the_bound_names_the_bound_and_nothing_is_sent(
         url,
         json={
             "template_key": "letter.payment_arrangement",
-            "variables": {**letter, "installment_count": -(10**16)},
+            "variables": {**LETTER, "installment_count": -(10**16)},
         },
         headers=headers,
     )
