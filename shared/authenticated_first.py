@@ -5,7 +5,8 @@ are resolved: a request whose body cannot be decoded would be refused for its sh
 even without a token. Each dependency that authenticates a caller therefore registers a check
 that needs the request alone; a refusal for the request's shape first runs the route's checks,
 and their 401 or 403 is the answer when they refuse. Valid credentials change nothing: the
-shape's refusal stands. Only refusals pay for the check; an accepted request authenticates once.
+shape's refusal stands. Only refusals pay for the check, and only those made before the route's
+authentication ran (``admit``); an accepted request authenticates once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi import Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from shared.auth import Principal
 from shared.errors import AppError, Unavailable
 from shared.logging import get_logger
 
@@ -24,6 +26,14 @@ log = get_logger(__name__)
 Check = Callable[[Request], Awaitable[object]]
 Dependency = TypeVar("Dependency", bound=Callable[..., Any])
 _CHECKS: dict[Callable[..., Any], Check] = {}
+_ADMITTED = "authenticated_first.admitted"
+
+
+def admit(request: Request, principal: Principal) -> Principal:
+    """Records that the route's authentication admitted the caller: a refusal of the request's
+    shape after that needs no second check."""
+    request.scope[_ADMITTED] = True
+    return principal
 
 
 def authenticates(check: Check) -> Callable[[Dependency], Dependency]:
@@ -41,7 +51,7 @@ async def refusal(request: Request) -> AppError | None:
     """The error the route's authentication refuses this request with (503 when it cannot be
     checked now); None when it admits the caller or the route needs no credentials."""
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
+    if request.scope.get(_ADMITTED) or not isinstance(route, APIRoute):
         return None
     for check in _checks(route.dependant):
         try:

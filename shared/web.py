@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Role, TokenVerifier, same_secret
-from shared.authenticated_first import authenticates, refusal
+from shared.authenticated_first import admit, authenticates, refusal
 from shared.db import (
     create_engine,
     create_read_sessionmaker,
@@ -512,8 +512,8 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
 
     @authenticates(check)
     async def dependency(
-        principal: Annotated[Principal, Depends(authenticate)],
+        request: Request, principal: Annotated[Principal, Depends(authenticate)]
     ) -> Principal:
-        return admitted(principal)
+        return admit(request, admitted(principal))
 
     return dependency

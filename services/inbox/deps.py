@@ -12,7 +12,7 @@ from services.inbox.conversations.visibility import AgentQueuesCache, Visibility
 from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.settings import InboxSettings
 from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_signature
-from shared.authenticated_first import authenticates
+from shared.authenticated_first import admit, authenticates
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import Forbidden, InvalidSignature, StaleSignature, Unauthorized, WrongSignature
@@ -126,13 +126,13 @@ async def gateway_principal(
             raise WrongSignature()
         if check.gateway is None:
             raise InvalidSignature()
-        return Principal(role=Role.GATEWAY, name=check.gateway)
+        return admit(request, Principal(role=Role.GATEWAY, name=check.gateway))
     if credentials is None or not credentials.credentials:
         raise Unauthorized()
     principal = await principal_for_token(request, credentials.credentials)
     if principal.role not in (Role.GATEWAY, Role.ADMIN):
         raise Forbidden(role=Term(principal.role.value))
-    return principal
+    return admit(request, principal)
 
 
 GatewayDep = Annotated[Principal, Depends(gateway_principal)]

@@ -249,7 +249,7 @@ async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
     same Message-ID, sender, subject and text: another of our addresses got it too). Runs
     after the conversation's row is locked (its UPDATE): a copy committed meanwhile is seen,
     on PostgreSQL too."""
-    if any(values[name] is None for name in _COPY_KEYS):
+    if _copy_params(values) is None:
         return await claim_row(session, values)
     dialect = session.get_bind().dialect.name
     names = tuple(values)
@@ -268,12 +268,19 @@ async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
     return (await session.execute(claim, values)).first() is not None
 
 
+def _copy_params(values: dict[str, Any]) -> dict[str, Any] | None:
+    """What tells a copy of the email (the message row's ``values``); None when it lacks one
+    of them (no Message-ID, say), which makes no copy."""
+    params = {name: values[name] for name in _COPY_KEYS}
+    return None if any(value is None for value in params.values()) else params
+
+
 async def _held_copy(session: AsyncSession, values: dict[str, Any]) -> IngestResult | None:
     """The result of the copy of this email (the message row's ``values``) that its
     conversation holds, if any."""
-    if any(values[name] is None for name in _COPY_KEYS):
+    params = _copy_params(values)
+    if params is None:
         return None
-    params = {name: values[name] for name in _COPY_KEYS}
     return _earlier((await session.execute(_EARLIER_COPY, params)).first())
 
 
