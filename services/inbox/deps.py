@@ -67,7 +67,7 @@ async def get_translation(request: Request) -> TranslationClient:
     return client
 
 
-def get_routing(request: Request) -> RoutingClient:
+async def get_routing(request: Request) -> RoutingClient:
     client = service_context(request).extras["routing"]
     assert isinstance(client, RoutingClient)
     return client
@@ -79,16 +79,16 @@ async def get_blobs(request: Request) -> BlobStore:
     return blobs
 
 
-def get_parser(request: Request) -> EmailParser:
+async def get_parser(request: Request) -> EmailParser:
     """The app's email parser (its worker processes) when it has one, else the shared one."""
     parser = service_context(request).extras.get("parser")
     return parser if isinstance(parser, EmailParser) else shared_parser
 
 
-def get_visibility(request: Request) -> Visibility:
+async def get_visibility(request: Request) -> Visibility:
     cache = service_context(request).extras["agent_queues"]
     assert isinstance(cache, AgentQueuesCache)
-    return Visibility(cache=cache, routing=get_routing(request))
+    return Visibility(cache=cache, routing=await get_routing(request))
 
 
 TranslationDep = Annotated[TranslationClient, Depends(get_translation)]

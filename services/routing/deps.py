@@ -26,13 +26,13 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> RoutingSettings:
+async def get_settings(request: Request) -> RoutingSettings:
     settings = service_context(request).settings
     assert isinstance(settings, RoutingSettings)
     return settings
 
 
-def get_broker(request: Request) -> AgentBroker:
+async def get_broker(request: Request) -> AgentBroker:
     broker = service_context(request).extras["broker"]
     assert isinstance(broker, AgentBroker)
     return broker

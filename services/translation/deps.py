@@ -28,25 +28,25 @@ __all__ = [
 PROVIDER_EXTRA = "mt_provider"
 
 
-def get_settings(request: Request) -> TranslationSettings:
+async def get_settings(request: Request) -> TranslationSettings:
     settings = service_context(request).settings
     assert isinstance(settings, TranslationSettings)
     return settings
 
 
-def get_language(request: Request) -> str:
+async def get_language(request: Request) -> str:
     """The language the caller reads (``Accept-Language``), for texts inside responses."""
     default = service_context(request).settings.default_locale
     return negotiate_locale(request.headers.get("accept-language"), default)
 
 
-def get_provider(request: Request) -> TranslationProvider | None:
+async def get_provider(request: Request) -> TranslationProvider | None:
     """The configured machine-translation provider, or None when it is off."""
     provider: TranslationProvider | None = service_context(request).extras.get(PROVIDER_EXTRA)
     return provider
 
 
-def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
     """Sessions for work that must not hold a transaction open across a slow call."""
     return service_context(request).require_sessions()
 
