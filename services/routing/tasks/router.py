@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.routing.deps import (
     ActorDep,
@@ -18,13 +18,13 @@ from services.routing.deps import (
     ensure_own_agent,
 )
 from services.routing.engine import intake, offers
-from services.routing.tasks import service
+from services.routing.tasks import callbacks, service
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead, OfferRead, TaskRead
 from shared.auth import Principal, Role
 from shared.contracts.routing import Availability, AvailabilityQuery
 from shared.db import utc_now
 from shared.i18n import negotiate_locale
-from shared.schemas import problem_responses
+from shared.schemas import Instant, Language, Page, problem_responses
 from shared.web import require_roles, service_context
 
 router = APIRouter(prefix="/routing/v1", tags=["tasks"], responses=problem_responses(401, 403, 503))
@@ -149,10 +149,65 @@ async def create_callback(
     session: SessionDep,
     principal: Annotated[Principal, Depends(_SCHEDULERS)],
 ) -> CallbackRead:
-    callback = await service.create_callback(
+    callback = await callbacks.create_callback(
         session, data=body, acting_agent_id=acting_agent(principal), now=utc_now()
     )
-    return CallbackRead.model_validate(callback)
+    return callbacks.callback_read(callback, queue_id=None)
+
+
+@router.get(
+    "/callbacks",
+    summary="List callbacks, soonest due first (cursor-paginated; agents: theirs)",
+    description="Supervisors and admins see every callback. An agent sees those it may read "
+    "one by one: those it is to make (`agent_id`), those it asked for "
+    "(`requested_by_agent_id`, for itself or another agent) and those whose call was offered "
+    "to it. Filters combine; `state=scheduled` lists those still to come, soonest first.",
+    responses=problem_responses(422),
+)
+async def list_callbacks(
+    session: ReadSessionDep,
+    principal: ActorDep,
+    state: Annotated[
+        Literal["scheduled", "queued"] | None,
+        Query(description="`scheduled` (not yet due) or `queued` (due: it became a phone task)."),
+    ] = None,
+    queue_id: Annotated[
+        UUID | None,
+        Query(
+            description="The queue the callback's phone task went to; callbacks still "
+            "scheduled have none yet, so they never match."
+        ),
+    ] = None,
+    language: Annotated[
+        Language | None, Query(description="The language the call is to be made in.")
+    ] = None,
+    agent_id: Annotated[
+        UUID | None, Query(description="The agent who should make the call first.")
+    ] = None,
+    due_after: Annotated[
+        Instant | None, Query(description="Due at or after this instant (with its offset).")
+    ] = None,
+    due_before: Annotated[
+        Instant | None, Query(description="Due before this instant (with its offset).")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[CallbackRead]:
+    items, next_cursor = await callbacks.list_callbacks(
+        session,
+        filters=callbacks.CallbackFilter(
+            state=state,
+            queue_id=queue_id,
+            language=language,
+            agent_id=agent_id,
+            due_after=due_after,
+            due_before=due_before,
+        ),
+        acting_agent_id=acting_agent(principal),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[CallbackRead](items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -160,16 +215,15 @@ async def create_callback(
     summary="Read a callback and the task it became (agents: theirs, and those they asked for)",
     description="An agent reads the callbacks it is to make (`agent_id`), those it asked for "
     "(`requested_by_agent_id`, for itself or another agent) and those whose task was offered "
-    "to it; any other is 403, as for tasks.",
+    "to it; any other is 404, as if it did not exist.",
     responses=problem_responses(404, 422),
 )
 async def read_callback(
     callback_id: UUID, session: ReadSessionDep, principal: ActorDep
 ) -> CallbackRead:
-    callback = await service.get_callback(
+    return await callbacks.get_callback(
         session, callback_id, acting_agent_id=acting_agent(principal)
     )
-    return CallbackRead.model_validate(callback)
 
 
 @router.post(

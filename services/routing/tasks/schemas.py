@@ -143,6 +143,15 @@ class CallbackRead(Schema):
     note: str | None
     phone: str | None = Field(examples=["+15145550123"])
     due_at: datetime
-    state: str = Field(examples=["scheduled"])
+    state: str = Field(
+        examples=["scheduled"],
+        description="`scheduled` until it falls due, then `queued`: it became a phone task "
+        "(`task_id`), whose state says whether the call was offered, taken or finished.",
+    )
     task_id: UUID | None
+    queue_id: UUID | None = Field(
+        description="The queue its phone task went to; null while it is scheduled (the "
+        "queues' rules choose one when it falls due) and when no queue took the call.",
+        examples=["5a7c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b"],
+    )
     created_at: datetime

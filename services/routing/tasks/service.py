@@ -1,4 +1,4 @@
-"""Tasks as people read them (state, offers, why, why still waiting), offers, callbacks."""
+"""Tasks as people read them (state, offers, why, why still waiting), and offers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.routing import signals
 from services.routing.engine import offers
 from services.routing.engine.accept import accept_offer
 from services.routing.engine.catalog import load_catalog
@@ -22,22 +21,19 @@ from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.engine.widening import next_step_due
 from services.routing.errors import (
     AgentNotFound,
-    CallbackNotFound,
     NotOwnAgent,
     TaskNotFound,
     state_term,
 )
-from services.routing.models import Agent, Callback, Reservation, Task
+from services.routing.models import Agent, Reservation, Task
 from services.routing.queues.hours import is_open
 from services.routing.tasks.schemas import (
-    CallbackCreate,
     OfferRead,
     Refusal,
     TaskRead,
     WaitRead,
 )
 from services.routing.workload import agent_loads
-from shared.errors import FieldError, InvalidInput
 from shared.i18n import Term
 from shared.terms import language_name
 
@@ -69,8 +65,6 @@ REFUSAL_TEXTS = {
     "skill_level": "The agent's level in {subject} is below the requirement.",
 }
 Translate = Callable[[str, Mapping[str, object]], str]
-#: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
-REASON_NO_AGENT = "No agent has this id."
 
 #: Refusals whose subject is a channel: a word the catalogs translate.
 _CHANNEL_SUBJECTS = frozenset({"channel_not_served", "no_capacity"})
@@ -264,58 +258,3 @@ async def answer_offer(
         session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
     )
     return offer_read(reservation, await get_task(session, reservation.task_id))
-
-
-async def create_callback(
-    session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
-) -> Callback:
-    """Schedule a follow-up call; an agent's own callback goes first to that agent. Its agent
-    (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``.
-    The calling agent is kept as the one who asked, so it may read the callback later."""
-    agent_id = data.agent_id or acting_agent_id
-    if agent_id is not None and await session.get(Agent, agent_id) is None:
-        raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
-    callback = Callback(
-        id=uuid.uuid4(),
-        conversation_id=data.conversation_id,
-        contact_id=data.contact_id,
-        agent_id=agent_id,
-        requested_by_agent_id=acting_agent_id,
-        language=data.language,
-        skills=dict(data.skills),
-        priority=data.priority,
-        note=data.note,
-        phone=data.phone,
-        due_at=data.due_at,
-        state="scheduled",
-        created_at=now,
-    )
-    session.add(callback)
-    signals.request_match(session)
-    await session.flush()
-    return callback
-
-
-async def get_callback(
-    session: AsyncSession, callback_id: uuid.UUID, *, acting_agent_id: uuid.UUID | None
-) -> Callback:
-    """The callback; raises CallbackNotFound, or NotOwnAgent for an agent other than the one
-    it is for (``agent_id``), the one who asked for it (``requested_by_agent_id``) or those
-    its task was offered to, as for tasks."""
-    callback = await session.get(Callback, callback_id, populate_existing=True)
-    if callback is None:
-        raise CallbackNotFound(callback_id=callback_id)
-    if acting_agent_id is None or acting_agent_id in (
-        callback.agent_id,
-        callback.requested_by_agent_id,
-    ):
-        return callback
-    if callback.task_id is not None:
-        offered = await session.scalar(
-            select(Reservation.id)
-            .where(Reservation.task_id == callback.task_id, Reservation.agent_id == acting_agent_id)
-            .limit(1)
-        )
-        if offered is not None:
-            return callback
-    raise NotOwnAgent()

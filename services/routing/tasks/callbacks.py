@@ -1,0 +1,150 @@
+"""Callbacks: scheduling one, and reading them as supervisors and agents may, one or a page."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.routing import signals
+from services.routing.errors import CallbackNotFound, NotOwnAgent
+from services.routing.models import Agent, Callback, Reservation, Task
+from services.routing.tasks.schemas import CallbackCreate, CallbackRead
+from shared.cursors import decode_cursor, encode_cursor
+from shared.errors import FieldError, InvalidCursor, InvalidInput
+
+#: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
+REASON_NO_AGENT = "No agent has this id."
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CallbackFilter:
+    """What a list of callbacks is narrowed to; None leaves a criterion out."""
+
+    state: str | None = None
+    queue_id: uuid.UUID | None = None
+    language: str | None = None
+    agent_id: uuid.UUID | None = None
+    due_after: datetime | None = None
+    due_before: datetime | None = None
+
+
+def callback_read(callback: Callback, queue_id: uuid.UUID | None) -> CallbackRead:
+    """The API view of a callback, with the queue its call went to (None until due)."""
+    fields = {n: getattr(callback, n) for n in CallbackRead.model_fields if hasattr(callback, n)}
+    return CallbackRead.model_validate({**fields, "queue_id": queue_id})
+
+
+def visible_to_agent(agent_id: uuid.UUID) -> ColumnElement[bool]:
+    """The callbacks an agent may read: those it is to make, those it asked for (for itself or
+    another agent) and those whose call was offered to it, whatever became of the offer."""
+    offered = select(Reservation.task_id).where(Reservation.agent_id == agent_id)
+    return or_(
+        Callback.agent_id == agent_id,
+        Callback.requested_by_agent_id == agent_id,
+        Callback.task_id.in_(offered),
+    )
+
+
+def _with_queue() -> Select[Callback, uuid.UUID | None]:
+    return select(Callback, Task.queue_id).outerjoin(Task, Task.id == Callback.task_id)
+
+
+async def create_callback(
+    session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
+) -> Callback:
+    """Schedule a follow-up call; an agent's own callback goes first to that agent. Its agent
+    (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``.
+    The calling agent is kept as the one who asked, so it may read the callback later."""
+    agent_id = data.agent_id or acting_agent_id
+    if agent_id is not None and await session.get(Agent, agent_id) is None:
+        raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
+    callback = Callback(
+        id=uuid.uuid4(),
+        conversation_id=data.conversation_id,
+        contact_id=data.contact_id,
+        agent_id=agent_id,
+        requested_by_agent_id=acting_agent_id,
+        language=data.language,
+        skills=dict(data.skills),
+        priority=data.priority,
+        note=data.note,
+        phone=data.phone,
+        due_at=data.due_at,
+        state="scheduled",
+        created_at=now,
+    )
+    session.add(callback)
+    signals.request_match(session)
+    await session.flush()
+    return callback
+
+
+async def get_callback(
+    session: AsyncSession, callback_id: uuid.UUID, *, acting_agent_id: uuid.UUID | None
+) -> CallbackRead:
+    """The callback; raises CallbackNotFound, or NotOwnAgent for an agent that may not read it
+    (``visible_to_agent``)."""
+    stmt = _with_queue().where(Callback.id == callback_id)
+    row = (await session.execute(stmt.execution_options(populate_existing=True))).first()
+    if row is None:
+        raise CallbackNotFound(callback_id=callback_id)
+    if acting_agent_id is not None:
+        visible = select(Callback.id).where(
+            Callback.id == callback_id, visible_to_agent(acting_agent_id)
+        )
+        if await session.scalar(visible) is None:
+            raise NotOwnAgent()
+    callback, queue_id = row
+    return callback_read(callback, queue_id)
+
+
+def _after(cursor: str) -> ColumnElement[bool]:
+    """The callbacks after the cursor's position, soonest due first."""
+    at, last = decode_cursor(cursor)
+    if at.tzinfo is None:
+        raise InvalidCursor()
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError as exc:  # a year 1 or 9999 at an offset: no instant we store
+        raise InvalidCursor() from exc
+    return or_(Callback.due_at > at, and_(Callback.due_at == at, Callback.id > last))
+
+
+async def list_callbacks(
+    session: AsyncSession,
+    *,
+    filters: CallbackFilter,
+    acting_agent_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[CallbackRead], str | None]:
+    """One page of callbacks, soonest due first, and the next page's cursor; an agent's page
+    holds only the callbacks it may read. Raises InvalidCursor."""
+    stmt = _with_queue()
+    conditions: list[Any] = []
+    if filters.state is not None:
+        conditions.append(Callback.state == filters.state)
+    if filters.queue_id is not None:
+        conditions.append(Task.queue_id == filters.queue_id)
+    if filters.language is not None:
+        conditions.append(Callback.language == filters.language)
+    if filters.agent_id is not None:
+        conditions.append(Callback.agent_id == filters.agent_id)
+    if filters.due_after is not None:
+        conditions.append(Callback.due_at >= filters.due_after)
+    if filters.due_before is not None:
+        conditions.append(Callback.due_at < filters.due_before)
+    if acting_agent_id is not None:
+        conditions.append(visible_to_agent(acting_agent_id))
+    if cursor:
+        conditions.append(_after(cursor))
+    stmt = stmt.where(*conditions).order_by(Callback.due_at, Callback.id).limit(limit + 1)
+    rows = (await session.execute(stmt)).all()
+    page = [callback_read(callback, queue_id) for callback, queue_id in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    return page, encode_cursor(last.due_at, last.id) if last else None
