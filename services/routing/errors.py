@@ -34,6 +34,11 @@ class NotOwnAgent(Forbidden):
     detail_template = "An agent's token may act only on its own agent, offers and stream."
 
 
+class TaskNotHeld(NotOwnAgent):
+    title = "Not your task"
+    detail_template = "Only the agent the task is assigned to may complete it."
+
+
 class QueueNotFound(NotFound):
     code = "queue.not_found"
     title = "Queue not found"

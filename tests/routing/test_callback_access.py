@@ -1,4 +1,5 @@
-"""Who reads a callback: supervisors and admins any, an agent those it is to make or was offered."""
+"""Who reads a callback: supervisors and admins any, an agent those it is to make or was offered
+(any other is 404 to it, as an unknown id)."""
 
 from __future__ import annotations
 
@@ -60,10 +61,10 @@ async def test_an_agent_reads_its_own_callbacks_and_no_one_elses(app: Running) -
     assert own.json()["agent_id"] == marie["id"]
     assert own.json()["phone"] == "+15145550123"
     assert luc_own.json()["agent_id"] == luc["id"]
-    # As for tasks: another agent's callback is 403, one that does not exist 404.
+    # Another agent's callback answers as one that does not exist: 404.
     for refused in (not_hers, unassigned, luc_reads_hers):
-        assert refused.status_code == 403
-        assert refused.json()["code"] == "agent.not_own"
+        assert refused.status_code == 404
+        assert refused.json()["code"] == "callback.not_found"
         assert "5550123" not in refused.text
         assert "Rappeler" not in refused.text
     assert nowhere.status_code == 404
@@ -95,9 +96,9 @@ async def test_an_agent_reads_a_callback_whose_call_was_offered_to_it(app: Runni
     by_luc = await read(app, callback_id, luc_headers)
     lucs_task = await app.client.get(f"/routing/v1/tasks/{offer['task_id']}", headers=luc_headers)
 
-    assert before.status_code == 403
+    assert before.status_code == 404
     assert after.status_code == task.status_code == 200
     assert after.json()["task_id"] == offer["task_id"] == task.json()["id"]
-    assert by_luc.status_code == lucs_task.status_code == 403
-    assert by_luc.json()["code"] == lucs_task.json()["code"] == "agent.not_own"
-    assert by_luc.json()["title"] == lucs_task.json()["title"]
+    assert by_luc.status_code == lucs_task.status_code == 404
+    assert by_luc.json()["code"] == "callback.not_found"
+    assert lucs_task.json()["code"] == "task.not_found"

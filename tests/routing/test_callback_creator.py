@@ -61,9 +61,9 @@ async def test_the_agent_who_asks_for_a_callback_for_another_agent_reads_it(
     by_paul = await read(app, for_luc, paul_headers)
     assert by_marie.status_code == by_luc.status_code == 200
     assert by_marie.json() == by_luc.json() == created.json()
-    # A third agent still may not: 403, and nothing of the callback in the answer.
-    assert by_paul.status_code == 403
-    assert by_paul.json()["code"] == "agent.not_own"
+    # A third agent still may not: 404, and nothing of the callback in the answer.
+    assert by_paul.status_code == 404
+    assert by_paul.json()["code"] == "callback.not_found"
     assert "5550123" not in by_paul.text
     assert "Rappeler" not in by_paul.text
     assert (await read(app, own, marie_headers)).json()["requested_by_agent_id"] == marie["id"]
@@ -71,7 +71,7 @@ async def test_the_agent_who_asks_for_a_callback_for_another_agent_reads_it(
     for callback_id in (by_supervisor, by_service):
         seen = await read(app, callback_id, supervisor)
         assert seen.json()["requested_by_agent_id"] is None
-        assert (await read(app, callback_id, marie_headers)).status_code == 403
+        assert (await read(app, callback_id, marie_headers)).status_code == 404
         assert (await read(app, callback_id, luc_headers)).status_code == 200
 
 
@@ -106,7 +106,7 @@ async def test_who_asked_cannot_be_given_and_refused_requests_store_nothing(
     before = await read(app, for_luc, marie_headers)
     refused = await read(app, for_luc, paul_headers)
     after = await read(app, for_luc, marie_headers)
-    assert refused.status_code == 403
+    assert refused.status_code == 404
     assert before.json() == after.json()
     assert after.json()["requested_by_agent_id"] == marie["id"]
     assert await callbacks_stored(app) == 1
@@ -146,8 +146,8 @@ async def test_a_callback_asked_for_in_the_workspace_is_read_by_the_agent_who_as
     assert by_marie.status_code == 200, by_marie.text
     assert by_marie.json()["requested_by_agent_id"] == marie["id"]
     assert by_marie.json()["agent_id"] == marie["id"]
-    assert by_paul.status_code == 403
-    assert by_paul.json()["code"] == "agent.not_own"
+    assert by_paul.status_code == 404
+    assert by_paul.json()["code"] == "callback.not_found"
 
 
 async def test_a_callback_event_from_before_the_field_is_still_accepted(app: Running) -> None:

@@ -95,9 +95,10 @@ async def test_an_agent_cannot_answer_another_agents_offer(app: Running) -> None
         headers=await agent_headers(app, other["id"], "fr"),
     )
 
-    assert stolen.status_code == 403
-    assert stolen.json()["code"] == "agent.not_own"
-    assert stolen.json()["title"] == "Agent d’un autre"
+    # Another agent's offer answers as an unknown one: the agent cannot tell it exists.
+    assert stolen.status_code == 404
+    assert stolen.json()["code"] == "offer.not_found"
+    assert stolen.json()["title"] == "Offre introuvable"
     assert (await offers_of(app, marie["id"], headers))[0]["state"] == "pending"
     assert await emitted(app, "conversation.assigned") == []
 

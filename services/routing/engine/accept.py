@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.routing import metrics, signals
 from services.routing.engine.offers import closed_offer, offer_document
-from services.routing.errors import NotOwnAgent, OfferClosed, OfferNotFound, state_term
+from services.routing.errors import OfferClosed, OfferNotFound, state_term
 from services.routing.models import Agent, AgentEvent, Assignment, OutboxEvent, Reservation, Task
 from shared.contracts.routing_events import ConversationAssigned
 from shared.outbox import emitted_values, note_emitted
@@ -330,7 +330,7 @@ async def accept_offer(
     now: datetime,
 ) -> Accepted:
     """Assign the offered task to the agent and tell the inbox; raises OfferClosed once answered
-    or expired, NotOwnAgent for another agent's offer, OfferNotFound."""
+    or expired, OfferNotFound (for an agent, also another agent's offer)."""
     connection, postgresql = await _connection(session)
     if postgresql:
         params = {
@@ -377,10 +377,8 @@ async def _accept_one_by_one(
     offered = (
         await connection.execute(_offered_statement(), _params({"offer_id": offer_id}))
     ).first()
-    if offered is None:
+    if offered is None or (acting_agent_id is not None and offered.agent_id != acting_agent_id):
         raise OfferNotFound(offer_id=offer_id)
-    if acting_agent_id is not None and offered.agent_id != acting_agent_id:
-        raise NotOwnAgent()
     if offered.state != "pending":
         raise OfferClosed(state=state_term(offered.state))
     needs_translation = bool(offered.why.get("needs_translation", False))

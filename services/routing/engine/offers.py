@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics, signals
 from services.routing.errors import (
-    NotOwnAgent,
     OfferClosed,
     OfferNotFound,
     TaskNotAssigned,
     TaskNotFound,
+    TaskNotHeld,
     state_term,
 )
 from services.routing.models import (
@@ -135,10 +135,9 @@ async def _answerable(
     session: AsyncSession, offer_id: uuid.UUID, acting_agent_id: uuid.UUID | None, now: datetime
 ) -> tuple[Task, Reservation, Agent]:
     found = await session.get(Reservation, offer_id)
-    if found is None:
+    # Another agent's offer is not found either: an agent cannot tell it from an unknown id.
+    if found is None or (acting_agent_id is not None and found.agent_id != acting_agent_id):
         raise OfferNotFound(offer_id=offer_id)
-    if acting_agent_id is not None and found.agent_id != acting_agent_id:
-        raise NotOwnAgent()
     task = await _lock_task(session, found.task_id)
     stmt = (
         select(Reservation)
@@ -187,10 +186,8 @@ async def closed_offer(
 ) -> AppError:
     """Why an offer could not be answered (read after the claim found nothing to change)."""
     found = await session.get(Reservation, offer_id, populate_existing=True)
-    if found is None:
+    if found is None or (acting_agent_id is not None and found.agent_id != acting_agent_id):
         return OfferNotFound(offer_id=offer_id)
-    if acting_agent_id is not None and found.agent_id != acting_agent_id:
-        return NotOwnAgent()
     return OfferClosed(state=state_term(found.state if found.state != "pending" else "expired"))
 
 
@@ -335,11 +332,19 @@ async def complete_task(
 ) -> Task:
     """End an assigned task: the agent wraps up for the queue's time, then is available again.
 
-    Raises TaskNotFound, NotOwnAgent (another agent's task) or TaskNotAssigned.
+    Raises TaskNotFound (for an agent, also a task never offered to it, as when reading it),
+    TaskNotHeld (a task offered to the agent but held by another) or TaskNotAssigned.
     """
     task = await _lock_task(session, task_id)
     if acting_agent_id is not None and task.agent_id != acting_agent_id:
-        raise NotOwnAgent()
+        offered = await session.scalar(
+            select(Reservation.id)
+            .where(Reservation.task_id == task_id, Reservation.agent_id == acting_agent_id)
+            .limit(1)
+        )
+        if offered is None:
+            raise TaskNotFound(task_id=task_id)
+        raise TaskNotHeld()
     if task.state != "assigned" or task.agent_id is None:
         raise TaskNotAssigned(state=state_term(task.state))
     wrap_up = timedelta(seconds=await _wrap_up_seconds(session, task.queue_id))

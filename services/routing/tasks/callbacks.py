@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import signals
-from services.routing.errors import CallbackNotFound, NotOwnAgent
+from services.routing.errors import CallbackNotFound
 from services.routing.models import Agent, Callback, Reservation, Task
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead
 from shared.cursors import decode_cursor, encode_cursor
@@ -87,18 +87,15 @@ async def create_callback(
 async def get_callback(
     session: AsyncSession, callback_id: uuid.UUID, *, acting_agent_id: uuid.UUID | None
 ) -> CallbackRead:
-    """The callback; raises CallbackNotFound, or NotOwnAgent for an agent that may not read it
-    (``visible_to_agent``)."""
+    """The callback; raises CallbackNotFound, for an agent also when it is not one the agent may
+    read (``visible_to_agent``): the same answer, so that an agent cannot tell another agent's
+    callback from an id that does not exist."""
     stmt = _with_queue().where(Callback.id == callback_id)
+    if acting_agent_id is not None:
+        stmt = stmt.where(visible_to_agent(acting_agent_id))
     row = (await session.execute(stmt.execution_options(populate_existing=True))).first()
     if row is None:
         raise CallbackNotFound(callback_id=callback_id)
-    if acting_agent_id is not None:
-        visible = select(Callback.id).where(
-            Callback.id == callback_id, visible_to_agent(acting_agent_id)
-        )
-        if await session.scalar(visible) is None:
-            raise NotOwnAgent()
     callback, queue_id = row
     return callback_read(callback, queue_id)
 

@@ -46,7 +46,8 @@ def _translator(request: Request) -> service.Translate:
     "/tasks/{task_id}",
     summary="Read a task: state, agent, offers and why (agents: only tasks offered to them)",
     description="`route` records the queue chosen and, once assigned, the match; a waiting "
-    "task's `wait` explains, in the request's language, why no agent has it yet.",
+    "task's `wait` explains, in the request's language, why no agent has it yet. For an "
+    "agent, a task never offered to it is 404, as if it did not exist.",
     responses=problem_responses(404, 422),
 )
 async def read_task(
@@ -69,6 +70,8 @@ async def read_task(
 @router.post(
     "/tasks/{task_id}/complete",
     summary="Complete an assigned task; the agent wraps up (the agent, admin, supervisor)",
+    description="For an agent, a task never offered to it is 404, as if it did not exist; one "
+    "offered to it but assigned to another agent is 403.",
     responses=problem_responses(404, 409, 422),
 )
 async def complete_task(
@@ -108,6 +111,7 @@ async def list_offers(
 @router.post(
     "/offers/{offer_id}/accept",
     summary="Accept an offer: the task is assigned and the inbox told (the offered agent)",
+    description="For an agent, another agent's offer is 404, as if it did not exist.",
     responses=problem_responses(404, 409, 422),
 )
 async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:
@@ -123,6 +127,7 @@ async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep)
 @router.post(
     "/offers/{offer_id}/reject",
     summary="Reject an offer: the task goes to the next agent (the offered agent)",
+    description="For an agent, another agent's offer is 404, as if it did not exist.",
     responses=problem_responses(404, 409, 422),
 )
 async def reject_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:

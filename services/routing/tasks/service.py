@@ -21,7 +21,6 @@ from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.engine.widening import next_step_due
 from services.routing.errors import (
     AgentNotFound,
-    NotOwnAgent,
     TaskNotFound,
     state_term,
 )
@@ -201,7 +200,8 @@ async def task_view(
     stale_after: timedelta,
     translate: Translate,
 ) -> TaskRead:
-    """The task with its offers and why; an agent sees only tasks offered or given to it."""
+    """The task with its offers and why; raises TaskNotFound, for an agent also when the task
+    was never offered to it: the same answer as for an id that does not exist."""
     task = await get_task(session, task_id)
     made = (
         await session.scalars(
@@ -211,7 +211,7 @@ async def task_view(
         )
     ).all()
     if acting_agent_id is not None and acting_agent_id not in {r.agent_id for r in made}:
-        raise NotOwnAgent()
+        raise TaskNotFound(task_id=task_id)
     wait = None
     if task.state == "waiting":
         wait = await explain_wait(
