@@ -11,12 +11,21 @@ from services.routing.errors import NotOwnAgent
 from services.routing.settings import RoutingSettings
 from services.routing.stream.broker import AgentBroker
 from shared.auth import Principal, Role
-from shared.web import ReadSessionDep, SessionDep, require_roles, service_context
+from shared.authenticated_first import authenticates
+from shared.web import (
+    ReadSessionDep,
+    SessionDep,
+    authenticate,
+    bearer_scheme,
+    require_roles,
+    service_context,
+)
 
 __all__ = [
     "ActorDep",
     "BrokerDep",
     "ManagerDep",
+    "OwnAgentDep",
     "ReadSessionDep",
     "ServiceDep",
     "SessionDep",
@@ -41,7 +50,8 @@ async def get_broker(request: Request) -> AgentBroker:
 SettingsDep = Annotated[RoutingSettings, Depends(get_settings)]
 BrokerDep = Annotated[AgentBroker, Depends(get_broker)]
 ManagerDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
-ActorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+_ACTORS = require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT)
+ActorDep = Annotated[Principal, Depends(_ACTORS)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 #: Managers, and the other services (the inbox checks a transfer's queue).
 ManagerOrServiceDep = Annotated[
@@ -63,3 +73,28 @@ def ensure_own_agent(principal: Principal, agent_id: uuid.UUID) -> None:
     acting = acting_agent(principal)
     if acting is not None and acting != agent_id:
         raise NotOwnAgent()
+
+
+async def _own_agent_from_request(request: Request) -> Principal:
+    """``own_agent`` from the request alone, for a refusal of its shape made before the route's
+    dependencies ran (a body that does not decode, a NUL character)."""
+    principal = await _ACTORS(request, await authenticate(request, await bearer_scheme(request)))
+    try:
+        agent_id = uuid.UUID(str(request.path_params.get("agent_id")))
+    except ValueError:
+        return principal  # not an id: the path's own refusal stands
+    ensure_own_agent(principal, agent_id)
+    return principal
+
+
+@authenticates(_own_agent_from_request)
+async def own_agent(agent_id: uuid.UUID, principal: ActorDep) -> Principal:
+    """The caller of a route about one agent: an agent's token naming another agent is refused
+    (403) before the route reads the rest of the request, so a bad body or query from it is
+    never judged and tells it nothing."""
+    ensure_own_agent(principal, agent_id)
+    return principal
+
+
+#: Admins, supervisors, and the agent named by the path's ``agent_id`` itself.
+OwnAgentDep = Annotated[Principal, Depends(own_agent)]

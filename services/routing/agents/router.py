@@ -12,6 +12,7 @@ from services.routing.agents.schemas import AgentCreate, AgentRead, AgentStatusU
 from services.routing.deps import (
     ActorDep,
     ManagerDep,
+    OwnAgentDep,
     ReadSessionDep,
     SessionDep,
     SettingsDep,
@@ -136,9 +137,8 @@ async def set_status(
     body: AgentStatusUpdate,
     session: SessionDep,
     settings: SettingsDep,
-    principal: ActorDep,
+    _: OwnAgentDep,
 ) -> AgentRead:
-    ensure_own_agent(principal, agent_id)
     agent = await service.set_status(session, agent_id=agent_id, data=body, now=utc_now())
     [read] = await service.read_agents(
         session, [agent], now=utc_now(), stale_after=settings.stream_stale_after

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 
-from services.routing.deps import ActorDep, BrokerDep, SettingsDep, ensure_own_agent
+from services.routing.deps import BrokerDep, OwnAgentDep, SettingsDep
 from services.routing.stream.feed import agent_feed, require_agent
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -38,12 +38,11 @@ async def agent_events(
     request: Request,
     settings: SettingsDep,
     broker: BrokerDep,
-    principal: ActorDep,
+    _: OwnAgentDep,
     last_event_id: Annotated[
         int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID)
     ] = None,
 ) -> StreamingResponse:
-    ensure_own_agent(principal, agent_id)
     context = service_context(request)
     reads = context.require_read_sessions()
     await require_agent(reads, agent_id)

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.routing.deps import (
     ActorDep,
+    OwnAgentDep,
     ReadSessionDep,
     ServiceDep,
     SessionDep,
     SettingsDep,
     acting_agent,
-    ensure_own_agent,
 )
 from services.routing.engine import intake, offers
 from services.routing.tasks import callbacks, service
@@ -99,10 +99,9 @@ async def complete_task(
 async def list_offers(
     agent_id: UUID,
     session: ReadSessionDep,
-    principal: ActorDep,
+    _: OwnAgentDep,
     state: Literal["pending", "accepted", "rejected", "expired", "canceled", "all"] = "pending",
 ) -> list[OfferRead]:
-    ensure_own_agent(principal, agent_id)
     return await service.list_offers(
         session, agent_id=agent_id, state=None if state == "all" else state
     )
