@@ -18,6 +18,8 @@ from tests.inbox.test_threading_http import needs_agent_events, resolve
 from tests.support.apps import Running
 
 BOTH = "billing@centre.example, facturation@centre.example"
+#: The Date header the builder gives every email.
+DATE = "Fri, 20 Nov 2026 14:05:00 +0000"
 MARIE = "Marie Tremblay <marie.tremblay@exemple.ca>"
 
 
@@ -134,20 +136,30 @@ async def test_many_copies_at_once_add_one_message(app: Running, gateway: str) -
     assert len(await messages_in(app, first["conversation_id"])) == 2
 
 
+@pytest.mark.parametrize("message_id", ["<d1@exemple.ca>", None])
 async def test_copies_of_a_new_email_at_once_open_one_conversation(
-    app: Running, gateway: str
+    app: Running, gateway: str, message_id: str | None
 ) -> None:
     """The first email of a new customer, copied to five of our addresses and posted at once:
-    one contact, one conversation, one message, one request for an agent."""
-    raw = email(
-        sender="Léa Roy <lea.roy@exemple.ca>",
-        to=", ".join(f"service{n}@centre.example" for n in range(5)),
-        subject="Nouvel abonnement",
-        message_id="<d1@exemple.ca>",
-    )
+    one contact, one conversation, one message, one request for an agent. Each copy as its
+    address's server delivered it (its own Delivered-To), with or without a Message-ID."""
+    addresses = [f"service{n}@centre.example" for n in range(5)]
+    copies = [
+        email(
+            sender="Léa Roy <lea.roy@exemple.ca>",
+            to=", ".join(addresses),
+            subject="Nouvel abonnement",
+            message_id=message_id,
+            headers={"Delivered-To": address},
+        )
+        for address in addresses
+    ]
 
     answers = await asyncio.gather(
-        *(post_to(app, gateway, raw, f"service{n}@centre.example") for n in range(5))
+        *(
+            post_to(app, gateway, raw, address)
+            for raw, address in zip(copies, addresses, strict=True)
+        )
     )
 
     assert [answer["duplicate"] for answer in answers].count(False) == 1
@@ -230,3 +242,61 @@ async def test_another_senders_email_reusing_the_message_id_is_kept(
         "marie.tremblay@exemple.ca",
         "paul.roy@exemple.ca",
     ]
+
+
+def delivered_to(address: str, *, date: str | None = DATE) -> bytes:
+    """Marie's email without a Message-ID, as ``address``'s server delivered it; ``date`` is
+    its Date header (None: it has none)."""
+    raw = email(sender=MARIE, to=BOTH, message_id=None, headers={"Delivered-To": address})
+    dated = b"Date: " + date.encode() + b"\r\n" if date else b""
+    return raw.replace(b"Date: " + DATE.encode() + b"\r\n", dated, 1)
+
+
+async def test_an_email_without_a_message_id_is_told_by_its_date(
+    app: Running, gateway: str
+) -> None:
+    """Without a Message-ID, the same Date, sender, subject and text make a copy: the copy
+    delivered to the second address answers the first one's receipt and changes nothing."""
+    first = await post_to(
+        app, gateway, delivered_to("billing@centre.example"), "billing@centre.example"
+    )
+    version = await version_of(app, first["conversation_id"])
+    events = await needs_agent_events(app)
+
+    second = await post_to(
+        app, gateway, delivered_to("facturation@centre.example"), "facturation@centre.example"
+    )
+
+    assert (second["duplicate"], receipt(second)) == (True, receipt(first))
+    assert len(await messages_in(app, first["conversation_id"])) == 1
+    assert await version_of(app, first["conversation_id"]) == version
+    assert await needs_agent_events(app) == events
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [(DATE, "Fri, 20 Nov 2026 14:25:00 +0000"), (None, None)],
+    ids=["sent-again-later", "undated"],
+)
+async def test_an_email_without_a_message_id_sent_again_or_undated_is_kept(
+    app: Running, gateway: str, dates: tuple[str | None, str | None]
+) -> None:
+    """The same text sent again (another Date), or two emails with neither a Message-ID nor a
+    Date, are the customer's messages: both are kept in the conversation."""
+    first = await post_to(
+        app,
+        gateway,
+        delivered_to("billing@centre.example", date=dates[0]),
+        "billing@centre.example",
+    )
+
+    second = await post_to(
+        app,
+        gateway,
+        delivered_to("facturation@centre.example", date=dates[1]),
+        "facturation@centre.example",
+    )
+
+    assert second["duplicate"] is False
+    assert second["conversation_id"] == first["conversation_id"]
+    assert len(await messages_in(app, first["conversation_id"])) == 2

@@ -101,7 +101,8 @@ EMAIL_BODY = {
     "Deduplication: Message-ID per inbox address, else the gateway's id, else "
     "`Idempotency-Key`, else the hash of the raw message. A copy of an email its conversation "
     "already holds (the same Message-ID, sender, subject and text, posted for another of our "
-    "addresses) answers the first copy's ids with `duplicate: true`.",
+    "addresses; without a Message-ID, the same Date header instead) answers the first copy's "
+    "ids with `duplicate: true`.",
     responses=problem_responses(401, 403, 413, 415, 422, 503),
     openapi_extra=EMAIL_BODY,
 )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, func, select, update
+from sqlalchemy import Integer, Select, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -103,20 +103,35 @@ _EARLIER = _RECEIPT.where(MESSAGE.c.dedupe_key == bindparam("dedupe_key"))
 # A copy of one email that the conversation already holds: the same email sent to two of our
 # addresses, each posted by the gateway, is kept once. Its Message-ID alone does not say so:
 # some mailers give one Message-ID to different emails; its sender, subject and text must agree.
-_COPY_KEYS = ("conversation_id", "message_id_header", "from_address", "subject", "text")
-_HELD_COPY = (
-    select(MESSAGE.c.id)
-    .where(*(MESSAGE.c[name] == bindparam(name, type_=MESSAGE.c[name].type) for name in _COPY_KEYS))
-    .where(MESSAGE.c.direction == "inbound")
-)
-_EARLIER_COPY = _RECEIPT.where(
-    MESSAGE.c.id == _HELD_COPY.order_by(MESSAGE.c.received_at).limit(1).scalar_subquery()
-)
-_GUARDED_CLAIMS: dict[tuple[str, tuple[str, ...]], Any] = {}
-# PostgreSQL: the copies of one email (its Message-ID and sender) take turns, so that a copy
-# finds the conversation another opened a moment before (SQLite's writers already take turns).
-# A transaction lock, in a class of its own, on a 32-bit hash of the two: a rare collision only
-# makes two emails wait for each other.
+# An email without a Message-ID is told by its Date header instead (to the second, as its sender
+# wrote it), and only among emails without one; an email with neither makes no copy.
+_SAME_EMAIL = ("conversation_id", "from_address", "subject", "text")
+_COPY_KEYS = {"mid": (*_SAME_EMAIL, "message_id_header"), "date": (*_SAME_EMAIL, "sent_at")}
+
+
+def _held_copies(keys: tuple[str, ...]) -> Select[tuple[uuid.UUID]]:
+    held = (
+        select(MESSAGE.c.id)
+        .where(*(MESSAGE.c[name] == bindparam(name, type_=MESSAGE.c[name].type) for name in keys))
+        .where(MESSAGE.c.direction == "inbound")
+    )
+    if "message_id_header" not in keys:
+        held = held.where(MESSAGE.c.message_id_header.is_(None))
+    return held
+
+
+_HELD_COPY = {kind: _held_copies(keys) for kind, keys in _COPY_KEYS.items()}
+_EARLIER_COPY = {
+    kind: _RECEIPT.where(
+        MESSAGE.c.id == held.order_by(MESSAGE.c.received_at).limit(1).scalar_subquery()
+    )
+    for kind, held in _HELD_COPY.items()
+}
+_GUARDED_CLAIMS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+# PostgreSQL: the copies of one email (its Message-ID, else its Date, and its sender) take turns,
+# so that a copy finds the conversation another opened a moment before (SQLite's writers already
+# take turns). A transaction lock, in a class of its own, on a 32-bit hash of the two: a rare
+# collision only makes two emails wait for each other.
 _COPIES_CLASS = 0x1B0C
 _COPIES_TURN = select(func.pg_advisory_xact_lock(_COPIES_CLASS, bindparam("key", type_=Integer)))
 # The sender's contact and, in the same statement, its latest email conversation with this
@@ -246,42 +261,44 @@ async def claim_row(session: AsyncSession, values: dict[str, Any]) -> bool:
 
 async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
     """claim_row into a known conversation, unless it already holds a copy of this email (the
-    same Message-ID, sender, subject and text: another of our addresses got it too). Runs
-    after the conversation's row is locked (its UPDATE): a copy committed meanwhile is seen,
-    on PostgreSQL too."""
-    if _copy_params(values) is None:
+    same Message-ID, or Date when it has none, sender, subject and text: another of our
+    addresses got it too). Runs after the conversation's row is locked (its UPDATE): a copy
+    committed meanwhile is seen, on PostgreSQL too."""
+    kind = _copy_kind(values)
+    if kind is None:
         return await claim_row(session, values)
     dialect = session.get_bind().dialect.name
     names = tuple(values)
-    claim = _GUARDED_CLAIMS.get((dialect, names))
+    claim = _GUARDED_CLAIMS.get((dialect, kind, names))
     if claim is None:
         # The row's values, selected unless the copy is held; the guard's parameters are the
         # same values (one parameter per name).
         row = select(*(bindparam(name, type_=MESSAGE.c[name].type) for name in names))
         claim = (
             _insert(dialect)
-            .from_select(names, row.where(~_HELD_COPY.exists()))
+            .from_select(names, row.where(~_HELD_COPY[kind].exists()))
             .on_conflict_do_nothing(index_elements=[MESSAGE.c.dedupe_key])
             .returning(MESSAGE.c.id)
         )
-        _GUARDED_CLAIMS[(dialect, names)] = claim
+        _GUARDED_CLAIMS[(dialect, kind, names)] = claim
     return (await session.execute(claim, values)).first() is not None
 
 
-def _copy_params(values: dict[str, Any]) -> dict[str, Any] | None:
-    """What tells a copy of the email (the message row's ``values``); None when it lacks one
-    of them (no Message-ID, say), which makes no copy."""
-    params = {name: values[name] for name in _COPY_KEYS}
-    return None if any(value is None for value in params.values()) else params
+def _copy_kind(values: dict[str, Any]) -> str | None:
+    """How a copy of the email (the message row's ``values``) is told: by its Message-ID, else
+    by its Date; None when it lacks what that needs, which makes no copy."""
+    kind = "mid" if values["message_id_header"] is not None else "date"
+    return kind if all(values[name] is not None for name in _COPY_KEYS[kind]) else None
 
 
 async def _held_copy(session: AsyncSession, values: dict[str, Any]) -> IngestResult | None:
     """The result of the copy of this email (the message row's ``values``) that its
     conversation holds, if any."""
-    params = _copy_params(values)
-    if params is None:
+    kind = _copy_kind(values)
+    if kind is None:
         return None
-    return _earlier((await session.execute(_EARLIER_COPY, params)).first())
+    params = {name: values[name] for name in _COPY_KEYS[kind]}
+    return _earlier((await session.execute(_EARLIER_COPY[kind], params)).first())
 
 
 async def _duplicate(
@@ -333,8 +350,9 @@ async def ingest_email(
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     references = subject_references(subject or "")
-    if parsed.message_id and session.get_bind().dialect.name == "postgresql":
-        await session.execute(_COPIES_TURN, {"key": _copies_key(parsed.message_id, address)})
+    told_by = parsed.message_id or (parsed.date.isoformat() if parsed.date else None)
+    if told_by and session.get_bind().dialect.name == "postgresql":
+        await session.execute(_COPIES_TURN, {"key": _copies_key(told_by, address)})
     params: dict[str, Any] = {"address": address, "normalized_subject": normalized}
     if references:
         params["references"] = references
@@ -463,8 +481,9 @@ async def ingest_email(
     )
 
 
-def _copies_key(message_id: str, address: str) -> int:
-    digest = hashlib.sha256(f"{message_id}\n{address}".encode()).digest()
+def _copies_key(told_by: str, address: str) -> int:
+    """The lock key of an email's copies: its Message-ID (else its Date) and its sender."""
+    digest = hashlib.sha256(f"{told_by}\n{address}".encode()).digest()
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
