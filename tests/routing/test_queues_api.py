@@ -226,6 +226,8 @@ async def test_stats_count_waiting_agents_offers_and_service_level(app: Running)
         "away": 1,
         "offerable": 0,
         "offerable_by_channel": {"email": 0},
+        "available_by_language": {"fr": 0},
+        "offerable_by_language": {"fr": 0},
     }
     assert (figures["offers_today"], figures["accepted_today"]) == (1, 1)
     assert figures["answered_today"] == 1

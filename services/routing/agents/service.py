@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -21,21 +20,17 @@ from services.routing.agents.schemas import (
 )
 from services.routing.engine import offers
 from services.routing.engine.catalog import load_catalog
-from services.routing.engine.eligibility import eligible
+from services.routing.engine.eligibility import takes
 from services.routing.engine.model import (
     AgentSnapshot,
     AgentStatus,
     QueueConfig,
-    TaskLanguage,
-    TaskSnapshot,
 )
 from services.routing.engine.snapshots import capacity, stream_connected
 from services.routing.errors import AgentEmailTaken, AgentHoldsTasks, AgentNotFound
 from services.routing.models import Agent, AgentLanguage, AgentSkill, Task
 from services.routing.workload import HELD_STATES, agent_loads
 from shared.contracts.routing import AgentQueues, ServedQueue
-
-TASK_LANGUAGES: tuple[TaskLanguage, ...] = ("en", "fr", "und")
 
 
 def read_agent(
@@ -215,26 +210,14 @@ def served_in(agent: AgentSnapshot, queue: QueueConfig, *, now: datetime) -> Ser
     takes, with the agent as if free (available, connected, holding nothing) and no widening
     step: the queues an agent serves, not the ones a long wait may stretch to reach it.
     """
-    base = replace(queue, widening=())
-    taken = [
-        (language, channel)
-        for channel in sorted(queue.channels)
-        for language in TASK_LANGUAGES
-        if queue.accepts_language(language)
-        and eligible(
-            agent,
-            TaskSnapshot(id=agent.id, channel=channel, language=language, arrived_at=now),
-            base,
-            waited=timedelta(0),
-        ).eligible
-    ]
+    taken = takes(agent, queue, now=now, widened=False)
     if not taken:
         return None
     return ServedQueue(
         queue_id=queue.id,
         name=queue.name,
-        languages=sorted({language for language, _ in taken}),
-        channels=sorted({channel.value for _, channel in taken}),
+        languages=sorted({language for _, language in taken}),
+        channels=sorted({channel.value for channel, _ in taken}),
     )
 
 

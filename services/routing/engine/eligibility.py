@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -293,23 +293,34 @@ def eligible_agents(
     return [candidate for candidate in assessed if candidate.eligibility.eligible]
 
 
-def offerable_channels(
-    agent: AgentSnapshot, queue: QueueConfig, *, now: datetime
-) -> frozenset[Channel]:
-    """The queue's channels on which ``agent`` may be offered a task arriving now, by the
-    same rule as any task (``eligible``): a task in each language the queue takes, with no
-    extra skill, that no one has declined yet."""
-    languages: tuple[TaskLanguage, ...] = (
-        ("en", "fr") if queue.language == "bilingual" else (queue.language,)
-    )
+#: Every language a task can be in: ``und`` when detection could not tell.
+TASK_LANGUAGES: tuple[TaskLanguage, ...] = ("en", "fr", "und")
+
+
+def queue_languages(queue: QueueConfig) -> tuple[TaskLanguage, ...]:
+    """The task languages the queue takes: its own, or all three for a bilingual queue."""
+    return tuple(language for language in TASK_LANGUAGES if queue.accepts_language(language))
+
+
+def takes(
+    agent: AgentSnapshot, queue: QueueConfig, *, now: datetime, widened: bool = True
+) -> frozenset[tuple[Channel, TaskLanguage]]:
+    """The channels and languages of the queue's work ``agent`` may be offered, for a task
+    arriving now, by the same rule as any task (``eligible``): one with no extra skill that no
+    one has declined yet. ``widened=False`` applies the queue's base rule (no widening step)."""
+    rule = queue if widened else replace(queue, widening=())
     return frozenset(
-        channel
+        (channel, language)
         for channel in queue.channels
-        if any(
-            eligible(agent, _probe(channel, language, now), queue, waited=timedelta(0)).eligible
-            for language in languages
-        )
+        for language in queue_languages(queue)
+        if eligible(agent, _probe(channel, language, now), rule, waited=timedelta(0)).eligible
     )
+
+
+def as_free(agent: AgentSnapshot) -> AgentSnapshot:
+    """The agent as if available, its stream connected and holding nothing: what it may take
+    at all, whatever it is doing now."""
+    return replace(agent, status=AgentStatus.AVAILABLE, stream_connected=True, load={})
 
 
 def _probe(channel: Channel, language: TaskLanguage, now: datetime) -> TaskSnapshot:

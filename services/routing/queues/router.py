@@ -77,10 +77,14 @@ async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Re
 @router.get(
     "/queues/{queue_id}/stats",
     summary="Live figures: waiting, longest wait, agents by presence, today's offers and SL",
-    description="`agents.offerable` (and `agents.offerable_by_channel`) count the available "
-    "agents the routing engine would offer this queue's work right now, by the engine's own "
-    "rule: for a queue serving phone, `offerable_by_channel.phone` is how many can take a "
-    "call now.",
+    description="`agents` counts the agents who serve the queue in at least one language it "
+    "takes, by the engine's own rule: for a bilingual queue, one who speaks only French counts "
+    "(before, only agents fluent in both languages did), and `agents.available_by_language` "
+    "says how many available agents can take its work in each language (`und`: a contact "
+    "whose language could not be told, for agents fluent in both). `agents.offerable` (and "
+    "per channel and language) count the available agents the routing engine would offer "
+    "this queue's work right now: for a queue serving phone, `offerable_by_channel.phone` is "
+    "how many can take a call now.",
     responses=problem_responses(404, 422),
 )
 async def queue_stats(

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 
 from services.routing.queues.hours import MIDNIGHT
 from shared.problems import invalid_at
-from shared.schemas import Schema
+from shared.schemas import Language, Schema
 
 ChannelName = Literal["phone", "email", "fax"]
 #: The longest wait a queue's targets and widening steps may name: thirty days.
@@ -274,17 +274,26 @@ class QueueRead(Schema):
 
 
 class AgentCounts(Schema):
-    """Agents who can serve the queue (language, skills, tier), by presence, and how many of
-    the available ones the routing engine would offer its work right now."""
+    """The agents who serve the queue, by presence, and how many of the available ones the
+    routing engine would offer its work right now, in all and per channel and language.
+
+    An agent serves the queue when the engine's own rule lets it take the queue's work in at
+    least one language the queue takes (its language level, skills, tier and capacity), as
+    ``GET /routing/v1/agents/{agent_id}/queues`` lists it: for a bilingual queue, an agent
+    who speaks only French counts, for its French work."""
 
     available: int = Field(
         examples=[4],
-        description="Available with spare capacity on one of the queue's channels; some may "
-        "still not be offered its work now (see `offerable`).",
+        description="Agents who serve the queue (in at least one of its languages: for a "
+        "bilingual queue, one who speaks only English or only French counts too), available "
+        "with spare capacity on one of its channels; some may still not be offered its work "
+        "now (see `offerable`), and per language see `available_by_language`.",
     )
-    busy: int = Field(examples=[6])
-    wrap_up: int = Field(examples=[1])
-    away: int = Field(examples=[2])
+    busy: int = Field(
+        examples=[6], description="Agents who serve the queue, busy or at capacity on its channels."
+    )
+    wrap_up: int = Field(examples=[1], description="Agents who serve the queue, in wrap-up.")
+    away: int = Field(examples=[2], description="Agents who serve the queue, away.")
     offerable: int = Field(
         examples=[3],
         description="Of the `available` agents, those the routing engine would offer a task "
@@ -299,6 +308,21 @@ class AgentCounts(Schema):
         description="`offerable` for each channel the queue serves: for a queue serving phone, "
         "`phone` is how many agents can take one of its calls now (live event stream "
         "connected, no call already, no written work the queue keeps apart from calls).",
+    )
+    available_by_language: dict[Language, int] = Field(
+        examples=[{"en": 3, "fr": 4, "und": 2}],
+        description="`available` for each language the queue takes, by the engine's rule for "
+        "a contact in that language (the queue's minimum level, no widening step): one key for "
+        "a queue in one language; `en`, `fr` and `und` for a bilingual queue, `und` counting "
+        "those who may take a contact whose language could not be told, which asks for both "
+        "languages. An agent who speaks both counts under each, so the keys do not add up to "
+        "`available`.",
+    )
+    offerable_by_language: dict[Language, int] = Field(
+        examples=[{"en": 2, "fr": 3, "und": 1}],
+        description="`offerable` for each language the queue takes (the keys of "
+        "`available_by_language`, `und` included): how many agents the engine would offer a "
+        "task in that language arriving now, on one of the queue's channels.",
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from services.routing import signals
-from services.routing.engine.eligibility import offerable_channels
+from services.routing.engine.eligibility import as_free, queue_languages, takes
 from services.routing.engine.model import Channel, QueueConfig
 from services.routing.engine.snapshots import agent_snapshot, queue_config
 from services.routing.errors import QueueInUse, QueueNameTaken, QueueNotFound
@@ -33,7 +33,6 @@ from services.routing.queues.schemas import (
 from services.routing.workload import agent_loads
 
 _DOCUMENT_FIELDS = ("widening", "hours")
-_OFFICIAL = ("en", "fr")
 
 
 def queue_open(queue: Queue, now: datetime) -> bool:
@@ -145,17 +144,6 @@ async def delete_queue(session: AsyncSession, *, queue_id: uuid.UUID) -> None:
     await session.flush()
 
 
-def _serves(agent: Agent, queue: Queue) -> bool:
-    languages = {row.language: row.level for row in agent.languages}
-    skills = {row.skill: row.level for row in agent.skills}
-    spoken = _OFFICIAL if queue.language == "bilingual" else (queue.language,)
-    return (
-        all(languages.get(code, 0) >= queue.min_language_level for code in spoken)
-        and all(skills.get(skill, 0) >= level for skill, level in queue.required_skills.items())
-        and (not queue.tiers or agent.tier in queue.tiers)
-    )
-
-
 def _routable(queue: Queue) -> QueueConfig | None:
     """The engine's view of the queue; None when its configuration is broken, as the engine
     then routes nothing to it (see ``load_catalog``)."""
@@ -168,39 +156,68 @@ def _routable(queue: Queue) -> QueueConfig | None:
 async def _agent_counts(
     session: AsyncSession, queue: Queue, *, now: datetime, stale_after: timedelta
 ) -> AgentCounts:
+    """The agents who serve the queue in at least one language it takes, by the engine's own
+    rule (as ``GET /agents/{id}/queues`` lists them), by presence, and per language."""
+    config = _routable(queue)
+    languages = queue_languages(config) if config is not None else ()
+    counts = dict.fromkeys(("available", "busy", "wrap_up", "away"), 0)
+    offerable, by_channel = 0, dict.fromkeys(queue.channels, 0)
+    available_in = dict.fromkeys(languages, 0)
+    offerable_in = dict.fromkeys(languages, 0)
+    if config is None:
+        # The engine routes nothing to a queue it cannot read: no agent serves it.
+        return AgentCounts(
+            **counts,
+            offerable=offerable,
+            offerable_by_channel=by_channel,
+            available_by_language=available_in,
+            offerable_by_language=offerable_in,
+        )
     stmt = (
         select(Agent)
         .where(Agent.status != "offline")
         .options(selectinload(Agent.languages), selectinload(Agent.skills))
     )
-    agents = [agent for agent in await session.scalars(stmt) if _serves(agent, queue)]
-    loads = await agent_loads(session, [agent.id for agent in agents])
-    config = _routable(queue)
-    counts = dict.fromkeys(("available", "busy", "wrap_up", "away"), 0)
-    offerable, by_channel = 0, dict.fromkeys(queue.channels, 0)
-    for agent in agents:
-        status = agent.status
+    rows = (await session.scalars(stmt)).all()
+    loads = await agent_loads(session, [row.id for row in rows])
+    for row in rows:
+        held = loads.get(row.id, {})
+        agent = agent_snapshot(
+            row,
+            languages={item.language: item.level for item in row.languages},
+            skills={item.skill: item.level for item in row.skills},
+            load={Channel(channel): count for channel, count in held.items()},
+            now=now,
+            stale_after=stale_after,
+        )
+        served = takes(as_free(agent), config, now=now, widened=False)
+        if not served:
+            continue
+        status = row.status
         if status == "available":
-            held = loads.get(agent.id, {})
-            capacity = {"phone": agent.capacity_phone, "email": agent.capacity_email}
-            capacity["fax"] = agent.capacity_fax
-            spare = any(held.get(channel, 0) < capacity[channel] for channel in queue.channels)
+            spare = any(
+                agent.load[Channel(channel)] < agent.capacity[Channel(channel)]
+                for channel in queue.channels
+            )
             status = "available" if spare else "busy"
         counts[status] += 1
-        if status == "available" and config is not None:
-            snapshot = agent_snapshot(
-                agent,
-                languages={row.language: row.level for row in agent.languages},
-                skills={row.skill: row.level for row in agent.skills},
-                load={Channel(channel): count for channel, count in held.items()},
-                now=now,
-                stale_after=stale_after,
-            )
-            channels = offerable_channels(snapshot, config, now=now)
-            offerable += bool(channels)
-            for channel in channels:
-                by_channel[str(channel)] += 1
-    return AgentCounts(**counts, offerable=offerable, offerable_by_channel=by_channel)
+        if status != "available":
+            continue
+        for language in {language for _, language in served}:
+            available_in[language] += 1
+        now_taken = takes(agent, config, now=now)
+        offerable += bool(now_taken)
+        for channel in {channel for channel, _ in now_taken}:
+            by_channel[str(channel)] += 1
+        for language in {language for _, language in now_taken}:
+            offerable_in[language] += 1
+    return AgentCounts(
+        **counts,
+        offerable=offerable,
+        offerable_by_channel=by_channel,
+        available_by_language=available_in,
+        offerable_by_language=offerable_in,
+    )
 
 
 async def queue_stats(
