@@ -86,7 +86,7 @@ from services.inbox.ingest.mime import UnparseableEmail, parse_email
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "mail"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-COMMAND = [sys.executable, "-m", "services.cli"]
+COMMAND = [sys.executable, "-m", "services"]
 START_TIMEOUT_SECONDS = 60.0
 REQUEST_TIMEOUT_SECONDS = 30.0
 DRAIN_TIMEOUT_SECONDS = 60.0

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 
 from services import migrate, sqlite_guard
 from services.inbox.auth import service as token_service
-from services.inbox.ingest.parsing import stopped_at_shutdown
+from services.inbox.ingest.parsing import with_parser_workers
 from services.inbox.settings import InboxSettings
 from services.routing.settings import RoutingSettings
 from services.translation.settings import TranslationSettings
@@ -137,7 +137,7 @@ def serve(service: str, host: str, port: int | None, migrate_first: bool) -> Non
         app = _service_app(service, settings)
         level = settings.log_level
     if service in ("all", "inbox"):
-        app = stopped_at_shutdown(app)
+        app = with_parser_workers(app)
     uvicorn.run(
         app,
         host=host,

@@ -15,7 +15,7 @@ import httpx
 
 from shared.settings import UNPREFIXED_FIELDS
 
-COMMAND = [sys.executable, "-m", "services.cli"]
+COMMAND = [sys.executable, "-m", "services"]
 START_TIMEOUT_SECONDS = 30
 
 

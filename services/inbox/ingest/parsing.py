@@ -27,6 +27,8 @@ DEFAULT_WORKERS = 2 if (os.cpu_count() or 1) > 1 else 1
 # that a worker that cannot start (say, an unguarded __main__) costs one start, not one each.
 RETRY_AFTER_SECONDS = 60.0
 PARENT_CHECK_SECONDS = 1.0
+#: What a worker parses as it starts (its imports and the parser's first use are then done).
+_FIRST = b"From: start@example.com\r\nSubject: start\r\n\r\n<p>start</p>\r\n"
 
 
 class EmailParser:
@@ -51,6 +53,19 @@ class EmailParser:
             # parsed here rather than lost.
             self._discard(pool)
             return parse_email(raw, max_attachment_bytes=max_attachment_bytes)
+
+    def start(self) -> None:
+        """Start the worker processes now, and wait until one of them has parsed: the first
+        email after a start then waits for no process to start. Blocks: run it off the loop."""
+        pool = self._running_pool()
+        if pool is None:
+            return
+        try:
+            # One task per worker: the pool starts a process for each task no idle one takes.
+            for started in [pool.submit(parse_email, _FIRST) for _ in range(self._workers)]:
+                started.result()
+        except BrokenProcessPool:
+            self._discard(pool)
 
     def close(self) -> None:
         """Stop the worker processes (a later parse starts new ones)."""
@@ -102,15 +117,18 @@ def watch_parent(parent: int) -> None:
 
 
 #: The process's parser: every app in the process shares its workers, which live as long as
-#: the process (see ``stopped_at_shutdown`` for a server).
+#: the process (see ``with_parser_workers`` for a server).
 shared_parser = EmailParser()
 
 
-def stopped_at_shutdown(app: ASGIApp) -> ASGIApp:
-    """``app``, whose server stops the shared parser's workers once its lifespan has ended.
+def with_parser_workers(app: ASGIApp) -> ASGIApp:
+    """``app``, whose server starts the shared parser's workers before it answers and stops
+    them once its lifespan has ended.
 
-    uvicorn ends on SIGTERM by raising the signal again, after the lifespan: no exit handler
-    runs then, and the workers' semaphores would be reported leaked on every stop.
+    Started before: the first email after a start would otherwise wait for them (seconds on a
+    busy machine). Stopped after: uvicorn ends on SIGTERM by raising the signal again, after
+    the lifespan: no exit handler runs then, and the workers' semaphores would be reported
+    leaked on every stop.
     """
 
     async def served(scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,6 +137,8 @@ def stopped_at_shutdown(app: ASGIApp) -> ASGIApp:
             return
 
         async def sending(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                await asyncio.to_thread(shared_parser.start)
             if message["type"] == "lifespan.shutdown.complete":
                 await asyncio.to_thread(shared_parser.close)
             await send(message)
