@@ -177,8 +177,8 @@ async def test_offers_made_and_rejected_are_counted_once_committed(app: Running)
     assert value(offered, "routing_agents", status="available") == 2
     assert value(offered, "routing_agents", status="away") == 0
     assert value(offered, "routing_tasks_waiting", queue=FRENCH_EMAIL_QUEUE, language="fr") == 0
-    # Another agent's answer is refused and counts nothing.
-    assert stolen.status_code == 403
+    # Another agent's answer is refused (as for an unknown offer) and counts nothing.
+    assert stolen.status_code == 404
     ended = {"channel": "email", "outcome": "rejected"}
     assert value(after_stolen, "routing_offers_ended_total", **ended) == 0
     assert rejected.status_code == 200, rejected.text
