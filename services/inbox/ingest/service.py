@@ -128,12 +128,13 @@ _EARLIER_COPY = {
     for kind, held in _HELD_COPY.items()
 }
 _GUARDED_CLAIMS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
-# PostgreSQL: the copies of one email (its Message-ID, else its Date, and its sender) take turns,
-# so that a copy finds the conversation another opened a moment before (SQLite's writers already
-# take turns). A transaction lock, in a class of its own, on a 32-bit hash of the two: a rare
-# collision only makes two emails wait for each other.
-_COPIES_CLASS = 0x1B0C
-_COPIES_TURN = select(func.pg_advisory_xact_lock(_COPIES_CLASS, bindparam("key", type_=Integer)))
+# PostgreSQL: one sender's emails take turns (SQLite's writers already do), so that an email
+# finds the conversation another opened a moment before: a customer's emails sent in a burst,
+# or the copies of one email, thread into one conversation. A transaction lock, in a class of
+# its own, on a 32-bit hash of the sender's address: a rare collision only makes two senders'
+# emails wait for each other.
+_SENDERS_CLASS = 0x1B0C
+_SENDERS_TURN = select(func.pg_advisory_xact_lock(_SENDERS_CLASS, bindparam("key", type_=Integer)))
 # The sender's contact and, in the same statement, its latest email conversation with this
 # subject (none when the subject is None).
 _LATEST_BY_SUBJECT = (
@@ -350,9 +351,8 @@ async def ingest_email(
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     references = subject_references(subject or "")
-    told_by = parsed.message_id or (parsed.date.isoformat() if parsed.date else None)
-    if told_by and session.get_bind().dialect.name == "postgresql":
-        await session.execute(_COPIES_TURN, {"key": _copies_key(told_by, address)})
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_SENDERS_TURN, {"key": _sender_key(address)})
     params: dict[str, Any] = {"address": address, "normalized_subject": normalized}
     if references:
         params["references"] = references
@@ -481,9 +481,9 @@ async def ingest_email(
     )
 
 
-def _copies_key(told_by: str, address: str) -> int:
-    """The lock key of an email's copies: its Message-ID (else its Date) and its sender."""
-    digest = hashlib.sha256(f"{told_by}\n{address}".encode()).digest()
+def _sender_key(address: str) -> int:
+    """The lock key of a sender's emails: their address, whatever its case."""
+    digest = hashlib.sha256(address.lower().encode()).digest()
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
