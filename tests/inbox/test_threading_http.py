@@ -156,6 +156,38 @@ async def test_an_auto_reply_joins_its_thread_and_is_never_routed(
     assert len(await needs_agent_events(app)) == 1
 
 
+async def test_an_auto_reply_leaves_a_resolved_conversation_resolved(
+    app: Running, gateway: str
+) -> None:
+    """An out-of-office answering the conversation after it was resolved joins it, and changes
+    nothing else: not reopened with no one to take it, still its agent's, not routed."""
+    first = await post(app, gateway, email(message_id="<r1@exemple.ca>"))
+    agent = uuid.uuid4()
+    await resolve(app, first["conversation_id"], days_ago=1, agent=agent)
+    before = await conversation(app, first["conversation_id"])
+    out_of_office = email(
+        subject="Absence du bureau : Facture erronée",
+        body="Je suis absente du bureau jusqu’au 2 décembre.",
+        in_reply_to="<r1@exemple.ca>",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+
+    receipt = await post(app, gateway, out_of_office)
+
+    after = await conversation(app, first["conversation_id"])
+    assert (receipt["status"], receipt["conversation_id"]) == (
+        "auto_reply",
+        first["conversation_id"],
+    )
+    assert (after.status, after.resolved_at, after.assignee_agent_id, after.routing_status) == (
+        "resolved",
+        before.resolved_at,
+        agent,
+        "assigned",
+    )
+    assert len(await needs_agent_events(app)) == 1
+
+
 async def test_an_auto_reply_without_a_thread_is_stored_but_not_routed(
     app: Running, gateway: str
 ) -> None:

@@ -394,7 +394,9 @@ async def ingest_email(
         # Out of the unit of work: the columns this email changes are written with one Core
         # UPDATE below, not by a flush.
         session.expunge(existing)
-        conversation, reopened, created = existing, conversations.reopen(existing, now=now), False
+        # An auto-reply joins its thread and changes nothing else: it reopens nothing.
+        reopened = not parsed.auto_reply and conversations.reopen(existing, now=now)
+        conversation, created = existing, False
     else:
         # Never in the unit of work: inserted with one Core statement below.
         conversation = conversations.new_conversation(
