@@ -96,7 +96,7 @@ async def acknowledge(
         if await session.scalar(select(Message.id).where(Message.dedupe_key == key)):
             return False
         conversation = await conversations.get_conversation(session, conversation_id)
-        await queue_email(
+        queued = await queue_email(
             session,
             conversation,
             OutgoingContent(
@@ -109,6 +109,8 @@ async def acknowledge(
             now=now,
             kind="automatic",
         )
+    if queued is None:  # another replica queued it meanwhile
+        return False
     event = "acknowledgement.queued" if closed is None else "out_of_hours.queued"
     log.info(event, conversation_id=str(conversation_id))
     return True

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.blobs import BlobStore
@@ -160,11 +161,8 @@ async def queue_reply(
     conversation = await conversations.get_conversation(session, conversation_id)
     key = _reply_key(conversation.id, draft.idempotency_key)
     fingerprint = draft_fingerprint(draft)
-    earlier = await session.scalar(select(Message).where(Message.dedupe_key == key))
+    earlier = await _replayed(session, key, fingerprint)
     if earlier is not None:
-        # Replies stored before fingerprints were kept have none: they replay as before.
-        if earlier.details.get(_FINGERPRINT, fingerprint) != fingerprint:
-            raise IdempotencyKeyReused()
         return earlier, False
     language = _reply_language(conversation, draft)
     subject = reply_subject(conversation.subject, language if language != "und" else "en")
@@ -185,10 +183,25 @@ async def queue_reply(
         blobs=blobs,
         now=now,
         files=files,
+        details={_FINGERPRINT: fingerprint} if draft.idempotency_key else {},
     )
-    if draft.idempotency_key:
-        message.details = {**message.details, _FINGERPRINT: fingerprint}
+    if message is None:
+        # The same request, sent again at the same moment (a double-click), stored it first.
+        earlier = await _replayed(session, key, fingerprint)
+        if earlier is None:
+            raise RuntimeError("a claimed dedupe key without its reply")
+        return earlier, False
     return message, True
+
+
+async def _replayed(session: AsyncSession, key: str, fingerprint: str) -> Message | None:
+    """The reply this idempotency key already created, None when there is none; raises
+    IdempotencyKeyReused when it was asked for with another body."""
+    earlier = await session.scalar(select(Message).where(Message.dedupe_key == key))
+    # Replies stored before fingerprints were kept have none: they replay as before.
+    if earlier is not None and earlier.details.get(_FINGERPRINT, fingerprint) != fingerprint:
+        raise IdempotencyKeyReused()
+    return earlier
 
 
 #: Where a reply keeps the fingerprint of the request that created it (``Message.details``).
@@ -275,9 +288,12 @@ async def queue_email(
     now: datetime,
     kind: str = "email",
     files: Sequence[OutgoingFile] = (),
-) -> Message:
+    details: Mapping[str, Any] | None = None,
+) -> Message | None:
     """Compose the email in the conversation's thread, store its bytes (and each attached
-    file's, content-addressed) and queue it with its attachments recorded."""
+    file's, content-addressed) and queue it with its attachments recorded; None, with nothing
+    written, when another transaction holds ``dedupe_key`` (on PostgreSQL the claim waits for
+    that transaction, so the message it stored can then be read)."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
     recipient = last.from_address if last else await _contact_email(session, conversation)
@@ -308,7 +324,7 @@ async def queue_email(
         )
     )
     digest, *file_digests = await blobs.put_many([raw, *(file.data for file in files)])
-    message = Message(
+    row: dict[str, Any] = dict(
         id=uuid.uuid4(),
         conversation_id=conversation.id,
         dedupe_key=dedupe_key,
@@ -333,10 +349,14 @@ async def queue_email(
         auto_reply_signals=[],
         raw_sha256=digest,
         raw_size=len(raw),
-        details={},
+        details=dict(details or {}),
         received_at=now,
     )
-    session.add(message)
+    # One statement claims the dedupe key: a concurrent twin finds it taken, never a conflict.
+    claim = _CLAIMS[session.get_bind().dialect.name].values(**row)
+    message: Message | None = await session.scalar(claim)
+    if message is None:
+        return None
     session.add_all(
         Attachment(
             id=uuid.uuid4(),
@@ -355,6 +375,14 @@ async def queue_email(
     emit(session, OutboxEvent, EmailQueued(message_id=message.id))
     await session.flush()
     return message
+
+
+_CLAIMS = {
+    name: dialect.insert(Message)
+    .on_conflict_do_nothing(index_elements=[Message.dedupe_key])
+    .returning(Message)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:

@@ -1,0 +1,75 @@
+"""Replies refused or answered once: a double-click on Send, a blank reply, a customer without an
+address to write to, and a reply to a conversation that changed since it was read."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from shared.auth import Role
+from tests.inbox.builders import email as build_email
+from tests.inbox.builders import raw_headers
+from tests.support.apps import Running
+from tests.support.smtp import SmtpServer, running_with_smtp
+
+
+@pytest.fixture
+async def mail_app(db_url: str, tmp_path: Path, smtp_server: SmtpServer) -> AsyncIterator[Running]:
+    async with running_with_smtp(db_url, tmp_path, smtp_server) as running:
+        yield running
+
+
+async def start_conversation(
+    app: Running,
+    *,
+    sender: str = "Marie Tremblay <marie.tremblay@exemple.ca>",
+    gateway: str = "test",
+) -> str:
+    answer = await app.client.post(
+        "/inbox/v1/inbound/email",
+        content=build_email(sender=sender),
+        headers=raw_headers(await app.token(Role.GATEWAY, name=gateway)),
+    )
+    assert answer.status_code == 202, answer.text
+    conversation_id: str = answer.json()["conversation_id"]
+    assert conversation_id
+    return conversation_id
+
+
+async def drain_mail(app: Running) -> None:
+    relay = app.relay_now("inbox")
+    while await relay.run_once():
+        pass
+
+
+async def supervisor(app: Running) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+
+
+async def directions(app: Running, conversation_id: str, headers: dict[str, str]) -> list[str]:
+    read = await app.client.get(f"/inbox/v1/conversations/{conversation_id}", headers=headers)
+    assert read.status_code == 200
+    return [message["direction"] for message in read.json()["messages"]]
+
+
+async def test_a_double_click_on_send_answers_every_retry_with_the_first_reply(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    conversation_id = await start_conversation(mail_app)
+    headers = {**await supervisor(mail_app), "Idempotency-Key": "send-once"}
+    url = f"/inbox/v1/conversations/{conversation_id}/replies"
+
+    answers = await asyncio.gather(
+        *(mail_app.client.post(url, json={"text": "Bonjour."}, headers=headers) for _ in range(6))
+    )
+    await drain_mail(mail_app)
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 200, 200, 200, 200, 201], [a.text for a in answers]
+    [created] = [answer.json() for answer in answers if answer.status_code == 201]
+    assert all(answer.json() == created for answer in answers)
+    assert len(smtp_server.messages) == 1
+    assert await directions(mail_app, conversation_id, headers) == ["inbound", "outbound"]
