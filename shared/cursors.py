@@ -25,9 +25,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         when, ident = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return datetime.fromisoformat(when), uuid.UUID(ident)
+        at, last = datetime.fromisoformat(when), uuid.UUID(ident)
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise InvalidCursor() from exc
+    if at.tzinfo is None:  # ours always carry their offset: a time without one is no instant
+        raise InvalidCursor()
+    return at, last
 
 
 def after_cursor(cursor: str, when: Any, ident: Any) -> ColumnElement[bool]:
