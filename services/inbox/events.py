@@ -9,7 +9,11 @@ from services.inbox.internal_events import AcknowledgementDue
 from services.inbox.models import Conversation, OutboxEvent
 from shared.consumer import Handler
 from shared.contracts.events import EventEnvelope
-from shared.contracts.routing_events import ConversationAssigned, ConversationQueued
+from shared.contracts.routing_events import (
+    ConversationAssigned,
+    ConversationDequeued,
+    ConversationQueued,
+)
 from shared.db import utc_now
 from shared.outbox import emit
 
@@ -54,6 +58,23 @@ async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversations.touch(conversation, now=utc_now())
 
 
+async def on_dequeued(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Routing ended the task the inbox canceled: no agent is sought any more.
+
+    The task's ``conversation.queued`` or ``conversation.assigned`` may have arrived after
+    the inbox canceled it (a call abandoned before routing read its ringing); this event
+    comes after them. A conversation waiting for a new request (``needs_agent``) keeps it.
+    """
+    event = ConversationDequeued.model_validate(envelope.payload)
+    conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
+    if conversation is None or conversation.routing_status not in ("queued", "assigned"):
+        return
+    conversation.routing_status = "not_routed"
+    conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
+    conversation.assignee_agent_id = None
+    conversations.touch(conversation, now=utc_now())
+
+
 def handlers(*, acknowledge: bool) -> dict[str, Handler]:
     """Event type → handler; events without one are recorded and acknowledged.
 
@@ -63,4 +84,5 @@ def handlers(*, acknowledge: bool) -> dict[str, Handler]:
     return {
         ConversationQueued.event_type: queued_handler(acknowledge=acknowledge),
         ConversationAssigned.event_type: on_assigned,
+        ConversationDequeued.event_type: on_dequeued,
     }

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing.engine import intake, offers, requeue
+from services.routing.models import OutboxEvent
 from services.routing.settings import RoutingSettings
 from services.routing.stream import notices
 from shared.consumer import Handler
@@ -22,7 +23,9 @@ from shared.contracts.inbox_events import (
     ConversationTransferred,
     EmailFailed,
 )
+from shared.contracts.routing_events import ConversationDequeued
 from shared.db import utc_now
+from shared.outbox import emit
 from shared.problems import invalid_input
 
 E = TypeVar("E", bound=Event)
@@ -65,7 +68,20 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         event = _parse(ConversationCanceled, envelope)
         task = await offers.open_task_for(session, event.conversation_id)
         if task is not None:
-            await offers.cancel_task(session, task=task, reason=event.reason[:100], now=utc_now())
+            now = utc_now()
+            await offers.cancel_task(session, task=task, reason=event.reason[:100], now=now)
+            # The inbox may have learnt of this task (queued, assigned) only after it asked
+            # for the cancel: this tells it the task is gone, in order after those events.
+            emit(
+                session,
+                OutboxEvent,
+                ConversationDequeued(
+                    conversation_id=task.conversation_id,
+                    task_id=task.id,
+                    reason=event.reason[:100],
+                    dequeued_at=now,
+                ),
+            )
 
     async def transferred(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationTransferred, envelope)

@@ -47,6 +47,20 @@ class ConversationQueued(Event):
     hours: QueueHours | None = None
 
 
+class ConversationDequeued(Event):
+    """Routing ended the conversation's task because the inbox said no agent is needed any
+    more (e.g. an abandoned call): the inbox stops showing it queued or assigned, even when
+    the task's ``conversation.queued`` or ``conversation.assigned`` reached it after the
+    inbox's own decision."""
+
+    event_type: ClassVar[str] = "conversation.dequeued"
+
+    conversation_id: UUID
+    task_id: UUID
+    reason: str = Field(max_length=100, examples=["abandoned"])
+    dequeued_at: datetime
+
+
 class ConversationAssigned(Event):
     """An agent accepted the conversation's task: the inbox records the assignee."""
 

@@ -116,7 +116,11 @@ async def apply_call_event(
             conversation.routing_status = "not_routed"
         else:
             _ask_for_agent(session, conversation, message, contact_id, call, kind="call", now=now)
-    elif call.event in ENDED_WITHOUT_AGENT or call.event == "voicemail":
+    elif previous_stage == 0 and conversation.routing_status == "none":
+        # First heard of once answered or over: nobody is to be sought, and the conversation
+        # says so as a closed or abandoned call's does.
+        conversation.routing_status = "not_routed"
+    if call.event in ENDED_WITHOUT_AGENT or call.event == "voicemail":
         if conversation.routing_status in ("needs_agent", "queued"):
             emit(
                 session,
