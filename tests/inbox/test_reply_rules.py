@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,40 @@ async def test_a_double_click_on_send_answers_every_retry_with_the_first_reply(
     assert all(answer.json() == created for answer in answers)
     assert len(smtp_server.messages) == 1
     assert await directions(mail_app, conversation_id, headers) == ["inbound", "outbound"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({"text": "   "}, "blank"),
+        ({"text": "\n\t\u00a0\u200b\n"}, "blank"),
+        ({"text": "   ", "html": "<p>Bonjour</p>"}, "blank"),
+        ({"text": ""}, "string_too_short"),
+        ({"text": "", "attachments": []}, "string_too_short"),
+    ],
+)
+async def test_a_blank_reply_is_refused_and_nothing_is_sent(
+    mail_app: Running, smtp_server: SmtpServer, body: dict[str, Any], code: str
+) -> None:
+    conversation_id = await start_conversation(mail_app)
+    headers = await supervisor(mail_app)
+    url = f"/inbox/v1/conversations/{conversation_id}/replies"
+
+    english = await mail_app.client.post(url, json=body, headers=headers)
+    french = await mail_app.client.post(
+        url, json=body, headers={**headers, "Accept-Language": "fr"}
+    )
+    await drain_mail(mail_app)
+
+    assert english.status_code == 422, english.text
+    assert french.status_code == 422
+    [error] = english.json()["errors"]
+    [erreur] = french.json()["errors"]
+    assert (error["field"], error["code"]) == ("text", code)
+    if code == "blank":
+        assert error["reason"] == "Must say something: not only spaces or line breaks."
+        assert erreur["reason"] == (
+            "Doit dire quelque chose\u202f: pas seulement des espaces ou des sauts de ligne."
+        )
+    assert smtp_server.messages == []
+    assert await directions(mail_app, conversation_id, headers) == ["inbound"]

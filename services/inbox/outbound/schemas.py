@@ -82,7 +82,8 @@ class ReplyCreate(Schema):
         min_length=1,
         max_length=100_000,
         examples=["Bonjour Madame Tremblay,\n\nVotre facture a été corrigée."],
-        description="Free text; give this or `template_key`, not both.",
+        description="Free text, not only spaces or line breaks (422 `blank`); give this or "
+        "`template_key`, not both.",
     )
     html: str | None = Field(
         default=None,

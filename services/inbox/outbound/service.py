@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from services.inbox.outbound.templates import render_reply_template, standard_va
 from shared.clients.translation import TranslationClient
 from shared.contracts.inbox_events import EmailFailed
 from shared.db import session_scope, utc_now
-from shared.errors import FieldError
+from shared.errors import FieldError, InvalidInput
 from shared.i18n import Term
 from shared.logging import get_logger
 from shared.outbox import emit
@@ -101,12 +102,13 @@ class FileLimits:
 
 REASON_TEXT_OR_TEMPLATE = "Give exactly one of text and template_key."
 REASON_HTML_WITH_TEMPLATE = "Only with text, not with template_key."
+REASON_BLANK_TEXT = "Must say something: not only spaces or line breaks."
 
 
 def check_draft(draft: ReplyDraft, limits: FileLimits) -> list[OutgoingFile]:
     """The attached files decoded, once the draft is text XOR template; raises
-    ReplyContentChoice (ReplyHtmlWithTemplate for HTML beside a template), AttachmentInvalid,
-    AttachmentTooLarge or MessageTooLarge."""
+    ReplyContentChoice (ReplyHtmlWithTemplate for HTML beside a template), InvalidInput for blank
+    text, AttachmentInvalid, AttachmentTooLarge or MessageTooLarge."""
     _check_content(draft)
     return decode_files(
         draft.attachments, max_file_bytes=limits.file_bytes, max_total_bytes=limits.total_bytes
@@ -251,7 +253,7 @@ def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
 
 
 def _check_content(draft: ReplyDraft) -> None:
-    """Text XOR template, and HTML only beside text."""
+    """Text XOR template, HTML only beside text, and text that says something."""
     has_text, has_template = draft.text is not None, draft.template_key is not None
     if has_text == has_template:
         raise ReplyContentChoice(
@@ -264,6 +266,14 @@ def _check_content(draft: ReplyDraft) -> None:
         raise ReplyHtmlWithTemplate(
             errors=[FieldError("html", "html_with_template", REASON_HTML_WITH_TEMPLATE)]
         )
+    if draft.text is not None and is_blank(draft.text):
+        raise InvalidInput(errors=[FieldError("text", "blank", REASON_BLANK_TEXT)])
+
+
+def is_blank(text: str) -> bool:
+    """Whether the text shows nothing: only spaces, line breaks and invisible characters
+    (zero-width spaces, joiners, byte order marks)."""
+    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
 
 
 @dataclass(frozen=True)
