@@ -107,8 +107,24 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     turns = asyncio.Lock()
 
     def _end_turn(info: dict[Any, Any]) -> None:
-        if info.pop(_HOLDS_WRITE_TURN, False):
+        loop = info.pop(_HOLDS_WRITE_TURN, None)
+        if loop is None:
+            return
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
             turns.release()
+        elif not loop.is_closed():  # the garbage collector ends a dropped connection anywhere
+            loop.call_soon_threadsafe(turns.release)
+
+    def _end_turn_of(dbapi_connection: Any) -> None:
+        try:
+            info = dbapi_connection.info
+        except NotImplementedError:  # the engine's first connection, before the pool's own
+            return
+        _end_turn(info)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -128,29 +144,57 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             return
         try:
             await_(asyncio.wait_for(turns.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000))
-            info[_HOLDS_WRITE_TURN] = True
+            info[_HOLDS_WRITE_TURN] = asyncio.get_running_loop()
         except TimeoutError:
             pass
         try:
             # One writer at a time: take the write lock up front instead of failing on upgrade.
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
+            # Cancelled or not, the statement has failed or its connection is closed by now
+            # (SQLAlchemy invalidates a connection whose statement was interrupted).
             _end_turn(info)
             raise
 
-    @event.listens_for(engine.sync_engine, "commit")
-    def _on_commit(connection: Any) -> None:
-        _end_turn(connection.connection.info)
+    # The turn passes on once the write lock is free, when COMMIT or ROLLBACK has completed:
+    # the "commit" and "rollback" events come before the statement, and the next writer's
+    # BEGIN IMMEDIATE would meet the lock still held and sleep in SQLite's busy handler.
+    # The dialect is this engine's own, so wrapping its methods touches no other engine.
+    dialect = engine.sync_engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    @event.listens_for(engine.sync_engine, "rollback")
-    def _on_rollback(connection: Any) -> None:
-        _end_turn(connection.connection.info)
+    def _commit_then_end_turn(dbapi_connection: Any) -> None:
+        commit(dbapi_connection)
+        # Only a COMMIT that ended the transaction ends the turn: one refused (a deferred
+        # foreign key) leaves it open until the rollback that follows. An interrupted one
+        # (cancelled) gets its connection invalidated and closed, then checked in, below.
+        _end_turn_of(dbapi_connection)
+
+    def _rollback_then_end_turn(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        except Exception:
+            # A ROLLBACK refused (no transaction left) leaves no lock held either.
+            _end_turn_of(dbapi_connection)
+            raise
+        # An interrupted one is left, as an interrupted COMMIT, to the check-in.
+        _end_turn_of(dbapi_connection)
+
+    dialect.do_commit = _commit_then_end_turn  # type: ignore[method-assign]
+    dialect.do_rollback = _rollback_then_end_turn  # type: ignore[method-assign]
 
     @event.listens_for(engine.sync_engine, "checkin")
     def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-        # A connection returned with its transaction never ended (an invalidated one).
+        # A connection returned with its transaction never ended: invalidated (an interrupted
+        # statement, COMMIT or ROLLBACK), so already closed, which ended the transaction.
         if record is not None:
             _end_turn(record.info)
+
+    @event.listens_for(engine.sync_engine, "detach")
+    def _on_detach(_dbapi_connection: Any, record: Any) -> None:
+        # A write session dropped without being closed: the garbage collector detaches its
+        # connection from the pool (and terminates it) without a check-in.
+        _end_turn(record.info)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
