@@ -266,6 +266,10 @@ async def change_status(
 @router.post(
     "/conversations/{conversation_id}/resolve",
     summary="Resolve: optional wrap-up code and note; completes the routing task",
+    description="Routing completes the task the agent holds (its capacity is freed, wrap-up "
+    "starts) or cancels one still waiting, and `routing_status` becomes `none`. This holds "
+    "also for a conversation already resolved that routing gave work again, such as a "
+    "callback's call the agent accepted: resolving it again ends that call's task.",
     responses=ACTION_ERRORS,
 )
 async def resolve(

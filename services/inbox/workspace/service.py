@@ -44,6 +44,8 @@ from shared.errors import FieldError, InvalidInput
 from shared.outbox import emit
 
 STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
+#: Routing statuses in which routing holds a task of the conversation (waiting or held).
+ROUTED = ("needs_agent", "queued", "assigned")
 REASON_FUTURE = "Must be in the future."
 REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
@@ -218,30 +220,31 @@ async def change_status(
     snoozed_until: datetime | None,
     now: datetime,
 ) -> None:
-    """Move the conversation to a status; resolving completes its routing task. Snoozing needs
-    a future ``snoozed_until`` (InvalidInput on it otherwise)."""
+    """Move the conversation to a status; resolving (or closing) completes its routing task,
+    also when it was resolved already but routing gave it work again (a callback). Snoozing
+    needs a future ``snoozed_until`` (InvalidInput on it otherwise)."""
     previous = conversation.status
     if status == "snoozed":
         if snoozed_until is None:
             raise InvalidInput(errors=[FieldError("snoozed_until", "missing", REASON_SNOOZE_UNTIL)])
         _ensure_future("snoozed_until", snoozed_until, now=now)
+    ending = status in ("resolved", "closed")
+    # A resolved conversation can get routing work again (a callback's call, offered and
+    # accepted): resolving it again ends that work, even though its status stays the same.
+    routed = conversation.routing_status in ROUTED
     if status == previous and status != "snoozed":
+        if ending and routed:
+            _end_routing(session, conversation, actor, now=now)
+            conversations.touch(conversation, now=now)
         return
     conversation.status = status
     conversation.snoozed_until = snoozed_until if status == "snoozed" else None
-    if status in ("resolved", "closed"):
-        if previous not in ("resolved", "closed"):
+    if ending:
+        finishing = previous not in ("resolved", "closed")
+        if finishing:
             conversation.resolved_at = now
-            conversation.last_agent_id = conversation.assignee_agent_id or actor.agent_id
-            emit(
-                session,
-                OutboxEvent,
-                ConversationResolved(
-                    conversation_id=conversation.id,
-                    resolved_by_agent_id=actor.agent_id or conversation.assignee_agent_id,
-                    resolved_at=now,
-                ),
-            )
+        if finishing or routed:
+            _end_routing(session, conversation, actor, now=now)
         conversation.routing_status = "none"
     elif previous == "resolved":
         conversation.resolved_at = None
@@ -250,6 +253,24 @@ async def change_status(
     if snoozed_until is not None and status == "snoozed":
         data["until"] = snoozed_until.isoformat()
     record(session, conversation, actor, "status_changed", data, now=now)
+
+
+def _end_routing(
+    session: AsyncSession, conversation: Conversation, actor: Actor, *, now: datetime
+) -> None:
+    """Tell routing the conversation is done: it completes the task its agent holds (freeing
+    the agent) or cancels one still waiting."""
+    conversation.last_agent_id = conversation.assignee_agent_id or actor.agent_id
+    emit(
+        session,
+        OutboxEvent,
+        ConversationResolved(
+            conversation_id=conversation.id,
+            resolved_by_agent_id=actor.agent_id or conversation.assignee_agent_id,
+            resolved_at=now,
+        ),
+    )
+    conversation.routing_status = "none"
 
 
 def _request_agent(
