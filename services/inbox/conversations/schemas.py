@@ -52,7 +52,8 @@ class CallDetails(Schema):
         examples=["completed"],
     )
     caller: str | None = Field(
-        description="The caller's number (E.164).", examples=["+14165550123"]
+        description="The caller's number (E.164); null when the caller withheld it.",
+        examples=["+14165550123"],
     )
     dialed: str | None = Field(
         description="The number the caller dialed (E.164), which decides the line's language.",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
-from services.inbox.models import CallEvent, Conversation, Message, OutboxEvent
+from services.inbox.models import CallEvent, Contact, Conversation, Message, OutboxEvent
 from shared.contracts.inbox_events import ConversationCanceled, ConversationNeedsAgent
 from shared.outbox import emit
 
@@ -30,7 +30,8 @@ class CallInput:
     gateway: str
     call_id: str
     event: str
-    caller: str
+    #: None when the caller withheld the number.
+    caller: str | None
     dialed: str | None
     language: str
     language_evidence: list[str]
@@ -170,10 +171,10 @@ async def _call_message(
 ) -> tuple[Message, Conversation, uuid.UUID]:
     existing = await find_call(session, gateway=call.gateway, call_id=call.call_id)
     if existing is None:
-        contact, _ = await contacts.find_or_create(session, kind="phone", value=call.caller)
+        contact_id = await _caller_contact(session, call.caller, now=now)
         conversation = await conversations.open_for_contact(
             session,
-            contact_id=contact.id,
+            contact_id=contact_id,
             channel="phone",
             inbox_address=call.dialed,
             language=call.language,
@@ -207,11 +208,28 @@ async def _call_message(
             if existing is None:
                 raise
         else:
-            return message, conversation, contact.id
+            return message, conversation, contact_id
     assert existing.conversation_id is not None
     earlier = await session.get(Conversation, existing.conversation_id)
     assert earlier is not None
     return existing, earlier, earlier.contact_id
+
+
+async def _caller_contact(session: AsyncSession, caller: str | None, *, now: datetime) -> uuid.UUID:
+    """The contact of the caller's number; for a withheld number, a new contact of its own.
+
+    Withheld callers share nothing that tells them apart, so none is taken for another: each
+    such call opens its own conversation, under a contact without any identity.
+    """
+    if caller is not None:
+        contact, _ = await contacts.find_or_create(session, kind="phone", value=caller)
+        return contact.id
+    unknown = Contact(
+        id=uuid.uuid4(), display_name=None, language=None, created_at=now, updated_at=now
+    )
+    session.add(unknown)
+    await session.flush()
+    return unknown.id
 
 
 def _result(

@@ -27,6 +27,17 @@ FRENCH_REGIONS = frozenset(
 ENGLISH_REGIONS = frozenset({"US", "CA", "GB", "IE", "AU", "NZ"})
 
 
+#: What telephony gateways send for a caller who withheld the number, folded to lower case.
+WITHHELD_CALLER = frozenset(
+    {"", "anonymous", "private", "restricted", "unknown", "unavailable", "withheld", "blocked"}
+)
+
+
+def is_withheld(caller: str | None) -> bool:
+    """Whether a call's ``from`` says the caller withheld the number (or says nothing)."""
+    return caller is None or caller.strip().casefold() in WITHHELD_CALLER
+
+
 class InvalidNumber(ValueError):
     """A number that is not a possible phone number, even in the default region."""
 

@@ -111,7 +111,16 @@ class CallEventIn(BaseModel):
 
     call_id: str = Field(min_length=1, max_length=200, examples=["CA5f3e9a"])
     event: Literal["ringing", "answered", "completed", "missed", "abandoned", "voicemail"]
-    from_: str = Field(alias="from", min_length=1, max_length=40, examples=["+15145550123"])
+    from_: str | None = Field(
+        default=None,
+        alias="from",
+        max_length=40,
+        examples=["+15145550123", "anonymous"],
+        description="The caller's number. A withheld number (left out, empty, or a word "
+        "gateways send for one: `anonymous`, `private`, `restricted`, `unknown`, `unavailable`, "
+        "`withheld`, `blocked`, in any case) is an unknown caller: the call is taken as any "
+        "other, under a contact of its own that has no number.",
+    )
     to: str | None = Field(default=None, max_length=40, examples=["+15145550100"])
     occurred_at: InstantOrUtc | None = None
     language: Literal["en", "fr"] | None = Field(

@@ -22,7 +22,7 @@ from services.inbox.deps import (
 )
 from services.inbox.errors import CallEventMediaType, FaxMediaType
 from services.inbox.ingest import calls, faxes
-from services.inbox.ingest.phone import PhoneLine, call_language, e164_field
+from services.inbox.ingest.phone import PhoneLine, call_language, e164_field, is_withheld
 from services.inbox.ingest.schemas import CallEventIn, CallReceipt, FaxJson, IngestReceipt
 from services.inbox.settings import InboxSettings
 from shared.clients.base import PeerRejected
@@ -123,7 +123,9 @@ def _line(settings: InboxSettings, dialed: str | None) -> PhoneLine | None:
     "or `closed` (outside business hours: play the closed message); a repeat of that `ringing` "
     "is answered the same. Every other event is answered `recorded` (nothing to do). The body "
     "is JSON (`application/json`); any other media type is 415. Language, in order: the IVR "
-    "choice, the dialed line's language, the contact's known preference, the caller's region.",
+    "choice, the dialed line's language, the contact's known preference, the caller's region. "
+    "A call from a withheld number (see `from`) is taken as any other, under a new contact "
+    "without a number; a `from` that is neither a number nor withheld is 422.",
     responses=problem_responses(401, 403, 415, 422, 503),
 )
 async def receive_call_event(
@@ -135,11 +137,17 @@ async def receive_call_event(
     settings: SettingsDep,
     routing: RoutingDep,
 ) -> CallReceipt:
-    caller = e164_field(body.from_, "from", settings.default_region)
+    caller = (
+        None
+        if is_withheld(body.from_)
+        else e164_field(body.from_ or "", "from", settings.default_region)
+    )
     dialed = e164_field(body.to, "to", settings.default_region) if body.to else None
     async with service_context(request).require_sessions()() as lookup:
         existing = await calls.find_call(lookup, gateway=gateway.name, call_id=body.call_id)
-        contact = await contacts.find_by_identity(lookup, kind="phone", value=caller)
+        contact = (
+            await contacts.find_by_identity(lookup, kind="phone", value=caller) if caller else None
+        )
         contact_language = contact.language if contact else None
     if existing is not None:
         language, evidence = existing.language, list(existing.language_evidence)
