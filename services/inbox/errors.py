@@ -127,7 +127,7 @@ class LanguageConfirmationRequired(Conflict):
 class NoEmailRecipient(Conflict):
     code = "reply.no_recipient"
     title = "No email address"
-    detail_template = "Conversation {conversation_id} has no email address to reply to."
+    detail_template = "This customer has no email address to reply to; nothing was sent."
 
 
 class ConversationChanged(Conflict):

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services.inbox.outbound.service import can_write_to
 from shared.auth import Role
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
@@ -111,3 +112,61 @@ async def test_a_blank_reply_is_refused_and_nothing_is_sent(
         )
     assert smtp_server.messages == []
     assert await directions(mail_app, conversation_id, headers) == ["inbound"]
+
+
+@pytest.mark.parametrize(
+    ("sender", "gateway"),
+    [
+        ("", "QA gateway"),
+        ('"" <>', "QA gateway"),
+        ("", "postfix"),
+        ("Marie <marie@exemple.invalid>", "postfix"),
+    ],
+)
+async def test_a_customer_without_an_address_to_write_to_gets_no_reply(
+    mail_app: Running, smtp_server: SmtpServer, sender: str, gateway: str
+) -> None:
+    conversation_id = await start_conversation(mail_app, sender=sender, gateway=gateway)
+    headers = await supervisor(mail_app)
+    url = f"/inbox/v1/conversations/{conversation_id}/replies"
+
+    english = await mail_app.client.post(url, json={"text": "Bonjour."}, headers=headers)
+    french = await mail_app.client.post(
+        url,
+        json={"template_key": "conversation.closing"},
+        headers={**headers, "Accept-Language": "fr"},
+    )
+    await drain_mail(mail_app)
+
+    assert english.status_code == 409, english.text
+    assert english.json()["code"] == "reply.no_recipient"
+    assert english.json()["detail"] == (
+        "This customer has no email address to reply to; nothing was sent."
+    )
+    assert french.status_code == 409, french.text
+    assert french.json()["detail"] == (
+        "Ce client n’a pas d’adresse courriel à laquelle répondre\u202f; rien n’a été envoyé."
+    )
+    assert smtp_server.messages == []
+    assert await directions(mail_app, conversation_id, headers) == ["inbound"]
+
+
+@pytest.mark.parametrize(
+    ("address", "writable"),
+    [
+        ("marie.tremblay@exemple.ca", True),
+        ("élise.côté@exemple.ca", True),
+        ("unknown@QA gateway.invalid", False),
+        ("unknown@postfix.invalid", False),
+        ("marie@EXEMPLE.INVALID.", False),
+        ("marie tremblay@exemple.ca", False),
+        ("marie@", False),
+        ("exemple.ca", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_only_an_address_mail_can_be_sent_to_is_written_to(
+    address: str | None, writable: bool
+) -> None:
+    assert can_write_to(address) is writable

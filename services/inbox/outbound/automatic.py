@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.inbox.blobs import BlobStore
 from services.inbox.conversations import service as conversations
 from services.inbox.models import Message
-from services.inbox.outbound.service import OutgoingContent, Sender, queue_email
+from services.inbox.outbound.service import OutgoingContent, Sender, can_write_to, queue_email
 from shared.clients.translation import TranslationClient
 from shared.contracts.routing_events import QueueHours
 from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest
@@ -38,8 +38,9 @@ _NO_REPLY = re.compile(
 
 
 def may_acknowledge(address: str | None) -> bool:
-    """Whether an automatic message may go to this sender (not no-reply, daemons or bounces)."""
-    return bool(address) and "@" in (address or "") and not _NO_REPLY.match(address or "")
+    """Whether an automatic message may go to this sender (an address mail can be sent to, not
+    no-reply, daemons or bounces)."""
+    return can_write_to(address) and not _NO_REPLY.match(address or "")
 
 
 async def acknowledge(

@@ -26,6 +26,7 @@ from services.inbox.errors import (
     ReplyContentChoice,
     ReplyHtmlWithTemplate,
 )
+from services.inbox.ingest.schemas import is_mailbox_address
 from services.inbox.internal_events import EmailQueued
 from services.inbox.models import (
     Attachment,
@@ -306,9 +307,11 @@ async def queue_email(
     that transaction, so the message it stored can then be read)."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
-    recipient = last.from_address if last else await _contact_email(session, conversation)
+    recipient = last.from_address if last else None
+    if not can_write_to(recipient):
+        recipient = await _contact_email(session, conversation)
     if recipient is None:
-        raise NoEmailRecipient(conversation_id=str(conversation.id))
+        raise NoEmailRecipient()
     message_id = new_message_id(sender.domain)
     references = (
         [*last.references, last.message_id_header] if last and last.message_id_header else []
@@ -402,12 +405,23 @@ def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:
 
 
 async def _contact_email(session: AsyncSession, conversation: Conversation) -> str | None:
-    return await session.scalar(
+    """An email address of the conversation's customer that mail can be sent to, if any."""
+    addresses = await session.scalars(
         select(ContactIdentity.value)
         .join(Contact, Contact.id == ContactIdentity.contact_id)
         .where(Contact.id == conversation.contact_id, ContactIdentity.kind == "email")
-        .limit(1)
     )
+    return next((address for address in addresses if can_write_to(address)), None)
+
+
+def can_write_to(address: str | None) -> bool:
+    """Whether an email can be sent to the address: an addr-spec (non-ASCII letters allowed)
+    outside the reserved ``.invalid`` top-level domain (RFC 2606), which is where the inbox
+    files a sender who gave no usable address (``unknown@<gateway>.invalid``)."""
+    if not address or not is_mailbox_address(address):
+        return False
+    domain = address.rpartition("@")[2].rstrip(".").lower()
+    return domain != "invalid" and not domain.endswith(".invalid")
 
 
 async def send_queued_email(
