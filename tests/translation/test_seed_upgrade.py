@@ -23,11 +23,14 @@ SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 EARLIER = datetime(2025, 1, 1, tzinfo=UTC)
 EDITED = datetime(2025, 6, 1, tzinfo=UTC)
 CURRENT = {(v.key, v.locale): v for v in SEED_TEMPLATES}
-OLD = {(v.key, v.locale): v for v in SUPERSEDED_SEEDS}
+#: Each slot's first superseded text (as the first release seeded it).
+OLD = {(v.key, v.locale): v for v in reversed(SUPERSEDED_SEEDS)}
 OLD_NOTICE_WORDS = "destiné au service"
 
 
-async def as_an_earlier_release_left_it(app: Running, *slots: tuple[str, str]) -> None:
+async def as_an_earlier_release_left_it(
+    app: Running, *slots: tuple[str, str], texts: dict[tuple[str, str], SupersededSeed] = OLD
+) -> None:
     """Store the earlier seed text of each (key, locale) as that release's seeding did: the
     version created, last written and marked as offered at one moment."""
     async with session_scope(app.context("translation").require_sessions()) as session:
@@ -38,7 +41,7 @@ async def as_an_earlier_release_left_it(app: Running, *slots: tuple[str, str]) -
             marker = await session.get(TemplateSeed, (key, locale))
             assert row is not None
             assert marker is not None
-            row.subject, row.body = OLD[key, locale].subject, OLD[key, locale].body
+            row.subject, row.body = texts[key, locale].subject, texts[key, locale].body
             row.created_at = row.updated_at = marker.seeded_at = EARLIER
 
 
@@ -193,7 +196,9 @@ def test_each_superseded_text_is_an_earlier_text_of_a_current_seed() -> None:
     for old in SUPERSEDED_SEEDS:
         current = CURRENT[old.key, old.locale]
         assert (old.subject, old.body) != (current.subject, current.body)
-    assert len(OLD) == len(SUPERSEDED_SEEDS)
+    assert len({(v.key, v.locale, v.subject, v.body) for v in SUPERSEDED_SEEDS}) == len(
+        SUPERSEDED_SEEDS
+    )
 
 
 async def test_an_earlier_text_an_administrator_restored_is_kept(
@@ -322,3 +327,49 @@ async def test_an_upgraded_seed_is_upgraded_again_by_a_later_release(
     assert texts(acknowledgement) == [
         (locale, later[locale].subject, later[locale].body) for locale in ("en", "fr")
     ]
+
+
+async def test_the_letter_seeded_with_dear_greets_a_nameless_customer_once_upgraded(
+    db_url: str, tmp_path: Path
+) -> None:
+    """The English letter seeded as "Dear {customer_name}," read "Dear," without a name; an
+    install that kept it untouched gets "Hello {customer_name}," at start-up, and the closing an
+    administrator edited (to a "Dear" of their own) stays theirs."""
+    letter = ("letter.payment_arrangement", "en")
+    dear = next(v for v in reversed(SUPERSEDED_SEEDS) if v.body.startswith("Dear {customer_name},"))
+    closing = CURRENT["conversation.closing", "en"]
+    edited_closing = closing.body.replace("Hello {customer_name},", "Dear {customer_name},")
+    async with running_all_in_one(db_url, tmp_path) as app:
+        await as_an_earlier_release_left_it(app, letter, texts={letter: dear})
+        before = await render_letter(app)
+        edited = await patch(app, "conversation.closing", {
+            "versions": [version("conversation.closing", "en", closing.subject, edited_closing)]
+        })  # fmt: skip
+
+    async with running_all_in_one(db_url, tmp_path) as app:
+        upgraded = await read(app, letter[0])
+        after = await render_letter(app)
+        kept = await read(app, "conversation.closing")
+
+    assert before.startswith("Dear,\n")
+    assert after.startswith("Hello,\n")
+    assert texts(upgraded)[0] == ("en", CURRENT[letter].subject, CURRENT[letter].body)
+    assert upgraded["problems"] == []
+    assert kept == edited
+    assert texts(kept)[0][2].startswith("Dear {customer_name},")
+
+
+async def render_letter(app: Running) -> str:
+    """The English payment letter rendered for a customer who gave no name."""
+    answer = await app.client.post(
+        f"{BASE}/letter.payment_arrangement/render",
+        json={"locale": "en-CA", "variables": {
+            "customer_name": "", "agent_name": "Julie Gagnon", "account_number": "4417-2231",
+            "agreed_on": "2026-03-02", "total_amount": "1234.56", "installment_count": 3,
+            "installment_amount": "411.52", "first_due": "2026-04-01", "last_due": "2026-06-01",
+        }},
+        headers=SERVICE,
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    body: str = answer.json()["body"]
+    return body

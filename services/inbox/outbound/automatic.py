@@ -20,6 +20,7 @@ from services.inbox.blobs import BlobStore
 from services.inbox.conversations import service as conversations
 from services.inbox.models import Message
 from services.inbox.outbound.service import OutgoingContent, Sender, can_write_to, queue_email
+from services.inbox.outbound.templates import greeting_name
 from shared.clients.translation import TranslationClient
 from shared.contracts.routing_events import QueueHours
 from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest
@@ -75,7 +76,7 @@ async def acknowledge(
         first_sender = _first_sender(conversation.messages)
         if not may_acknowledge(first_sender):
             return False
-        customer = _greeting_name(conversation.contact.display_name)
+        customer = greeting_name(conversation.contact.display_name)
         locale = conversation.language if conversation.language in ("en", "fr") else "und"
     closed = hours if hours and not hours.open and {"en", "fr"} <= hours.summary.keys() else None
     if closed is not None:
@@ -133,13 +134,6 @@ async def _out_of_hours_notice(
             },
         ),
     )
-
-
-def _greeting_name(display_name: str | None) -> str:
-    """The name to greet the customer by, or "" when the contact has none: an address is no
-    name to greet anyone by (mailers often repeat it as the display name)."""
-    name = (display_name or "").strip()
-    return "" if "@" in name else name
 
 
 def _first_sender(messages: list[Message]) -> str | None:

@@ -11,7 +11,8 @@ from shared.schemas import Schema
 
 #: Variables the inbox fills in by itself when a template declares them.
 STANDARD_VARIABLES = {
-    "customer_name": "the contact's name (else the name the customer last wrote with)",
+    "customer_name": "the contact's name (else the name the customer last wrote with); empty "
+    "when the customer gave none, so that 'Hello {customer_name},' reads 'Hello,'",
     "reference": "the conversation's reference, e.g. C-7K3M9QXA",
     "agent_name": "the name of the replying token's holder (the name notes are signed with)",
     "queue_name": "the conversation's queue, once routed",

@@ -40,18 +40,31 @@ REASONS_OUT_OF_RANGE = {
 
 
 def standard_variables(conversation: Conversation, *, author_name: str | None) -> dict[str, object]:
-    """The variables the inbox knows by itself (documented in schemas.STANDARD_VARIABLES)."""
+    """The variables the inbox knows by itself (documented in schemas.STANDARD_VARIABLES).
+
+    ``customer_name`` is always given, empty when the customer gave no name, as for the
+    automatic acknowledgement: "Hello {customer_name}," then reads "Hello,"."""
     inbound_names = [
-        m.from_name for m in conversation.messages if m.direction == "inbound" and m.from_name
+        greeting_name(m.from_name) for m in conversation.messages if m.direction == "inbound"
     ]
     known: dict[str, object | None] = {
-        "customer_name": conversation.contact.display_name
-        or (inbound_names[-1] if inbound_names else None),
         "reference": conversation.reference,
         "agent_name": author_name,
         "queue_name": conversation.queue_name,
     }
-    return {name: value for name, value in known.items() if value}
+    customer_name = greeting_name(conversation.contact.display_name) or next(
+        (name for name in reversed(inbound_names) if name), ""
+    )
+    return {"customer_name": customer_name} | {
+        name: value for name, value in known.items() if value
+    }
+
+
+def greeting_name(display_name: str | None) -> str:
+    """The name to greet the customer by, or "" when there is none: an address is no name to
+    greet anyone by (mailers often repeat it as the display name)."""
+    name = (display_name or "").strip()
+    return "" if "@" in name else name
 
 
 async def render_reply_template(

@@ -136,7 +136,8 @@ _PAYMENT_ARRANGEMENT = _twins(
     ),
     (
         "Your payment arrangement (account {account_number})",
-        "Dear {customer_name},\n\n"
+        # "Hello", not "Dear": without a name the greeting still reads "Hello," (never "Dear,")
+        "Hello {customer_name},\n\n"
         "This letter confirms the payment arrangement you made with {agent_name} on "
         "{agreed_on:date}, for account {account_number}.\n\n"
         "Balance covered by this arrangement: {total_amount}\n"

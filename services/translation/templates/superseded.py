@@ -134,4 +134,29 @@ SUPERSEDED_SEEDS: tuple[SupersededSeed, ...] = (
         "Merci de votre confiance et bonne journée !\n\n"
         "{agent_name}\nService à la clientèle",
     ),
+    # Seeded from 152ccf6, replaced in the next release: "Dear {customer_name}," read "Dear,"
+    # to a customer who gave no name; the letter now opens "Hello {customer_name},".
+    SupersededSeed(
+        "letter.payment_arrangement",
+        "en",
+        "Your payment arrangement (account {account_number})",
+        "Dear {customer_name},\n\n"
+        "This letter confirms the payment arrangement you made with {agent_name} on "
+        "{agreed_on:date}, for account {account_number}.\n\n"
+        "Balance covered by this arrangement: {total_amount}\n"
+        "Number of payments: {installment_count}\n"
+        "Amount of each payment: {installment_amount}\n"
+        "First payment due: {first_due:date}\n"
+        "Last payment due: {last_due:date}\n\n"
+        "Please make each payment on or before its due date. If a payment is missed, the "
+        "arrangement may be cancelled and the full remaining balance may become due. If your "
+        "situation changes, contact us before your next due date and we will review the options "
+        "available to you.\n\n"
+        "Please keep this letter for your records. If any of the details above are incorrect, "
+        "contact us as soon as possible.\n\n"
+        "Thank you for working with us to settle your account.\n\n"
+        "Sincerely,\n\n"
+        "{agent_name}\n"
+        "Customer Service",
+    ),
 )
