@@ -21,11 +21,12 @@ from services.routing.settings import RoutingSettings
 from services.translation.app import create_app as create_translation_app
 from services.translation.settings import TranslationSettings
 from shared.metrics import Metrics
+from shared.web import answer_errors_as_problems
 
 SERVICE_NAMES = ("inbox", "routing", "translation")
-_SHARED_PATHS = {"/healthz", "/readyz"}
-#: Served once at the root for the whole process; documented once, from the first service.
-_PROCESS_PATHS = {"/metrics"}
+#: Served once at the root for the whole process; documented once, from the first service
+#: (each service answers them the same way; the root's readiness asks all three).
+_PROCESS_PATHS = {"/healthz", "/readyz", "/metrics"}
 
 
 class PrefixDispatcher:
@@ -67,8 +68,6 @@ def merged_openapi(apps: dict[str, FastAPI]) -> dict[str, Any]:
         renames = {key: f"{name.capitalize()}{key}" for key in clashing if key in _schemas(spec)}
         spec = _rename_refs(spec, renames)
         for path, operations in spec.get("paths", {}).items():
-            if path in _SHARED_PATHS:
-                continue
             if path in _PROCESS_PATHS:
                 document["paths"].setdefault(path, operations)
                 continue
@@ -148,13 +147,20 @@ def create_all_in_one(
             yield
 
     root = FastAPI(title="Bilingual inbox", lifespan=lifespan, docs_url=None, openapi_url=None)
-    spec_cache: dict[str, Any] = {}
+    # Paths outside every service (/nope, a wrong method on /healthz) answer as the services do.
+    answer_errors_as_problems(root, name="all_in_one", settings=inbox)
+
+    def merged() -> dict[str, Any]:
+        if root.openapi_schema is None:
+            root.openapi_schema = merged_openapi(apps)
+        return root.openapi_schema
+
+    # The root's own document is the merged one: a 405 here names the methods it lists.
+    root.openapi = merged  # type: ignore[method-assign]
 
     @root.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
-        if not spec_cache:
-            spec_cache.update(merged_openapi(apps))
-        return JSONResponse(spec_cache)
+        return JSONResponse(root.openapi())
 
     @root.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

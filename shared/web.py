@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Principal, Role, TokenVerifier, same_secret
@@ -162,6 +163,17 @@ def problem_response(request: Request, error: AppError) -> JSONResponse:
     )
 
 
+def answer_errors_as_problems(app: FastAPI, *, name: str, settings: CommonSettings) -> None:
+    """Make an app that is no service (the all-in-one's root) answer its errors as a service
+    does: problem+json in the caller's language, with the request's id; ``settings`` gives the
+    default language."""
+    app.state.context = ServiceContext(
+        name=name, settings=settings, translator=Translator([SHARED_LOCALE_DIR])
+    )
+    app.add_middleware(RequestIdMiddleware)
+    _install_error_handlers(app)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_app_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, AppError)
@@ -216,7 +228,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def _methods_at(request: Request) -> str:
     """The methods the service documents at the request's path (``GET, POST``), from its
-    OpenAPI document: the framework names only those of the first route on that path."""
+    OpenAPI document: the framework names only those of the first route on that path. Routes
+    left out of the document (``/docs``, ``/openapi.json``) name their own."""
     app = request.app
     paths: list[tuple[re.Pattern[str], list[str]]] | None = getattr(app.state, "method_paths", None)
     if paths is None:
@@ -226,6 +239,10 @@ def _methods_at(request: Request) -> str:
                 [method.upper() for method in operations],
             )
             for template, operations in app.openapi().get("paths", {}).items()
+        ] + [
+            (route.path_regex, sorted(route.methods or ()))
+            for route in app.routes
+            if isinstance(route, Route) and not route.include_in_schema
         ]
         app.state.method_paths = paths
     methods = {m for pattern, found in paths if pattern.fullmatch(request.url.path) for m in found}
