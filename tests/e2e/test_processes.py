@@ -202,8 +202,7 @@ def test_a_stopped_server_leaves_no_parser_worker_behind(tmp_path: Path) -> None
         )
         served.process.terminate()
         served.process.wait(timeout=30)
-        assert served.process.stderr is not None
-        stderr = served.process.stderr.read()
+        stderr = served.stderr()
 
     # The email was parsed by a worker process, which the stop then ended cleanly.
     assert received.status_code == 202, received.text

@@ -11,7 +11,6 @@ SQLite, whose single writer is one process, runs the all-in-one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import uuid
@@ -34,7 +33,13 @@ from tests.support.processes import clean_environment, free_port, serving
 
 REPLICAS, AGENTS, TASKS = (3, 50, 2000) if BACKEND == "postgresql" else (1, 12, 200)
 CAPACITY = {"phone": 1, "email": 3, "fax": 2}
-DEADLINE_SECONDS = 150
+#: How long the agents may take to have completed a quarter of the tasks, rejected one offer
+#: and let one expire: a bound for a deployment that stopped working, generous for a loaded
+#: two-core machine (alone, about a minute and a half after the tasks are posted).
+DEADLINE_SECONDS = 600
+#: Each process's pool: it may open twice as many connections, and the four processes stay
+#: within PostgreSQL's default 100 (beyond, "too many clients" answers 503 under load).
+POOL_SIZE = "10"
 SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
@@ -44,7 +49,26 @@ class Tally:
 
     answers: Counter[str] = field(default_factory=Counter)
     completed: int = 0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
+    expired: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def enough(self) -> bool:
+        """The agents have done what the test checks afterwards: a quarter of the tasks
+        completed, an offer rejected, another left to expire."""
+        return self.completed >= TASKS // 4 and self.answers["reject 200"] > 0 and self.expired > 0
+
+    async def wait_enough(self) -> None:
+        try:
+            async with asyncio.timeout(DEADLINE_SECONDS):
+                while not self.enough():
+                    self.changed.clear()
+                    await self.changed.wait()
+        except TimeoutError:
+            raise AssertionError(
+                f"within {DEADLINE_SECONDS} s the agents completed {self.completed} tasks of "
+                f"the {TASKS // 4} needed, rejected {self.answers['reject 200']} offers and "
+                f"saw {self.expired} expire (at least one of each needed): {self.answers}"
+            ) from None
 
 
 @dataclass
@@ -87,7 +111,7 @@ def deployment(db_url: str) -> Iterator[Deployment]:
             ROUTING_INBOX_URL=f"http://127.0.0.1:{inbox_port}",
             ROUTING_TOKEN_CACHE_SECONDS="600",
             ROUTING_SWEEP_SECONDS="1",
-            DATABASE_POOL_SIZE="20",
+            DATABASE_POOL_SIZE=POOL_SIZE,
         )
         inbox = stack.enter_context(serving("inbox", port=inbox_port, env=env))
         routing = [stack.enter_context(serving("routing", port=p, env=env)) for p in ports]
@@ -136,6 +160,10 @@ async def _follow(
         async for line in stream.aiter_lines():
             if line.startswith("event: "):
                 kind = line.removeprefix("event: ")
+            elif line.startswith("data: ") and kind == "offer.ended":
+                if json.loads(line.removeprefix("data: ")).get("reason") == "expired":
+                    tally.expired += 1
+                    tally.changed.set()
             elif line.startswith("data: ") and kind == "offer":
                 offer = json.loads(line.removeprefix("data: "))
                 choice = rng.random()
@@ -147,14 +175,14 @@ async def _follow(
                     f"{base}/routing/v1/offers/{offer['offer_id']}/{verb}", headers=headers
                 )
                 tally.answers[f"{verb} {answer.status_code}"] += 1
+                tally.changed.set()
                 if verb == "accept" and answer.status_code == 200:
                     done = await client.post(
                         f"{base}/routing/v1/tasks/{offer['task_id']}/complete", headers=headers
                     )
                     tally.answers[f"complete {done.status_code}"] += 1
                     tally.completed += 1
-                    if tally.completed >= TASKS:
-                        tally.done.set()
+                    tally.changed.set()
             elif line == 'data: {"reason":"missed_offers","status":"away"}':
                 back = await client.put(
                     f"{base}/routing/v1/agents/{agent_id}/status",
@@ -271,8 +299,7 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
             )
         posted = await _post_tasks(client, replicas, rng)
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(tally.done.wait(), timeout=DEADLINE_SECONDS)
+            await tally.wait_enough()
         finally:
             for follower in followers:
                 follower.cancel()
@@ -313,6 +340,6 @@ async def test_replicas_never_offer_twice_nor_overload_an_agent(
         sum(1 for r in events if r.type == "offer.ended" and r.payload.get("reason") == "expired")
         > 0
     )
-    # On a machine to itself every task completes well before the deadline; a busy one may
-    # leave some waiting, which the checks above allow when each has its reason.
+    # The agents stop once they have done enough: the tasks left are waiting, each with its
+    # reason, or held by an agent, which the checks above allow.
     assert tally.completed >= TASKS // 4, (tally.completed, tally.answers)

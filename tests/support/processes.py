@@ -6,17 +6,21 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import httpx
 
 from shared.settings import UNPREFIXED_FIELDS
 
 COMMAND = [sys.executable, "-m", "services"]
-START_TIMEOUT_SECONDS = 30
+#: How long a server may take to answer ``/healthz``: a bound for a server that never starts,
+#: generous for a loaded machine (four of them start one after the other, on two cores).
+START_TIMEOUT_SECONDS = 120
 
 
 def free_port() -> int:
@@ -45,10 +49,16 @@ def run_cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[s
 
 @dataclass(frozen=True)
 class Served:
-    """A running ``inbox serve`` process and its base URL."""
+    """A running ``inbox serve`` process, its base URL, and what it wrote to stderr."""
 
     url: str
     process: subprocess.Popen[str]
+    log: IO[str]
+
+    def stderr(self) -> str:
+        """Everything the process wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read()
 
 
 @contextmanager
@@ -62,36 +72,38 @@ def serving(*args: str, port: int, env: Mapping[str, str]) -> Iterator[str]:
 def started(*args: str, port: int, env: Mapping[str, str]) -> Iterator[Served]:
     """Start ``inbox serve …`` on the port; yields it once ``/healthz`` answers, for a test that
     must also act on the process (kill it); stops it afterwards unless it already ended."""
-    process = subprocess.Popen(
-        [*COMMAND, "serve", *args, "--port", str(port)],
-        env=dict(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited early: {process.stderr.read() if process.stderr else ''}"
-                )
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server on port {port} did not start")
-            time.sleep(0.1)  # polling for readiness, not timing a behaviour
-        yield Served(base_url, process)
-    finally:
-        process.terminate()
+    # stderr goes to a file: a pipe that nobody reads while the server runs fills up (64 KiB of
+    # logged errors under load) and then stops the whole server at its next log line.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [*COMMAND, "serve", *args, "--port", str(port)],
+            env=dict(env),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            text=True,
+        )
+        served = Served(f"http://127.0.0.1:{port}", process, log)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+            deadline = time.monotonic() + START_TIMEOUT_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"server exited early: {served.stderr()}")
+                try:
+                    if httpx.get(f"{served.url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"server on port {port} did not answer /healthz within "
+                        f"{START_TIMEOUT_SECONDS} s; its stderr: {served.stderr()}"
+                    )
+                time.sleep(0.1)  # polling for readiness, not timing a behaviour
+            yield served
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
