@@ -11,6 +11,7 @@ Order (the first that names English or French wins, each recorded as evidence):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -42,6 +43,17 @@ class InvalidNumber(ValueError):
     """A number that is not a possible phone number, even in the default region."""
 
 
+class NumberWithExtension(InvalidNumber):
+    """A number followed by an extension, which E.164 (what we store and dial) cannot hold."""
+
+
+#: A French extension (``poste 22``, ``p. 22``), which phonenumbers does not know as one.
+_FRENCH_EXTENSION = re.compile(r"[\s,;]\s*(?:poste|p\.)\s*\d{1,7}\s*$", re.IGNORECASE)
+EXTENSION_REASON = (
+    "Numbers are kept without an extension: give the number alone (and the extension in a note)."
+)
+
+
 @dataclass(frozen=True)
 class PhoneLine:
     """One of our dialed numbers: its language and the IVR digits that choose a language."""
@@ -51,20 +63,30 @@ class PhoneLine:
 
 
 def to_e164(number: str, default_region: str) -> str:
-    """The number in E.164 form (``+15145550123``); raises InvalidNumber."""
+    """The number in E.164 form (``+15145550123``); raises InvalidNumber, NumberWithExtension
+    for one with an extension (``ext. 22``, ``x22``, ``poste 22``) rather than dropping it."""
+    if _FRENCH_EXTENSION.search(number):
+        raise NumberWithExtension(f"{number!r} has an extension")
     try:
         parsed = phonenumbers.parse(number, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"{number!r} is not a phone number") from exc
+    if parsed.extension:
+        raise NumberWithExtension(f"{number!r} has an extension")
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(f"{number!r} is not a possible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def e164_field(number: str, field: str, default_region: str) -> str:
-    """to_e164 for a field of a request: 422 naming the field when it is not a phone number."""
+    """to_e164 for a field of a request: 422 naming the field when it is not a phone number,
+    or is one with an extension (refused rather than cut: the extension would be lost)."""
     try:
         return to_e164(number, default_region)
+    except NumberWithExtension as exc:
+        raise InvalidInput(
+            errors=[FieldError(field=field, code="phone_extension", reason=EXTENSION_REASON)]
+        ) from exc
     except InvalidNumber as exc:
         raise InvalidInput(
             errors=[FieldError(field=field, code="phone_number", reason="Not a phone number.")]
