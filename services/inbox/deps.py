@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from services.inbox.blobs import BlobStore
@@ -15,7 +15,15 @@ from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_sign
 from shared.authenticated_first import admit, authenticates
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
-from shared.errors import Forbidden, InvalidSignature, StaleSignature, Unauthorized, WrongSignature
+from shared.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    InvalidSignature,
+    StaleSignature,
+    Unauthorized,
+    WrongSignature,
+)
 from shared.i18n import Seconds, Term
 from shared.web import (
     ReadSessionDep,
@@ -30,6 +38,7 @@ __all__ = [
     "AdminDep",
     "BlobsDep",
     "GatewayDep",
+    "IfMatch",
     "ParserDep",
     "ReadSessionDep",
     "ReaderDep",
@@ -136,3 +145,34 @@ async def gateway_principal(
 
 
 GatewayDep = Annotated[Principal, Depends(gateway_principal)]
+
+
+# If-Match on an action on a conversation (the workspace's actions and replies).
+MAX_VERSION = 2**31 - 1  # a conversation's version is a 4-byte integer column
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=40,
+        description='The `ETag` you read (e.g. `"7"`, quotes optional; `*` for any version): '
+        "the action applies only to that version, and a changed conversation answers 409 "
+        "`conversation.changed` with its current state. Anything else is 422 `etag`.",
+        examples=['"7"'],
+        # Documented only: the server answers a value it cannot read as an `etag` field error.
+        json_schema_extra={"pattern": '^(\\*|(W/)?"?[0-9]+"?)$'},
+    ),
+]
+
+
+REASON_ETAG = 'Must be the ETag of a read (such as "7") or *.'
+
+
+def expected_version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` header names (``*`` or none: any); InvalidInput unless it is
+    ASCII digits within the version column's range."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    value = if_match.strip().removeprefix("W/").strip('"')
+    # isdigit() alone also takes "²" (a latin-1 header byte), which int() refuses
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_VERSION:
+        raise InvalidInput(errors=[FieldError(field="If-Match", code="etag", reason=REASON_ETAG)])
+    return int(value)

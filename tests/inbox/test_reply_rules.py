@@ -57,12 +57,16 @@ async def directions(app: Running, conversation_id: str, headers: dict[str, str]
     return [message["direction"] for message in read.json()["messages"]]
 
 
+@pytest.mark.parametrize("if_match", [False, True])
 async def test_a_double_click_on_send_answers_every_retry_with_the_first_reply(
-    mail_app: Running, smtp_server: SmtpServer
+    mail_app: Running, smtp_server: SmtpServer, if_match: bool
 ) -> None:
     conversation_id = await start_conversation(mail_app)
     headers = {**await supervisor(mail_app), "Idempotency-Key": "send-once"}
-    url = f"/inbox/v1/conversations/{conversation_id}/replies"
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    if if_match:
+        headers["If-Match"] = (await mail_app.client.get(url, headers=headers)).headers["etag"]
+    url = f"{url}/replies"
 
     answers = await asyncio.gather(
         *(mail_app.client.post(url, json={"text": "Bonjour."}, headers=headers) for _ in range(6))
@@ -170,3 +174,59 @@ def test_only_an_address_mail_can_be_sent_to_is_written_to(
     address: str | None, writable: bool
 ) -> None:
     assert can_write_to(address) is writable
+
+
+async def test_a_reply_with_a_stale_if_match_is_refused_and_a_current_one_is_sent(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    conversation_id = await start_conversation(mail_app)
+    headers = await supervisor(mail_app)
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    read = await mail_app.client.get(url, headers=headers)
+    stale = read.headers["etag"]
+    noted = await mail_app.client.post(
+        f"{url}/notes", json={"body": "Cliente rappelée."}, headers=headers
+    )
+    assert noted.status_code == 201
+    current = (await mail_app.client.get(url, headers=headers)).headers["etag"]
+
+    refused = await mail_app.client.post(
+        f"{url}/replies", json={"text": "Bonjour."}, headers={**headers, "If-Match": stale}
+    )
+    await drain_mail(mail_app)
+    nothing_sent = list(smtp_server.messages)
+    unreadable = await mail_app.client.post(
+        f"{url}/replies", json={"text": "Bonjour."}, headers={**headers, "If-Match": "abc"}
+    )
+    sent = await mail_app.client.post(
+        f"{url}/replies", json={"text": "Bonjour."}, headers={**headers, "If-Match": current}
+    )
+    await drain_mail(mail_app)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "conversation.changed"
+    assert refused.json()["current"]["version"] == int(current.strip('"'))
+    assert nothing_sent == []
+    assert unreadable.status_code == 422
+    assert [e["field"] for e in unreadable.json()["errors"]] == ["If-Match"]
+    assert sent.status_code == 201, sent.text
+    assert len(smtp_server.messages) == 1
+    assert await directions(mail_app, conversation_id, headers) == ["inbound", "outbound"]
+
+
+async def test_a_retried_reply_with_if_match_answers_the_first_reply(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    conversation_id = await start_conversation(mail_app)
+    headers = await supervisor(mail_app)
+    url = f"/inbox/v1/conversations/{conversation_id}"
+    etag = (await mail_app.client.get(url, headers=headers)).headers["etag"]
+    retry = {**headers, "If-Match": etag, "Idempotency-Key": "send-once"}
+
+    first = await mail_app.client.post(f"{url}/replies", json={"text": "Bonjour."}, headers=retry)
+    again = await mail_app.client.post(f"{url}/replies", json={"text": "Bonjour."}, headers=retry)
+    await drain_mail(mail_app)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert len(smtp_server.messages) == 1

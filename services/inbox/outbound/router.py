@@ -10,11 +10,13 @@ from fastapi import APIRouter, Header, Request, Response
 from services.inbox.conversations.schemas import MessageRead
 from services.inbox.deps import (
     BlobsDep,
+    IfMatch,
     SessionDep,
     SettingsDep,
     TranslationDep,
     VisibilityDep,
     WriterDep,
+    expected_version,
 )
 from services.inbox.ingest.mime import sanitize_html
 from services.inbox.models import Conversation
@@ -40,7 +42,10 @@ router = APIRouter(prefix="/inbox/v1", tags=["replies"])
     "attachments and sent by the outbox relay; temporary SMTP failures retry with backoff, a "
     "permanent refusal marks it `failed` with the server's reason. A repeated `Idempotency-Key` "
     "returns the reply it created (200) and sends nothing again; the same key with a different "
-    "body is 422 `request.idempotency_key_reused` and changes nothing. A reply in a "
+    "body is 422 `request.idempotency_key_reused` and changes nothing (a retry is answered so "
+    "even if the conversation changed since, by this reply among others). With `If-Match`, a "
+    "conversation that changed since that read is 409 `conversation.changed` with its current "
+    "state, and nothing is sent. A reply in a "
     "language other than the customer's needs "
     "`confirm_language: true`. Bad content, an unknown template or variable, or a bad file is "
     "422 (413 for a file too large) and the translation service down is 503: nothing is queued.",
@@ -75,7 +80,9 @@ async def reply(
             examples=["2f6c0d1e-8b7a-4c1e-9f3a-5d2b7e4a9c10"],
         ),
     ] = None,
+    if_match: IfMatch = None,
 ) -> MessageRead:
+    version = expected_version(if_match)
     draft = service.ReplyDraft(
         text=body.text,
         html=sanitize_html(body.html) if body.html else None,
@@ -120,6 +127,7 @@ async def reply(
         ),
         blobs=blobs,
         now=utc_now(),
+        expected_version=version,
     )
     if not created:
         response.status_code = 200

@@ -47,6 +47,7 @@ from services.inbox.outbound.compose import (
 )
 from services.inbox.outbound.smtp import MailTransport, PermanentFailure, TemporaryFailure
 from services.inbox.outbound.templates import render_reply_template, standard_variables
+from services.inbox.workspace import service as workspace
 from shared.clients.translation import TranslationClient
 from shared.contracts.inbox_events import EmailFailed
 from shared.db import session_scope, utc_now
@@ -156,17 +157,26 @@ async def queue_reply(
     sender: Sender,
     blobs: BlobStore,
     now: datetime,
+    expected_version: int | None = None,
 ) -> tuple[Message, bool]:
     """Store the reply with its final bytes and attachments and queue it; returns (message,
     created). A template reply needs its ``prepared`` rendering (see prepare_reply). A
     repeated ``Idempotency-Key`` returns the reply it created; raises IdempotencyKeyReused
-    when that reply was asked for with another body."""
+    when that reply was asked for with another body. With an ``expected_version`` (If-Match),
+    raises ConversationChanged when the conversation is at another version."""
+    if expected_version is not None:
+        # Locked, so that the version checked is still the conversation's when the reply is
+        # stored: a concurrent action waits, and then finds it changed.
+        await workspace.lock_conversation(session, conversation_id)
     conversation = await conversations.get_conversation(session, conversation_id)
     key = _reply_key(conversation.id, draft.idempotency_key)
     fingerprint = draft_fingerprint(draft)
     earlier = await _replayed(session, key, fingerprint)
     if earlier is not None:
+        # A retry answers the reply it repeats, though that reply moved the version on.
         return earlier, False
+    if expected_version is not None:
+        workspace.ensure_actionable(conversation, expected_version=expected_version)
     language = _reply_language(conversation, draft)
     subject = reply_subject(conversation.subject, language if language != "und" else "en")
     text, html = draft.text or "", draft.html

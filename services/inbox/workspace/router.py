@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from services.inbox.conversations.schemas import ConversationSummary
 from services.inbox.conversations.visibility import Visibility
 from services.inbox.deps import (
+    IfMatch,
     ReaderDep,
     ReadSessionDep,
     RoutingDep,
@@ -18,6 +19,7 @@ from services.inbox.deps import (
     SupervisorDep,
     VisibilityDep,
     WriterDep,
+    expected_version,
 )
 from services.inbox.errors import ConversationNotFound
 from services.inbox.ingest.phone import e164_field
@@ -42,7 +44,6 @@ from services.inbox.workspace.schemas import (
 )
 from shared.auth import Principal
 from shared.db import utc_now
-from shared.errors import FieldError, InvalidInput
 from shared.i18n import negotiate_locale
 from shared.schemas import problem_responses
 from shared.web import service_context
@@ -50,34 +51,6 @@ from shared.web import service_context
 router = APIRouter(prefix="/inbox/v1", tags=["workspace"])
 ACTION_ERRORS = problem_responses(401, 403, 404, 409, 422, 503)
 READ_ERRORS = problem_responses(401, 403, 404, 422, 503)
-MAX_VERSION = 2**31 - 1  # a conversation's version is a 4-byte integer column
-IfMatch = Annotated[
-    str | None,
-    Header(
-        max_length=40,
-        description='The `ETag` you read (e.g. `"7"`, quotes optional; `*` for any version): '
-        "the action applies only to that version, and a changed conversation answers 409 "
-        "`conversation.changed` with its current state. Anything else is 422 `etag`.",
-        examples=['"7"'],
-        # Documented only: the server answers a value it cannot read as an `etag` field error.
-        json_schema_extra={"pattern": '^(\\*|(W/)?"?[0-9]+"?)$'},
-    ),
-]
-
-
-REASON_ETAG = 'Must be the ETag of a read (such as "7") or *.'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an ``If-Match`` header names (``*`` or none: any); InvalidInput unless it is
-    ASCII digits within the version column's range."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    # isdigit() alone also takes "²" (a latin-1 header byte), which int() refuses
-    if not (value.isascii() and value.isdigit()) or int(value) > MAX_VERSION:
-        raise InvalidInput(errors=[FieldError(field="If-Match", code="etag", reason=REASON_ETAG)])
-    return int(value)
 
 
 def actor(principal: Principal) -> service.Actor:
