@@ -49,6 +49,14 @@ class RoutingSettings(CommonSettings):
         description="After a wake-up, how long the engine lets further commits gather before "
         "matching, so a burst is matched in one pass.",
     )
+    reoffer_declined_after_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="A task an agent rejected or let expire goes to other agents; it is offered "
+        "to that agent again only when no one else may take it, and not before this long "
+        "after the agent's answer.",
+    )
     sticky_seconds: int = Field(
         default=7 * 24 * 3600,
         ge=0,

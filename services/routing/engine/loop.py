@@ -250,6 +250,7 @@ class RoutingEngine:
                     now=clock(),
                     batch_size=settings.match_batch_size,
                     stale_after=settings.stream_stale_after,
+                    reoffer_after=timedelta(seconds=settings.reoffer_declined_after_seconds),
                     catalog=await self._recent_catalog(session),
                 )
             if result.next_expiry is not None and (expiry is None or result.next_expiry < expiry):

@@ -274,18 +274,44 @@ def _handed_over_by(task: Task) -> set[uuid.UUID]:
     return {uuid.UUID(agent)} if isinstance(agent, str) else set()
 
 
-async def _declined(
-    session: AsyncSession, task_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, set[uuid.UUID]]:
-    declined: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+#: Offers the agent itself turned down (rejected, or let expire), as opposed to withdrawn.
+_TURNED_DOWN = ("rejected", "expired")
+#: Per task, each agent whose offer of it ended unanswered, with when the agent last turned it
+#: down (None when its offers were only withdrawn).
+_Declined = dict[uuid.UUID, dict[uuid.UUID, datetime | None]]
+
+
+async def _declined(session: AsyncSession, task_ids: list[uuid.UUID]) -> _Declined:
+    declined: _Declined = defaultdict(dict)
     if task_ids:
-        stmt = select(Reservation.task_id, Reservation.agent_id).where(
-            Reservation.task_id.in_(task_ids),
-            Reservation.state.in_(_ENDED_OFFERS),
-        )
-        for task_id, agent_id in (await session.execute(stmt)).all():
-            declined[task_id].add(agent_id)
+        stmt = select(
+            Reservation.task_id, Reservation.agent_id, Reservation.state, Reservation.answered_at
+        ).where(Reservation.task_id.in_(task_ids), Reservation.state.in_(_ENDED_OFFERS))
+        for task_id, agent_id, state, answered_at in (await session.execute(stmt)).all():
+            agents = declined[task_id]
+            last = agents.get(agent_id)
+            if state in _TURNED_DOWN and answered_at is not None:
+                answered_at = _utc(answered_at)
+                last = answered_at if last is None else max(last, answered_at)
+            agents[agent_id] = last
     return declined
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _cooling(
+    declined: Mapping[uuid.UUID, datetime | None], now: datetime, after: timedelta
+) -> dict[uuid.UUID, datetime]:
+    """The agents who turned the task down too recently to be offered it again, each with
+    the moment it may be offered to them again."""
+    return {
+        agent_id: answered + after
+        for agent_id, answered in declined.items()
+        if answered is not None and answered + after > now
+    }
 
 
 _PolicyKey = tuple[int, datetime]
@@ -420,11 +446,15 @@ async def match_once(
     now: datetime,
     batch_size: int,
     stale_after: timedelta,
+    reoffer_after: timedelta = timedelta(0),
     catalog: Catalog | None = None,
 ) -> MatchResult:
     """Offer waiting tasks in open queues to the best eligible free agents, in one transaction.
 
-    ``catalog`` may be a recent copy of the queues, to spare reading them on every pass.
+    An agent who declined a task (rejected it, let it expire, or handed it over) is passed
+    over while another agent may take it; when no one else may, the task goes round again,
+    but not to an agent who turned it down less than ``reoffer_after`` ago. ``catalog`` may
+    be a recent copy of the queues, to spare reading them on every pass.
     """
     catalog = catalog or await load_catalog(session)
     open_queues = {qid: q for qid, q in catalog.queues.items() if is_open(q.hours, now)}
@@ -447,7 +477,7 @@ async def match_once(
     # Only tasks offered before can have agents who declined them.
     declined = await _declined(session, [row.id for row, ended in claimed if ended])
     snapshots = [
-        task_snapshot(row, declined=declined[row.id] | _handed_over_by(row))
+        task_snapshot(row, declined=declined[row.id].keys() | _handed_over_by(row))
         for row in task_rows.values()
     ]
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
@@ -458,17 +488,25 @@ async def match_once(
         queue = open_queues[task.queue_id]
         waited = now - task.arrived_at
         best = free.best(task, queue, waited)
+        cooling: dict[uuid.UUID, datetime] = {}
         if best is None and task.declined_agent_ids:
             # Every agent who could take it has declined once: go round again rather than
-            # leave the contact waiting for an agent who will never come.
-            task = dataclasses.replace(task, declined_agent_ids=frozenset())
-            best = free.best(task, queue, waited)
+            # leave the contact waiting for an agent who will never come, but give whoever
+            # just turned it down a while first (someone else may come free meanwhile).
+            cooling = _cooling(declined.get(task.id, {}), now, reoffer_after)
+            if cooling.keys() != task.declined_agent_ids:
+                task = dataclasses.replace(task, declined_agent_ids=frozenset(cooling))
+                best = free.best(task, queue, waited)
         row = task_rows[task.id]
         if best is None:
             reason = "no_eligible_agent" if free.any_spare(task.channel) else "no_agent_available"
             if row.wait_reason != reason:
                 row.wait_reason = reason
             due = next_step_due(queue, task.channel, waited)
+            if cooling:
+                # The pass to run when the first of them may be offered the task again.
+                ends = min(cooling.values()) - now
+                due = ends if due is None else min(due, ends)
             if due is not None and (next_due is None or due < next_due):
                 next_due = due
             continue

@@ -126,7 +126,11 @@ async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep)
 @router.post(
     "/offers/{offer_id}/reject",
     summary="Reject an offer: the task goes to the next agent (the offered agent)",
-    description="For an agent, another agent's offer is 404, as if it did not exist.",
+    description="The task is offered to another agent who may take it. It comes back to the "
+    "agent who rejected it only when no one else may take it, and not before "
+    "`ROUTING_REOFFER_DECLINED_AFTER_SECONDS` (30 s by default) after the rejection; the same "
+    "holds for an offer left to expire. For an agent, another agent's offer is 404, as if it "
+    "did not exist.",
     responses=problem_responses(404, 409, 422),
 )
 async def reject_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:
