@@ -3,11 +3,14 @@ problem+json in the caller's language, with a request id; and its health checks 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.apps import Running
+from services.translation.app import create_app
+from services.translation.settings import TranslationSettings
+from tests.support.apps import Running, serving, settings_for
 
 FRENCH = {"Accept-Language": "fr-CA,fr;q=0.9"}
 
@@ -77,3 +80,19 @@ async def test_health_and_readiness_are_documented(app: Running) -> None:
     assert "application/problem+json" in ready["responses"]["503"]["content"]
     assert "security" not in alive
     assert "security" not in ready
+
+
+async def test_a_standalone_service_names_the_methods_of_its_undocumented_paths(
+    db_url: str, tmp_path: Path
+) -> None:
+    settings = TranslationSettings(**settings_for(db_url, tmp_path, inbox_url="http://127.0.0.1:9"))
+    async with serving(create_app(settings), "http://translation") as client:
+        answers = [
+            await client.request(method, path, headers=FRENCH)
+            for method, path in (("PUT", "/openapi.json"), ("POST", "/docs"))
+        ]
+
+    for answer in answers:
+        assert answer.status_code == 405
+        assert answer.json()["code"] == "route.method_not_allowed"
+        assert answer.headers["allow"] == "GET, HEAD"
