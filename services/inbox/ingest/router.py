@@ -98,7 +98,7 @@ EMAIL_BODY = {
     summary="Receive an email from a gateway (raw RFC 5322, JSON or form)",
     description="Stores the message exactly once and threads it; answers 202 only after the "
     "commit. A message that cannot be parsed is kept raw and answered `quarantined`. "
-    "Deduplication: Message-ID per inbox address, else the gateway's id, else "
+    "Deduplication: Message-ID per inbox address and sender, else the gateway's id, else "
     "`Idempotency-Key`, else the hash of the raw message. A copy of an email its conversation "
     "already holds (the same Message-ID, sender, subject and text, posted for another of our "
     "addresses; without a Message-ID, the same Date header instead) answers the first copy's "

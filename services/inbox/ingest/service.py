@@ -200,14 +200,21 @@ def dedupe_key(
     idempotency_key: str | None,
     raw_sha256: str,
 ) -> str:
-    """Message-ID per inbox address, else the gateway's id, else Idempotency-Key, else the hash."""
+    """Message-ID per inbox address and sender, else the gateway's id, else Idempotency-Key,
+    else the hash. The sender too: some mailers and web forms give every email one Message-ID,
+    and another customer's email is no re-post of the first."""
     if parsed is not None and parsed.message_id:
-        return f"mid:{(inbox_address or '').lower()}:{parsed.message_id}"[:700]
+        return mid_key(inbox_address, parsed.from_address, parsed.message_id)
     if gateway_message_id:
         return f"gw:{gateway}:{gateway_message_id}"[:700]
     if idempotency_key:
         return f"idem:{gateway}:{idempotency_key}"[:700]
     return f"sha:{raw_sha256}"
+
+
+def mid_key(inbox_address: str | None, sender: str | None, message_id: str) -> str:
+    """The dedupe key of an email by its Message-ID (cut to the column's length)."""
+    return f"mid:{(inbox_address or '').lower()}:{(sender or '').lower()}:{message_id}"[:700]
 
 
 async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None:
