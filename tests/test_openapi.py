@@ -238,6 +238,7 @@ async def test_every_json_request_body_shows_examples_the_server_accepts(app: Ru
         "/routing/v1/events": f"Bearer {SERVICE_TOKEN}",
         "/routing/v1/callbacks": f"Bearer {SERVICE_TOKEN}",
         "/routing/v1/availability": f"Bearer {SERVICE_TOKEN}",
+        "/routing/v1/handovers/check": f"Bearer {SERVICE_TOKEN}",
         "/inbox/v1/auth/introspect": f"Bearer {SERVICE_TOKEN}",
     }
     admin_token = f"Bearer {await app.token(Role.ADMIN)}"

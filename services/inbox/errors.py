@@ -176,6 +176,32 @@ class TransferQueueNotFound(InvalidInput):
     )
 
 
+class TransferQueueNotSuitable(InvalidInput):
+    code = "transfer.queue_not_suitable"
+    title = "Queue cannot take this conversation"
+    detail_template = (
+        "Queue {queue_name} does not take this conversation's channel or language; "
+        "nothing was changed."
+    )
+
+
+class TransferAgentNotSuitable(InvalidInput):
+    code = "transfer.agent_not_suitable"
+    title = "Agent cannot take this conversation"
+    detail_template = (
+        "Agent {agent_id} cannot take this conversation in queue {queue_name}; nothing was changed."
+    )
+
+
+class EscalationNoTierQueue(Conflict):
+    code = "escalation.no_tier_queue"
+    title = "No queue for this tier"
+    detail_template = (
+        "No queue takes tier {tier} for this conversation's channel and language: name a "
+        "queue (to_queue_id) or have one set up. Nothing was changed."
+    )
+
+
 class ReplyTemplateNotFound(InvalidInput):
     code = "reply.template_not_found"
     title = "Unknown template"

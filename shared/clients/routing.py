@@ -7,7 +7,13 @@ from uuid import UUID
 
 from shared.clients.base import PeerRejected, ServiceClient
 from shared.contracts.events import EventAck, EventEnvelope
-from shared.contracts.routing import AgentQueues, Availability, AvailabilityQuery
+from shared.contracts.routing import (
+    AgentQueues,
+    Availability,
+    AvailabilityQuery,
+    HandoverCheck,
+    HandoverQuery,
+)
 
 
 class RoutingClient(ServiceClient):
@@ -25,15 +31,11 @@ class RoutingClient(ServiceClient):
             "POST", "/routing/v1/availability", Availability, json=query.model_dump(mode="json")
         )
 
-    async def has_queue(self, queue_id: UUID) -> bool:
-        """Whether routing has this queue."""
-        try:
-            await self.send("GET", f"/routing/v1/queues/{queue_id}")
-        except PeerRejected as exc:
-            if exc.params.get("peer_status") == 404:
-                return False
-            raise
-        return True
+    async def check_handover(self, query: HandoverQuery) -> HandoverCheck:
+        """Whether routing would place a transfer or an escalation where it asks, else why not."""
+        return await self.call(
+            "POST", "/routing/v1/handovers/check", HandoverCheck, json=query.model_dump(mode="json")
+        )
 
     async def agent_queues(self, agent_id: UUID) -> AgentQueues | None:
         """The queues the agent serves; None when routing knows no such agent."""

@@ -60,3 +60,61 @@ class AgentQueues(BaseModel):
 
     agent_id: UUID
     queues: list[ServedQueue]
+
+
+class HandoverQuery(BaseModel):
+    """Asked by the inbox before it accepts a transfer or an escalation: would routing place
+    the conversation where it is asked to go?"""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "conversation_id": "6f1c2a52-8a55-4a8e-9a65-0c2f1d1b7e10",
+                    "kind": "escalation",
+                    "channel": "email",
+                    "language": "en",
+                    "tier": 2,
+                }
+            ]
+        }
+    )
+
+    conversation_id: UUID
+    kind: Literal["transfer", "escalation"]
+    channel: Literal["phone", "email", "fax"] = Field(
+        description="The conversation's channel, used when routing has had no task for it."
+    )
+    language: Language = Field(
+        description="The conversation's language, used when routing has had no task for it."
+    )
+    to_queue_id: UUID | None = None
+    to_agent_id: UUID | None = None
+    tier: int | None = Field(default=None, ge=1, le=9)
+
+
+HandoverRefusal = Literal[
+    "queue_not_found",
+    "queue_not_suitable",
+    "no_tier_queue",
+    "agent_not_found",
+    "agent_not_suitable",
+]
+
+
+class HandoverCheck(BaseModel):
+    """Whether routing would carry out the transfer or escalation as asked, and where it would
+    go; when not, why (and, for an agent who may never take it, the engine's refusal codes)."""
+
+    possible: bool
+    refusal: HandoverRefusal | None = Field(default=None, examples=["no_tier_queue"])
+    queue_id: UUID | None = Field(
+        default=None, description="The queue the conversation would wait in."
+    )
+    queue_name: str | None = Field(default=None, examples=["Email — English"])
+    agent_refusals: list[str] = Field(
+        default_factory=list,
+        description="For `agent_not_suitable`: why the agent may never take it there "
+        "(`language`, `skill_missing`, `skill_level`, `tier`, `no_capacity`, ...).",
+        examples=[["language"]],
+    )

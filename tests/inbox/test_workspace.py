@@ -234,11 +234,22 @@ async def a_queue(app: Running) -> str:
     return str(queues.json()[0]["id"])
 
 
+async def tier_two(app: Running) -> None:
+    """A queue of tier 2 that takes French email: escalations have somewhere to go."""
+    created = await app.client.post(
+        "/routing/v1/queues",
+        json={"name": "Niveau 2", "language": "fr", "channels": ["email"], "tiers": [2]},
+        headers=await admin(app),
+    )
+    assert created.status_code == 201, created.text
+
+
 async def test_transfer_and_escalation_requeue_with_their_notes(
     app: Running, conversation_id: str, agent: dict[str, str]
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}"
     queue = await a_queue(app)
+    await tier_two(app)
 
     no_target = await app.client.post(f"{url}/transfer", json={"note": "?"}, headers=agent)
     moved = await app.client.post(
@@ -446,6 +457,7 @@ async def test_escalating_a_snoozed_conversation_wakes_it(
 ) -> None:
     url = f"/inbox/v1/conversations/{conversation_id}"
     until = utc_now() + timedelta(hours=2)
+    await tier_two(app)
     snoozed = await app.client.post(
         f"{url}/status",
         json={"status": "snoozed", "snoozed_until": until.isoformat()},
@@ -496,7 +508,7 @@ ACTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("post", "status", {"status": "pending"}),
     ("post", "resolve", {}),
     ("post", "transfer", {"to_queue_id": "a queue"}),
-    ("post", "escalate", {"reason": "x"}),
+    ("post", "escalate", {"reason": "x", "to_queue_id": "a queue"}),
     ("post", "callbacks", {"due_at": "2099-01-01T00:00:00Z", "phone": "+15145550123"}),
     ("post", "replies", {"text": "Bonjour."}),
 ]

@@ -315,12 +315,13 @@ async def test_an_escalation_goes_to_a_queue_of_the_tier_and_its_agents(app: Run
     assert (await conversation(app, conversation_id))["queue_name"] == "Courriel — niveau 2"
 
 
-async def test_an_escalation_without_a_queue_of_its_tier_stays_in_its_queue(
+async def test_an_escalation_whose_tier_queue_went_meanwhile_stays_in_its_queue(
     app: Running,
 ) -> None:
     headers = await admin(app)
     marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
     conversation_id = await assigned_conversation(app, headers, marie)
+    tier_three = await create_queue(app, headers, {**TIER_TWO, "name": "N3", "tiers": [3]})
 
     escalated = await app.client.post(
         f"/inbox/v1/conversations/{conversation_id}/escalate",
@@ -328,6 +329,9 @@ async def test_an_escalation_without_a_queue_of_its_tier_stays_in_its_queue(
         headers=await inbox_agent(app, marie["id"]),
     )
     assert escalated.status_code == 200
+    # Deleted after the inbox checked with routing, before routing hears of the escalation.
+    deleted = await app.client.delete(f"/routing/v1/queues/{tier_three}", headers=headers)
+    assert deleted.status_code == 204
     await deliver(app, "inbox")
 
     task = await task_of(app, conversation_id, headers)

@@ -79,12 +79,13 @@ async def load(
 
 async def readable(
     session: SessionDep, conversation_id: UUID, principal: Principal, visibility: Visibility
-) -> None:
-    """Raise ConversationNotFound unless the conversation exists and the caller may see it."""
+) -> Conversation:
+    """The conversation; ConversationNotFound unless it exists and the caller may see it."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None:
         raise ConversationNotFound(conversation_id=str(conversation_id))
     await visibility.ensure_visible(principal, conversation)
+    return conversation
 
 
 def answer(conversation: Conversation, response: Response) -> ConversationSummary:
@@ -270,9 +271,14 @@ async def resolve(
     "/conversations/{conversation_id}/transfer",
     summary="Transfer to a queue or an agent, with a note",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens). An agent or a queue routing does not know "
-    "is 422 `transfer.agent_not_found` / `transfer.queue_not_found` and changes nothing; "
-    "routing unreachable is 503.",
+    "snoozed one wakes, a resolved one reopens). Routing is asked first, and a transfer it "
+    "could not carry out as asked is 422 and changes nothing: an agent or a queue it does not "
+    "know (`transfer.agent_not_found` / `transfer.queue_not_found`), a queue that does not "
+    "take the conversation's channel or language (`transfer.queue_not_suitable`), an agent "
+    "who may never take it in its queue, whatever it is doing now "
+    "(`transfer.agent_not_suitable`, one error per reason: `language`, `skill_missing`, "
+    "`skill_level`, `tier`, `no_capacity`). An agent who is away or busy may be chosen: the "
+    "conversation waits for it in the queue. Routing unreachable is 503.",
     responses=ACTION_ERRORS,
 )
 async def transfer(
@@ -289,9 +295,13 @@ async def transfer(
     # A conversation the caller may not see is 404 before anything is said about the agent.
     # Both are checked before the request's own transaction begins: on SQLite its first read
     # takes the write lock, which no call to routing may hold.
-    await readable(lookup, conversation_id, principal, visibility)
-    await service.check_transfer_target(
-        routing, to_agent_id=body.to_agent_id, to_queue_id=body.to_queue_id
+    found = await readable(lookup, conversation_id, principal, visibility)
+    await service.check_handover(
+        routing,
+        found,
+        kind="transfer",
+        to_agent_id=body.to_agent_id,
+        to_queue_id=body.to_queue_id,
     )
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.transfer(
@@ -310,9 +320,12 @@ async def transfer(
     "/conversations/{conversation_id}/escalate",
     summary="Escalate to a higher tier (tier 2 by default) with a reason",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens); the reason is kept as a note. A queue routing "
-    "does not know is 422 `transfer.queue_not_found` and changes nothing; routing unreachable "
-    "is 503.",
+    "snoozed one wakes, a resolved one reopens); the reason is kept as a note. Routing is "
+    "asked first, and an escalation it could not carry out as asked changes nothing: a queue "
+    "it does not know, or one that does not take the conversation's channel or language, is "
+    "422 (`transfer.queue_not_found`, `transfer.queue_not_suitable`); without `to_queue_id`, "
+    "no queue of the tier taking the conversation is 409 `escalation.no_tier_queue`. Routing "
+    "unreachable is 503.",
     responses=ACTION_ERRORS,
 )
 async def escalate(
@@ -327,8 +340,10 @@ async def escalate(
     if_match: IfMatch = None,
 ) -> ConversationSummary:
     # As for a transfer: checked with routing before the request's own transaction begins.
-    await readable(lookup, conversation_id, principal, visibility)
-    await service.check_transfer_target(routing, to_queue_id=body.to_queue_id)
+    found = await readable(lookup, conversation_id, principal, visibility)
+    await service.check_handover(
+        routing, found, kind="escalation", to_queue_id=body.to_queue_id, tier=body.tier
+    )
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     await service.escalate(
         session,

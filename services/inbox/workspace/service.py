@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,9 +17,12 @@ from services.inbox.errors import (
     ConversationChanged,
     ConversationClosed,
     ConversationNotFound,
+    EscalationNoTierQueue,
     NoPhoneNumber,
     TransferAgentNotFound,
+    TransferAgentNotSuitable,
     TransferQueueNotFound,
+    TransferQueueNotSuitable,
     UnknownDisposition,
 )
 from services.inbox.models import (
@@ -40,6 +43,7 @@ from shared.contracts.inbox_events import (
     ConversationResolved,
     ConversationTransferred,
 )
+from shared.contracts.routing import HandoverQuery
 from shared.errors import FieldError, InvalidInput
 from shared.outbox import emit
 
@@ -50,6 +54,16 @@ REASON_FUTURE = "Must be in the future."
 REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
 REASON_NO_QUEUE = "No queue has this id."
+REASON_QUEUE_NOT_SUITABLE = "This queue does not take the conversation's channel or language."
+REASON_AGENT_NOT_SUITABLE = "The agent may not take this conversation in this queue."
+#: Why an agent may never take a transfer, by routing's refusal code.
+AGENT_REFUSALS = {
+    "language": "The agent does not speak the conversation's language at the required level.",
+    "skill_missing": "The agent lacks a skill the queue requires.",
+    "skill_level": "The agent's level in a skill the queue requires is too low.",
+    "tier": "The queue does not take agents of this agent's tier.",
+    "no_capacity": "The agent takes no contacts on this channel.",
+}
 
 
 @dataclass(frozen=True)
@@ -316,24 +330,60 @@ def _requeue(conversation: Conversation) -> dict[str, Any]:
     return {"status": {"from": previous, "to": "open"}}
 
 
-async def check_transfer_target(
+async def check_handover(
     routing: RoutingClient,
+    conversation: Conversation,
     *,
+    kind: Literal["transfer", "escalation"],
     to_agent_id: uuid.UUID | None = None,
     to_queue_id: uuid.UUID | None = None,
+    tier: int | None = None,
 ) -> None:
-    """Refuse (422 on the field) an agent or a queue routing does not know. Asks routing, so
-    call it before the first write; raises PeerUnavailable while routing cannot answer."""
-    if to_agent_id is not None and await routing.agent_queues(to_agent_id) is None:
+    """Refuse a transfer or an escalation routing could not carry out as asked: an agent or a
+    queue it does not know (422), a queue that does not take the conversation's channel or
+    language (422), an agent who may never take it there (422, one error per reason), an
+    escalation no queue of its tier takes (409). Asks routing, so call it before the first
+    write; raises PeerUnavailable while routing cannot answer."""
+    check = await routing.check_handover(
+        HandoverQuery(
+            conversation_id=conversation.id,
+            kind=kind,
+            channel=conversation.channel,
+            language=conversation.language,
+            to_queue_id=to_queue_id,
+            to_agent_id=to_agent_id,
+            tier=tier,
+        )
+    )
+    if check.possible:
+        return
+    queue_name = check.queue_name or str(check.queue_id or to_queue_id)
+    if check.refusal == "agent_not_found":
         raise TransferAgentNotFound(
             agent_id=str(to_agent_id),
             errors=[FieldError("to_agent_id", "agent_not_found", REASON_NO_AGENT)],
         )
-    if to_queue_id is not None and not await routing.has_queue(to_queue_id):
+    if check.refusal == "queue_not_found":
         raise TransferQueueNotFound(
             queue_id=str(to_queue_id),
             errors=[FieldError("to_queue_id", "queue_not_found", REASON_NO_QUEUE)],
         )
+    if check.refusal == "queue_not_suitable":
+        raise TransferQueueNotSuitable(
+            queue_name=queue_name,
+            errors=[FieldError("to_queue_id", "queue_not_suitable", REASON_QUEUE_NOT_SUITABLE)],
+        )
+    if check.refusal == "agent_not_suitable":
+        codes = check.agent_refusals or ["not_suitable"]
+        raise TransferAgentNotSuitable(
+            agent_id=str(to_agent_id),
+            queue_name=queue_name,
+            errors=[
+                FieldError("to_agent_id", code, AGENT_REFUSALS.get(code, REASON_AGENT_NOT_SUITABLE))
+                for code in codes
+            ],
+        )
+    raise EscalationNoTierQueue(tier=tier)
 
 
 async def transfer(

@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing import signals
 from services.routing.engine import intake, offers
 from services.routing.engine.catalog import Catalog, load_catalog
-from services.routing.engine.eligibility import eligible
-from services.routing.engine.model import Channel, QueueConfig
+from services.routing.engine.eligibility import as_free, eligible
+from services.routing.engine.model import Channel, QueueConfig, TaskSnapshot
 from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.models import (
     OPEN_TASK_CONDITION,
+    Agent,
     AgentLanguage,
     AgentSkill,
     Callback,
@@ -39,6 +40,7 @@ from services.routing.models import (
 from services.routing.queues.hours import is_open
 from services.routing.workload import agent_loads
 from shared.contracts.inbox_events import CallbackRequested
+from shared.contracts.routing import HandoverCheck, HandoverQuery
 from shared.contracts.routing_events import ConversationQueued
 from shared.logging import get_logger
 from shared.outbox import emit
@@ -153,6 +155,97 @@ def _stale(previous: Task, request: Requeue) -> bool:
         return True
     ended = previous.ended_at if previous.state not in ("waiting", "offered", "assigned") else None
     return ended is not None and ended > occurred
+
+
+async def check_handover(
+    session: AsyncSession, *, query: HandoverQuery, now: datetime
+) -> HandoverCheck:
+    """Whether a transfer or an escalation would go where it asks, by the rules that apply it
+    (``choose_target``, then the agent's eligibility in that queue as if it were free: an
+    agent busy or away now may still be asked for). Read only; the inbox asks before it
+    accepts one, so that what routing could only fall back from is refused up front."""
+    previous = await _latest_task(session, query.conversation_id)
+    if previous is None:
+        # Routing never had a task for it: judge by what the inbox knows of the conversation.
+        previous = Task(
+            id=uuid.UUID(int=0),
+            conversation_id=query.conversation_id,
+            channel=query.channel,
+            language=query.language,
+            arrived_at=now,
+            queue_id=None,
+            skills={},
+            attributes={},
+            priority=0,
+        )
+    request = Requeue(
+        event_id=uuid.UUID(int=0),
+        occurred_at=now,
+        kind="transfer" if query.kind == "transfer" else "escalation",
+        conversation_id=query.conversation_id,
+        to_queue_id=query.to_queue_id,
+        to_agent_id=query.to_agent_id,
+        tier=query.tier if query.kind == "escalation" else None,
+    )
+    catalog = await load_catalog(session)
+    target = choose_target(catalog, previous, request, now)
+    queue = target.queue
+    where = {"queue_id": queue.id, "queue_name": queue.name} if queue else {}
+    if query.to_queue_id is not None and target.choice != "requested":
+        refusal = "queue_not_found" if target.fallback == "queue_unknown" else "queue_not_suitable"
+        asked = catalog.queues.get(query.to_queue_id)
+        named = {"queue_id": asked.id, "queue_name": asked.name} if asked else {}
+        return HandoverCheck(possible=False, refusal=refusal, **named)
+    if request.kind == "escalation" and target.fallback == "no_tier_queue":
+        return HandoverCheck(possible=False, refusal="no_tier_queue")
+    if query.to_agent_id is not None:
+        reasons = await _agent_refusals(session, query.to_agent_id, previous, target, now)
+        if reasons is None:
+            return HandoverCheck(possible=False, refusal="agent_not_found", **where)
+        if reasons:
+            return HandoverCheck(
+                possible=False, refusal="agent_not_suitable", agent_refusals=reasons, **where
+            )
+    return HandoverCheck(possible=True, **where)
+
+
+async def _agent_refusals(
+    session: AsyncSession, agent_id: uuid.UUID, previous: Task, target: Target, now: datetime
+) -> list[str] | None:
+    """Why the agent may never take the requeued task in the target queue (none: it may);
+    None when routing knows no such agent."""
+    row = await session.get(Agent, agent_id)
+    if row is None:
+        return None
+    queue = target.queue
+    if queue is None:
+        return []
+    languages = await session.execute(
+        select(AgentLanguage.language, AgentLanguage.level).where(AgentLanguage.agent_id == row.id)
+    )
+    skills = await session.execute(
+        select(AgentSkill.skill, AgentSkill.level).where(AgentSkill.agent_id == row.id)
+    )
+    agent = agent_snapshot(
+        row,
+        languages={language: level for language, level in languages},
+        skills={skill: level for skill, level in skills},
+        load={},
+        now=now,
+        stale_after=timedelta(0),
+    )
+    kept = previous.queue_id == queue.id
+    task = TaskSnapshot(
+        id=uuid.UUID(int=0),
+        channel=Channel(previous.channel),
+        language=previous.language,  # type: ignore[arg-type]
+        arrived_at=now,
+        skills=dict(previous.skills) if kept else {},
+        attributes=dict(previous.attributes),
+        queue_id=queue.id,
+    )
+    decision = eligible(as_free(agent), task, queue, waited=timedelta(0))
+    return sorted({str(reason.code) for reason in decision.reasons})
 
 
 async def _insert_task(session: AsyncSession, values: dict[str, Any]) -> Task | None:

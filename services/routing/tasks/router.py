@@ -17,11 +17,16 @@ from services.routing.deps import (
     SettingsDep,
     acting_agent,
 )
-from services.routing.engine import intake, offers
+from services.routing.engine import intake, offers, requeue
 from services.routing.tasks import callbacks, service
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead, OfferRead, TaskRead
 from shared.auth import Principal, Role
-from shared.contracts.routing import Availability, AvailabilityQuery
+from shared.contracts.routing import (
+    Availability,
+    AvailabilityQuery,
+    HandoverCheck,
+    HandoverQuery,
+)
 from shared.db import utc_now
 from shared.i18n import negotiate_locale
 from shared.schemas import Instant, Language, Page, problem_responses
@@ -245,3 +250,21 @@ async def availability(
     body: AvailabilityQuery, session: ReadSessionDep, _: ServiceDep
 ) -> Availability:
     return await intake.availability(session, query=body, now=utc_now())
+
+
+@router.post(
+    "/handovers/check",
+    summary="Would a transfer or an escalation go where it asks? Asked by the inbox before it "
+    "accepts one (service credential only)",
+    description="Applies the rules routing follows when the transfer or escalation arrives: "
+    "`possible: false` with `refusal` `queue_not_found`, `queue_not_suitable` (the queue does "
+    "not take the conversation's channel or language), `no_tier_queue` (an escalation without "
+    "a queue, and no queue of the tier takes it), `agent_not_found` or `agent_not_suitable` "
+    "(the agent may never take it in that queue, whatever it is doing now; `agent_refusals` "
+    "says why). An agent who is away or busy may still be asked for. Changes nothing.",
+    responses=problem_responses(422),
+)
+async def check_handover(
+    body: HandoverQuery, session: ReadSessionDep, _: ServiceDep
+) -> HandoverCheck:
+    return await requeue.check_handover(session, query=body, now=utc_now())
