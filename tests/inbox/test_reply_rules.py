@@ -14,6 +14,7 @@ from services.inbox.outbound.service import can_write_to
 from shared.auth import Role
 from tests.inbox.builders import email as build_email
 from tests.inbox.builders import raw_headers
+from tests.inbox.test_outbound import drain_mail, supervisor
 from tests.support.apps import Running
 from tests.support.smtp import SmtpServer, running_with_smtp
 
@@ -39,16 +40,6 @@ async def start_conversation(
     conversation_id: str = answer.json()["conversation_id"]
     assert conversation_id
     return conversation_id
-
-
-async def drain_mail(app: Running) -> None:
-    relay = app.relay_now("inbox")
-    while await relay.run_once():
-        pass
-
-
-async def supervisor(app: Running) -> dict[str, str]:
-    return {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
 
 
 async def directions(app: Running, conversation_id: str, headers: dict[str, str]) -> list[str]:
