@@ -77,6 +77,28 @@ async def test_a_note_is_recorded_with_its_author_and_never_sent(
     assert outbound is None
 
 
+@pytest.mark.parametrize(
+    "body", ["   ", "\n\t", "\u200b\ufeff"], ids=["spaces", "breaks", "invisible"]
+)
+async def test_a_note_that_says_nothing_is_refused_and_nothing_is_recorded(
+    app: Running, conversation_id: str, agent: dict[str, str], body: str
+) -> None:
+    url = f"/inbox/v1/conversations/{conversation_id}"
+
+    refused = await app.client.post(
+        f"{url}/notes", json={"body": body}, headers=agent | {"Accept-Language": "fr-CA"}
+    )
+
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert (error["field"], error["code"]) == ("body", "blank")
+    assert error["reason"] == (
+        "Doit dire quelque chose\u202f: pas seulement des espaces ou des sauts de ligne."
+    )
+    assert (await app.client.get(f"{url}/notes", headers=agent)).json() == []
+    assert (await app.client.get(f"{url}/timeline", headers=agent)).json() == []
+
+
 async def test_tags_are_added_once_removed_and_bad_ones_refused(
     app: Running, conversation_id: str, agent: dict[str, str]
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.inbox.blank import REASON_BLANK, is_blank
 from services.inbox.blobs import BlobStore
 from services.inbox.conversations import service as conversations
 from services.inbox.errors import (
@@ -104,7 +104,6 @@ class FileLimits:
 
 REASON_TEXT_OR_TEMPLATE = "Give exactly one of text and template_key."
 REASON_HTML_WITH_TEMPLATE = "Only with text, not with template_key."
-REASON_BLANK_TEXT = "Must say something: not only spaces or line breaks."
 
 
 def check_draft(draft: ReplyDraft, limits: FileLimits) -> list[OutgoingFile]:
@@ -278,13 +277,7 @@ def _check_content(draft: ReplyDraft) -> None:
             errors=[FieldError("html", "html_with_template", REASON_HTML_WITH_TEMPLATE)]
         )
     if draft.text is not None and is_blank(draft.text):
-        raise InvalidInput(errors=[FieldError("text", "blank", REASON_BLANK_TEXT)])
-
-
-def is_blank(text: str) -> bool:
-    """Whether the text shows nothing: only spaces, line breaks and invisible characters
-    (zero-width spaces, joiners, byte order marks)."""
-    return all(char.isspace() or unicodedata.category(char) == "Cf" for char in text)
+        raise InvalidInput(errors=[FieldError("text", "blank", REASON_BLANK)])
 
 
 @dataclass(frozen=True)

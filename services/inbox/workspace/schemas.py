@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from services.inbox.blank import REASON_BLANK, is_blank
 from shared.problems import invalid_at
 from shared.schemas import Instant, Schema
 
@@ -28,8 +30,18 @@ class NoteCreate(Schema):
     )
 
     body: str = Field(
-        min_length=1, max_length=20_000, examples=["Client rappelé, en attente du relevé."]
+        min_length=1,
+        max_length=20_000,
+        description="Not only spaces or line breaks (422 `blank`).",
+        examples=["Client rappelé, en attente du relevé."],
     )
+
+    @field_validator("body")
+    @classmethod
+    def _says_something(cls, body: str) -> str:
+        if is_blank(body):
+            raise PydanticCustomError("blank", REASON_BLANK)
+        return body
 
 
 class NoteRead(Schema):
