@@ -107,6 +107,10 @@ async def test_bad_faxes_are_refused_and_store_nothing(
     )
 
     assert [a.status_code for a in answers] == [422, 422, 422]
+    # The document's error says what is wrong with it, as the email webhook's raw does.
+    assert [(e["field"], e["code"], e["reason"]) for e in answers[0].json()["errors"]] == [
+        ("document", "base64_invalid", "Not valid base64.")
+    ]
     assert no_file.status_code == 422
     async with app.context("inbox").require_sessions()() as session:
         assert await session.scalar(select(func.count()).select_from(Message)) == 0

@@ -291,7 +291,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
         try:
             document = base64.b64decode(fax.document, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise invalid_input([{"loc": ("body", "document"), "type": "value_error"}]) from exc
+            raise invalid_input([{"loc": ("body", "document"), "type": "base64_invalid"}]) from exc
     elif kind == "multipart/form-data":
         async with request.form(max_part_size=limit + 1) as form:
             upload = form.get("document")
