@@ -531,3 +531,41 @@ async def test_a_mail_server_down_past_the_configured_lifetime_fails_the_reply_w
     assert retried == 0
     assert event.delivered_at is not None
     assert event.attempts == 2
+
+
+async def test_a_reply_goes_to_the_customer_never_to_someone_else_who_wrote_in(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    """Someone else answers our email (a colleague it was forwarded to): their email joins the
+    customer's conversation, but the next reply, with the customer's own details, still goes
+    to the customer."""
+    receipt = await start_conversation(mail_app)
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+    headers = await supervisor(mail_app)
+    await mail_app.client.post(url, json={"text": "Voici votre relevé."}, headers=headers)
+    await drain_mail(mail_app)
+    ours = email.message_from_bytes(smtp_server.messages[0].data, policy=email.policy.default)
+    other = await mail_app.client.post(
+        "/inbox/v1/inbound/email",
+        content=build_email(
+            sender="Lucie Côté <lucie.cote@exemple.ca>",
+            subject="RE : Facture erronée",
+            in_reply_to=ours["Message-ID"],
+            body="Je ne suis pas Marie, mais merci.",
+        ),
+        headers=raw_headers(await mail_app.token(Role.GATEWAY)),
+    )
+
+    second = await mail_app.client.post(
+        url, json={"text": "Votre facture corrigée est jointe."}, headers=headers
+    )
+    await drain_mail(mail_app)
+
+    assert other.json()["conversation_id"] == receipt["conversation_id"]
+    assert second.status_code == 201, second.text
+    assert [sent.recipients for sent in smtp_server.messages] == [
+        ["marie.tremblay@exemple.ca"],
+        ["marie.tremblay@exemple.ca"],
+    ]
+    to = email.message_from_bytes(smtp_server.messages[1].data, policy=email.policy.default)["To"]
+    assert to.addresses[0].addr_spec == "marie.tremblay@exemple.ca"

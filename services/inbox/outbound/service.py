@@ -310,11 +310,7 @@ async def queue_email(
     that transaction, so the message it stored can then be read)."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
-    recipient = last.from_address if last else None
-    if not can_write_to(recipient):
-        recipient = await _contact_email(session, conversation)
-    if recipient is None:
-        raise NoEmailRecipient()
+    recipient = await _recipient(session, conversation, inbound)
     message_id = new_message_id(sender.domain)
     references = (
         [*last.references, last.message_id_header] if last and last.message_id_header else []
@@ -407,14 +403,27 @@ def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:
     return f"out:{uuid.uuid4()}"
 
 
-async def _contact_email(session: AsyncSession, conversation: Conversation) -> str | None:
-    """An email address of the conversation's customer that mail can be sent to, if any."""
-    addresses = await session.scalars(
-        select(ContactIdentity.value)
-        .join(Contact, Contact.id == ContactIdentity.contact_id)
-        .where(Contact.id == conversation.contact_id, ContactIdentity.kind == "email")
+async def _recipient(
+    session: AsyncSession, conversation: Conversation, inbound: Sequence[Message]
+) -> str:
+    """Where the customer reads mail: the address they last wrote from, else another of
+    theirs. Never someone else who wrote into their conversation (a colleague answering our
+    email, say): that one would get the customer's mail. NoEmailRecipient when there is none."""
+    addresses = list(
+        await session.scalars(
+            select(ContactIdentity.value)
+            .join(Contact, Contact.id == ContactIdentity.contact_id)
+            .where(Contact.id == conversation.contact_id, ContactIdentity.kind == "email")
+        )
     )
-    return next((address for address in addresses if can_write_to(address)), None)
+    theirs = {address.lower() for address in addresses}
+    for message in reversed(inbound):
+        if (message.from_address or "").lower() in theirs and can_write_to(message.from_address):
+            return str(message.from_address)
+    recipient = next((address for address in addresses if can_write_to(address)), None)
+    if recipient is None:
+        raise NoEmailRecipient()
+    return recipient
 
 
 def can_write_to(address: str | None) -> bool:
