@@ -33,6 +33,7 @@ from services.inbox.models import (
     Message,
     OutboxEvent,
 )
+from services.inbox.no_reply import is_no_reply
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.contracts.translation import DetectHints, DetectResult
 from shared.db import read_only
@@ -204,12 +205,23 @@ def dedupe_key(
     else the hash. The sender too: some mailers and web forms give every email one Message-ID,
     and another customer's email is no re-post of the first."""
     if parsed is not None and parsed.message_id:
-        return mid_key(inbox_address, parsed.from_address, parsed.message_id)
+        return mid_key(inbox_address, customer_of(parsed)[0], parsed.message_id)
     if gateway_message_id:
         return f"gw:{gateway}:{gateway_message_id}"[:700]
     if idempotency_key:
         return f"idem:{gateway}:{idempotency_key}"[:700]
     return f"sha:{raw_sha256}"
+
+
+def customer_of(parsed: ParsedEmail) -> tuple[str | None, str | None]:
+    """Who wrote, as (address, name): the sender, or, when the sender is a no-reply address
+    (a web form, a booking system) and Reply-To names one address, that address, without a
+    name (the sender's display name is the form's, not the customer's)."""
+    if is_no_reply(parsed.from_address) and len(parsed.reply_to) == 1:
+        [reply_to] = parsed.reply_to
+        if "@" in reply_to and not is_no_reply(reply_to):
+            return reply_to, None
+    return parsed.from_address, parsed.from_name
 
 
 def mid_key(inbox_address: str | None, sender: str | None, message_id: str) -> str:
@@ -348,7 +360,8 @@ async def ingest_email(
 
     language = detection.language if detection else "und"
     confidence = detection.confidence if detection else 0.0
-    address = clip(parsed.from_address, 320) or f"unknown@{email.gateway}.invalid"
+    customer, customer_name = customer_of(parsed)
+    address = clip(customer, 320) or f"unknown@{email.gateway}.invalid"
     # Reads first: the sender and the conversation the email belongs to. The message row is
     # claimed, whole, in one statement, last: a second copy of the same message stops there,
     # and the transaction with what it wrote is rolled back. A new conversation is written
@@ -389,12 +402,12 @@ async def ingest_email(
             session,
             kind="email",
             value=address,
-            display_name=clip(parsed.from_name, 300),
+            display_name=clip(customer_name, 300),
             language=language if confident else None,
         )
     else:
         contact_id = contact.id
-        contacts.note_display_name(contact, clip(parsed.from_name, 300))
+        contacts.note_display_name(contact, clip(customer_name, 300))
         if contact.language is None and confident:
             contact.language = language
     if existing is not None:

@@ -9,7 +9,6 @@ dedupe key, so the conversation gets at most one of them however often the reque
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 
@@ -18,8 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.blobs import BlobStore
 from services.inbox.conversations import service as conversations
+from services.inbox.errors import NoEmailRecipient
 from services.inbox.models import Message
-from services.inbox.outbound.service import OutgoingContent, Sender, can_write_to, queue_email
+from services.inbox.no_reply import is_no_reply
+from services.inbox.outbound.service import (
+    OutgoingContent,
+    Sender,
+    can_write_to,
+    customer_address,
+    queue_email,
+)
 from services.inbox.outbound.templates import greeting_name
 from shared.clients.translation import TranslationClient
 from shared.contracts.routing_events import QueueHours
@@ -32,16 +39,12 @@ ACKNOWLEDGEMENT_TEMPLATE = "email.acknowledgement"
 OUT_OF_HOURS_TEMPLATE = "notice.out_of_hours"
 #: Routing statuses of a conversation routing places (or has placed) in a queue.
 _ROUTED = ("needs_agent", "queued", "assigned")
-_NO_REPLY = re.compile(
-    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?)([+._-].*)?@",
-    re.IGNORECASE,
-)
 
 
 def may_acknowledge(address: str | None) -> bool:
     """Whether an automatic message may go to this sender (an address mail can be sent to, not
     no-reply, daemons or bounces)."""
-    return can_write_to(address) and not _NO_REPLY.match(address or "")
+    return can_write_to(address) and not is_no_reply(address)
 
 
 async def acknowledge(
@@ -73,8 +76,12 @@ async def acknowledge(
             return False
         if await _recent_automatic(session, conversation_id, since=now - quiet, key=key):
             return False
-        first_sender = _first_sender(conversation.messages)
-        if not may_acknowledge(first_sender):
+        # The customer's address: a web form's no-reply sender has the customer in Reply-To.
+        try:
+            recipient = await customer_address(session, conversation)
+        except NoEmailRecipient:
+            return False
+        if not may_acknowledge(recipient):
             return False
         customer = greeting_name(conversation.contact.display_name)
         locale = conversation.language if conversation.language in ("en", "fr") else "und"
@@ -134,13 +141,6 @@ async def _out_of_hours_notice(
             },
         ),
     )
-
-
-def _first_sender(messages: list[Message]) -> str | None:
-    for message in messages:
-        if message.direction == "inbound" and message.from_address:
-            return message.from_address
-    return None
 
 
 async def _recent_automatic(

@@ -310,7 +310,7 @@ async def queue_email(
     that transaction, so the message it stored can then be read)."""
     inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     last = inbound[-1] if inbound else None
-    recipient = await _recipient(session, conversation, inbound)
+    recipient = await customer_address(session, conversation)
     message_id = new_message_id(sender.domain)
     references = (
         [*last.references, last.message_id_header] if last and last.message_id_header else []
@@ -403,12 +403,12 @@ def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:
     return f"out:{uuid.uuid4()}"
 
 
-async def _recipient(
-    session: AsyncSession, conversation: Conversation, inbound: Sequence[Message]
-) -> str:
-    """Where the customer reads mail: the address they last wrote from, else another of
-    theirs. Never someone else who wrote into their conversation (a colleague answering our
-    email, say): that one would get the customer's mail. NoEmailRecipient when there is none."""
+async def customer_address(session: AsyncSession, conversation: Conversation) -> str:
+    """Where the conversation's customer reads mail: the address they last wrote from, else
+    another of theirs (a web form's no-reply sender is none of theirs: its Reply-To is). Never
+    someone else who wrote into their conversation (a colleague answering our email, say):
+    that one would get the customer's mail. NoEmailRecipient when there is none."""
+    inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
     addresses = list(
         await session.scalars(
             select(ContactIdentity.value)
