@@ -72,3 +72,13 @@ class ConversationAssigned(Event):
     queue_id: UUID
     needs_translation: bool = False
     assigned_at: datetime
+
+
+class AgentDeleted(Event):
+    """An agent was deleted from routing: the inbox revokes the API tokens bound to it, so
+    that nobody goes on working as an agent routing no longer knows."""
+
+    event_type: ClassVar[str] = "agent.deleted"
+
+    agent_id: UUID
+    deleted_at: datetime
