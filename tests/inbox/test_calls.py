@@ -288,3 +288,40 @@ async def test_a_call_event_without_a_token_is_401_before_its_media_type_is_look
     )
 
     assert answer.status_code == 401
+
+
+async def test_a_language_chosen_in_the_ivr_is_the_callers_next_time(
+    phone_app: Running, gateway: dict[str, str]
+) -> None:
+    """A Toronto caller (English by region) who pressed French on the IVR is French the
+    next time they call a line that does not ask, and their contact says so."""
+    plain_line = {"to": "+16135550000"}
+    chose = await event(phone_app, gateway, call_id="m1", event="ringing", ivr_digit="2")
+    again = await event(phone_app, gateway, call_id="m2", event="ringing", **plain_line)
+    contact = await phone_app.client.get(
+        f"/inbox/v1/contacts/{chose['contact_id']}",
+        headers={"Authorization": f"Bearer {await phone_app.token(Role.ADMIN, name='ops')}"},
+    )
+
+    assert (chose["language"], chose["language_evidence"]) == ("fr", ["ivr_digit"])
+    assert (again["language"], again["language_evidence"]) == ("fr", ["contact"])
+    assert contact.json()["language"] == "fr"
+
+    switched = await event(
+        phone_app, gateway, call_id="m3", event="ringing", language="en", **plain_line
+    )
+    after = await event(phone_app, gateway, call_id="m4", event="ringing", **plain_line)
+    assert (switched["language"], after["language"], after["language_evidence"]) == (
+        "en",
+        "en",
+        ["contact"],
+    )
+
+
+async def test_a_language_given_by_the_line_is_not_taken_for_the_callers_choice(
+    phone_app: Running, gateway: dict[str, str]
+) -> None:
+    await event(phone_app, gateway, call_id="l1", event="ringing", to=FRENCH_LINE)
+    later = await event(phone_app, gateway, call_id="l2", event="ringing", to="+16135550000")
+
+    assert (later["language"], later["language_evidence"]) == ("en", ["caller_region"])

@@ -19,7 +19,10 @@ class IdentityRead(Schema):
 class ContactSummary(Schema):
     id: UUID
     display_name: str | None = Field(examples=["Marie Tremblay"])
-    language: str | None = Field(description="Known preference, once detected with confidence.")
+    language: str | None = Field(
+        description="Known preference: the language last chosen in the IVR, else the first "
+        "detected with confidence in their writing."
+    )
 
 
 class ContactRead(ContactSummary):

@@ -21,6 +21,8 @@ from shared.outbox import emit
 #: How far along a call is; an event never moves a call backwards.
 STAGE = {"ringing": 1, "answered": 2, "completed": 3, "missed": 3, "abandoned": 3, "voicemail": 3}
 ENDED_WITHOUT_AGENT = ("missed", "abandoned")
+# The evidence of a language the caller chose themselves.
+IVR_CHOICES = ("ivr", "ivr_digit")
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ async def _call_message(
 ) -> tuple[Message, Conversation, uuid.UUID]:
     existing = await find_call(session, gateway=call.gateway, call_id=call.call_id)
     if existing is None:
-        contact_id = await _caller_contact(session, call.caller, now=now)
+        contact_id = await _caller_contact(session, call, now=now)
         conversation = await conversations.open_for_contact(
             session,
             contact_id=contact_id,
@@ -215,17 +217,23 @@ async def _call_message(
     return existing, earlier, earlier.contact_id
 
 
-async def _caller_contact(session: AsyncSession, caller: str | None, *, now: datetime) -> uuid.UUID:
+async def _caller_contact(session: AsyncSession, call: CallInput, *, now: datetime) -> uuid.UUID:
     """The contact of the caller's number; for a withheld number, a new contact of its own.
 
     Withheld callers share nothing that tells them apart, so none is taken for another: each
-    such call opens its own conversation, under a contact without any identity.
+    such call opens its own conversation, under a contact without any identity. A language
+    the caller chose in the IVR is theirs from now on: their next call on a line that does not
+    ask is in it, and so is the contact's known preference.
     """
-    if caller is not None:
-        contact, _ = await contacts.find_or_create(session, kind="phone", value=caller)
+    chosen = call.language if call.language_evidence[0] in IVR_CHOICES else None
+    if call.caller is not None:
+        contact, _ = await contacts.find_or_create(session, kind="phone", value=call.caller)
+        if chosen is not None and contact.language != chosen:
+            contact.language = chosen
+            contact.updated_at = now
         return contact.id
     unknown = Contact(
-        id=uuid.uuid4(), display_name=None, language=None, created_at=now, updated_at=now
+        id=uuid.uuid4(), display_name=None, language=chosen, created_at=now, updated_at=now
     )
     session.add(unknown)
     await session.flush()
