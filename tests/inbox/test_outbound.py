@@ -569,3 +569,22 @@ async def test_a_reply_goes_to_the_customer_never_to_someone_else_who_wrote_in(
     ]
     to = email.message_from_bytes(smtp_server.messages[1].data, policy=email.policy.default)["To"]
     assert to.addresses[0].addr_spec == "marie.tremblay@exemple.ca"
+
+
+async def test_the_conversation_shows_whom_each_email_went_to(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    """An agent reading the thread sees the address each reply went to (and the one each
+    email came in on), as the mail server got it."""
+    receipt = await start_conversation(mail_app)
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}"
+    headers = await supervisor(mail_app)
+    await mail_app.client.post(f"{url}/replies", json={"text": "Voici."}, headers=headers)
+    await drain_mail(mail_app)
+
+    messages = (await mail_app.client.get(url, headers=headers)).json()["messages"]
+    by_direction = {message["direction"]: message["to_addresses"] for message in messages}
+
+    assert by_direction["outbound"] == smtp_server.messages[-1].recipients
+    assert by_direction["outbound"] == ["marie.tremblay@exemple.ca"]
+    assert by_direction["inbound"] == ["factures@centre.example"]

@@ -214,6 +214,11 @@ class MessageRead(Schema):
     subject: str | None = Field(examples=["Facture erronée"])
     from_address: str | None
     from_name: str | None
+    to_addresses: list[str] = Field(
+        examples=[["marie.tremblay@example.ca"]],
+        description="Who it was sent to: for an email we sent, the customer's address it went "
+        "to; for one we received, its To addresses; for a call or a fax, the number dialed.",
+    )
     text: str | None
     html: str | None = Field(description="Sanitized: no scripts, handlers or remote loads.")
     language: Language
