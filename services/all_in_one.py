@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -20,6 +19,7 @@ from services.routing.app import create_app as create_routing_app
 from services.routing.settings import RoutingSettings
 from services.translation.app import create_app as create_translation_app
 from services.translation.settings import TranslationSettings
+from shared.docs import serve_docs
 from shared.metrics import Metrics
 from shared.web import answer_errors_as_problems
 
@@ -162,9 +162,7 @@ def create_all_in_one(
     async def openapi() -> JSONResponse:
         return JSONResponse(root.openapi())
 
-    @root.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Bilingual inbox — API")
+    serve_docs(root, title="Bilingual inbox — API")
 
     @root.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

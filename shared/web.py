@@ -32,6 +32,7 @@ from shared.db import (
     ping,
     session_scope,
 )
+from shared.docs import serve_docs
 from shared.errors import (
     AppError,
     DatabaseBusy,
@@ -331,13 +332,14 @@ def create_service_app(
         version="0.1.0",
         lifespan=app_lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served by ``serve_docs``, without a CDN
         redoc_url=None,
         dependencies=[Depends(refuse_null_characters)],
         # Any operation refuses a path or query holding NUL (``refuse_null_characters``).
         responses=problem_responses(422),
     )
     app.state.context = context
+    serve_docs(app, title=f"{title} — API")
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=context.metrics, service=name)
     _install_error_handlers(app)

@@ -42,6 +42,30 @@ async def test_the_docs_page_is_served_without_a_token(app: Running) -> None:
     assert "/openapi.json" in docs.text
 
 
+async def test_the_docs_page_loads_nothing_from_elsewhere(app: Running) -> None:
+    """On a closed network the page still works: every file it loads is served here."""
+    docs = await app.client.get("/docs")
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    answers = {url: await app.client.get(url) for url in loaded}
+
+    assert loaded, docs.text
+    assert [url for url in loaded if not url.startswith("/")] == []
+    assert {url: answer.status_code for url, answer in answers.items()} == dict.fromkeys(
+        loaded, 200
+    )
+    script = next(answer for url, answer in answers.items() if url.endswith(".js"))
+    assert "javascript" in script.headers["content-type"]
+    assert "SwaggerUIBundle" in script.text
+
+
+async def test_a_missing_docs_file_is_a_problem_in_the_callers_language(app: Running) -> None:
+    answer = await app.client.get("/docs-assets/nope.js", headers={"Accept-Language": "fr"})
+
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.headers["content-language"] == "fr"
+
+
 def _refs(node: Any) -> set[str]:
     if isinstance(node, dict):
         found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
