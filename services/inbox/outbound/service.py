@@ -490,25 +490,45 @@ async def _fail(
         message = await _finished(session, message_id, status="failed", details=details)
         if message is None or message.conversation_id is None:
             return
-        agent_id = message.author_agent_id
-        if agent_id is None:
+        assignee = None
+        if message.author_agent_id is None:
             conversation = await session.get(Conversation, message.conversation_id)
-            agent_id = conversation.assignee_agent_id if conversation else None
-        if agent_id is not None:
-            emit(
-                session,
-                OutboxEvent,
-                EmailFailed(
-                    conversation_id=message.conversation_id,
-                    message_id=message.id,
-                    agent_id=agent_id,
-                    recipients=[address[:320] for address in message.to_addresses[:100]],
-                    subject=(message.subject or "")[:2000] or None,
-                    failure_code=code if code is not None and 100 <= code <= 599 else None,
-                    failure_reason=reason[:2000],
-                    expired=bool(more.get("expired", False)),
-                ),
-            )
+            assignee = conversation.assignee_agent_id if conversation else None
+        notice = failure_notice(
+            message,
+            assignee_agent_id=assignee,
+            code=code,
+            reason=reason,
+            expired=bool(more.get("expired", False)),
+        )
+        if notice is not None:
+            emit(session, OutboxEvent, notice)
+
+
+def failure_notice(
+    message: Message,
+    *,
+    assignee_agent_id: uuid.UUID | None,
+    code: int | None,
+    reason: str,
+    expired: bool,
+) -> EmailFailed | None:
+    """The notice that an outgoing email failed, for the agent who wrote it, else the
+    conversation's agent (``assignee_agent_id``); None when there is neither. A send refused
+    for good and a bounce from the customer's server are told alike."""
+    agent_id = message.author_agent_id or assignee_agent_id
+    if agent_id is None or message.conversation_id is None:
+        return None
+    return EmailFailed(
+        conversation_id=message.conversation_id,
+        message_id=message.id,
+        agent_id=agent_id,
+        recipients=[address[:320] for address in message.to_addresses[:100]],
+        subject=(message.subject or "")[:2000] or None,
+        failure_code=code if code is not None and 100 <= code <= 599 else None,
+        failure_reason=reason[:2000],
+        expired=expired,
+    )
 
 
 async def _finish(
