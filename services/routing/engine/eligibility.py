@@ -129,7 +129,8 @@ class Eligibility:
             "task_id": str(self.task_id),
             "queue_id": str(self.queue_id),
             "channel": str(self.channel),
-            "waited_seconds": self.waited.total_seconds(),
+            # Processes whose clocks are apart may see a task queued after their now.
+            "waited_seconds": max(self.waited.total_seconds(), 0.0),
             "eligible": self.eligible,
             "reasons": [{"code": str(r.code), "subject": r.subject} for r in self.reasons],
             "languages": dict(self.languages),

@@ -131,6 +131,8 @@ async def explain_wait(
     catalog = await load_catalog(session)
     queue = catalog.queues.get(task.queue_id) if task.queue_id else None
     waited = now - task.queued_at
+    # A task queued by a replica whose clock runs ahead has not waited yet.
+    waited_seconds = max(waited.total_seconds(), 0.0)
     reason = task.wait_reason or "waiting_for_agent"
     if queue is None:
         reason = "no_queue"
@@ -138,7 +140,7 @@ async def explain_wait(
             reason=reason,
             text=translate(WAIT_TEXTS[reason], {}),
             queue_open=False,
-            waited_seconds=waited.total_seconds(),
+            waited_seconds=waited_seconds,
             next_widening_in_seconds=None,
             refusals=[],
         )
@@ -177,7 +179,7 @@ async def explain_wait(
         reason=reason,
         text=translate(WAIT_TEXTS.get(reason, reason), {}),
         queue_open=open_now,
-        waited_seconds=max(waited.total_seconds(), 0.0),
+        waited_seconds=waited_seconds,
         next_widening_in_seconds=due.total_seconds() if due is not None else None,
         refusals=[
             Refusal(
