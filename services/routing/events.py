@@ -12,6 +12,7 @@ from services.routing.engine import intake, offers, requeue
 from services.routing.models import OutboxEvent
 from services.routing.settings import RoutingSettings
 from services.routing.stream import notices
+from services.routing.tasks import callbacks
 from shared.consumer import Handler
 from shared.contracts.events import Event, EventEnvelope
 from shared.contracts.inbox_events import (
@@ -60,9 +61,11 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
 
     async def resolved(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationResolved, envelope)
-        await offers.resolve_conversation(
+        task = await offers.resolve_conversation(
             session, conversation_id=event.conversation_id, now=utc_now()
         )
+        if task is not None:
+            await callbacks.follow_task(session, task)
 
     async def canceled(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationCanceled, envelope)
@@ -70,6 +73,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         if task is not None:
             now = utc_now()
             await offers.cancel_task(session, task=task, reason=event.reason[:100], now=now)
+            await callbacks.follow_task(session, task)
             # The inbox may have learnt of this task (queued, assigned) only after it asked
             # for the cancel: this tells it the task is gone, in order after those events.
             emit(
@@ -83,6 +87,13 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
                 ),
             )
 
+    async def _requeue(session: AsyncSession, request: requeue.Requeue) -> None:
+        task = await requeue.requeue_conversation(
+            session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
+        )
+        if task is not None:  # a callback's call goes on as the new task
+            await callbacks.follow_task(session, task)
+
     async def transferred(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationTransferred, envelope)
         request = requeue.Requeue(
@@ -94,9 +105,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
             to_queue_id=event.to_queue_id,
             to_agent_id=event.to_agent_id,
         )
-        await requeue.requeue_conversation(
-            session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
-        )
+        await _requeue(session, request)
 
     async def escalated(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationEscalated, envelope)
@@ -110,9 +119,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
             tier=event.tier,
             reason=event.reason,
         )
-        await requeue.requeue_conversation(
-            session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
-        )
+        await _requeue(session, request)
 
     async def callback_requested(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(CallbackRequested, envelope)

@@ -1,4 +1,12 @@
-"""Callbacks: scheduling one, and reading them as supervisors and agents may, one or a page."""
+"""Callbacks: scheduling one, following its call to the end, and reading them as supervisors
+and agents may, one or a page.
+
+A callback is ``scheduled`` until it falls due, then ``queued``: its call is a phone task (or
+the conversation's task already open). When that task is completed (the agent who took the call
+finished it, or the conversation was resolved after) the callback is ``completed``; when it ends
+with no one having taken it, or the inbox no longer wants it, ``canceled``. A transfer or an
+escalation hands the call on to a new task, which the callback then follows.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +15,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import signals
 from services.routing.errors import CallbackNotFound
-from services.routing.models import Agent, Callback, Reservation, Task
+from services.routing.models import OPEN_TASK_STATES, Agent, Callback, Reservation, Task
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead
 from shared.cursors import decode_cursor, encode_cursor
 from shared.errors import FieldError, InvalidCursor, InvalidInput
 
 #: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
 REASON_NO_AGENT = "No agent has this id."
+#: A callback's final states.
+ENDED = frozenset({"completed", "canceled"})
+#: Task states of a call that was taken and finished (wrap-up follows a finished call).
+_FINISHED = frozenset({"wrap_up", "completed"})
+#: Task end reasons that hand the call on to a new task rather than end it.
+_HANDED_ON = frozenset({"transferred", "escalated"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -33,10 +47,14 @@ class CallbackFilter:
     due_before: datetime | None = None
 
 
-def callback_read(callback: Callback, queue_id: uuid.UUID | None) -> CallbackRead:
-    """The API view of a callback, with the queue its call went to (None until due)."""
+def callback_read(
+    callback: Callback, queue_id: uuid.UUID | None, task_ended_at: datetime | None = None
+) -> CallbackRead:
+    """The API view of a callback, with the queue its call went to (None until due) and, once
+    the callback is completed or canceled, when its call's task ended."""
     fields = {n: getattr(callback, n) for n in CallbackRead.model_fields if hasattr(callback, n)}
-    return CallbackRead.model_validate({**fields, "queue_id": queue_id})
+    ended_at = task_ended_at if callback.state in ENDED else None
+    return CallbackRead.model_validate({**fields, "queue_id": queue_id, "ended_at": ended_at})
 
 
 def visible_to_agent(agent_id: uuid.UUID) -> ColumnElement[bool]:
@@ -50,8 +68,45 @@ def visible_to_agent(agent_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-def _with_queue() -> Select[Callback, uuid.UUID | None]:
-    return select(Callback, Task.queue_id).outerjoin(Task, Task.id == Callback.task_id)
+def _with_queue() -> Select[Callback, uuid.UUID | None, datetime | None]:
+    return select(Callback, Task.queue_id, Task.ended_at).outerjoin(
+        Task, Task.id == Callback.task_id
+    )
+
+
+def _outcome(task: Task) -> str | None:
+    """What a callback whose call is ``task`` becomes: ``completed`` or ``canceled`` once the
+    task ended for good, None while it is open or was handed on to another task."""
+    if task.state in _FINISHED:
+        return "completed"
+    if task.state == "canceled" and task.end_reason not in _HANDED_ON:
+        return "canceled"
+    return None
+
+
+async def follow_task(session: AsyncSession, task: Task) -> None:
+    """Keep the callbacks whose call ``task`` is in step with it: completed or canceled when it
+    ended, moved onto it when it took over a transferred or escalated call. Callbacks already
+    completed or canceled stay so."""
+    outcome = _outcome(task)
+    requeue = task.route.get("requeue") or {}
+    if outcome is not None:
+        # A callback follows its task id; a transferred call's new task also carries its id.
+        mine = [Callback.task_id == task.id]
+        if task.callback_id is not None:
+            mine.append(Callback.id == task.callback_id)
+        values = {"state": outcome, "task_id": task.id}
+    elif task.state in OPEN_TASK_STATES and "from_task_id" in requeue:
+        mine = [Callback.task_id == uuid.UUID(str(requeue["from_task_id"]))]
+        values = {"task_id": task.id}
+    else:
+        return
+    await session.execute(
+        update(Callback)
+        .where(Callback.state == "queued", or_(*mine))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def create_callback(
@@ -96,8 +151,8 @@ async def get_callback(
     row = (await session.execute(stmt.execution_options(populate_existing=True))).first()
     if row is None:
         raise CallbackNotFound(callback_id=callback_id)
-    callback, queue_id = row
-    return callback_read(callback, queue_id)
+    callback, queue_id, ended_at = row
+    return callback_read(callback, queue_id, ended_at)
 
 
 def _after(cursor: str) -> ColumnElement[bool]:
@@ -142,6 +197,8 @@ async def list_callbacks(
         conditions.append(_after(cursor))
     stmt = stmt.where(*conditions).order_by(Callback.due_at, Callback.id).limit(limit + 1)
     rows = (await session.execute(stmt)).all()
-    page = [callback_read(callback, queue_id) for callback, queue_id in rows[:limit]]
+    page = [
+        callback_read(callback, queue_id, ended_at) for callback, queue_id, ended_at in rows[:limit]
+    ]
     last = page[-1] if len(rows) > limit else None
     return page, encode_cursor(last.due_at, last.id) if last else None

@@ -19,7 +19,13 @@ from services.routing.deps import (
 )
 from services.routing.engine import intake, offers, requeue
 from services.routing.tasks import callbacks, service
-from services.routing.tasks.schemas import CallbackCreate, CallbackRead, OfferRead, TaskRead
+from services.routing.tasks.schemas import (
+    CallbackCreate,
+    CallbackRead,
+    CallbackState,
+    OfferRead,
+    TaskRead,
+)
 from shared.auth import Principal, Role
 from shared.contracts.routing import (
     Availability,
@@ -83,9 +89,10 @@ async def complete_task(
     task_id: UUID, request: Request, session: SessionDep, settings: SettingsDep, principal: ActorDep
 ) -> TaskRead:
     now = utc_now()
-    await offers.complete_task(
+    task = await offers.complete_task(
         session, task_id=task_id, acting_agent_id=acting_agent(principal), now=now
     )
+    await callbacks.follow_task(session, task)
     return await service.task_view(
         session,
         task_id=task_id,
@@ -174,15 +181,21 @@ async def create_callback(
     description="Supervisors and admins see every callback. An agent sees those it may read "
     "one by one: those it is to make (`agent_id`), those it asked for "
     "(`requested_by_agent_id`, for itself or another agent) and those whose call was offered "
-    "to it. Filters combine; `state=scheduled` lists those still to come, soonest first.",
+    "to it. Filters combine; `state=scheduled` lists those still to come, soonest first; "
+    "`state=completed` those whose call was made, `state=canceled` those whose call never "
+    "will be.",
     responses=problem_responses(422),
 )
 async def list_callbacks(
     session: ReadSessionDep,
     principal: ActorDep,
     state: Annotated[
-        Literal["scheduled", "queued"] | None,
-        Query(description="`scheduled` (not yet due) or `queued` (due: it became a phone task)."),
+        CallbackState | None,
+        Query(
+            description="`scheduled` (not yet due), `queued` (due: it became a phone task, "
+            "waiting, offered or taken), `completed` (an agent took the call and finished it) "
+            "or `canceled` (the call ended with no one having taken it)."
+        ),
     ] = None,
     queue_id: Annotated[
         UUID | None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -12,6 +12,8 @@ from shared.schemas import Instant, Language, Schema
 
 Level = Annotated[int, Field(ge=1, le=5)]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
+#: A callback's state, in the order it goes through them; the last two are final.
+CallbackState = Literal["scheduled", "queued", "completed", "canceled"]
 
 
 class OfferRead(Schema):
@@ -143,15 +145,28 @@ class CallbackRead(Schema):
     note: str | None
     phone: str | None = Field(examples=["+15145550123"])
     due_at: datetime
-    state: str = Field(
+    state: CallbackState = Field(
         examples=["scheduled"],
         description="`scheduled` until it falls due, then `queued`: it became a phone task "
-        "(`task_id`), whose state says whether the call was offered, taken or finished.",
+        "(`task_id`), whose state says whether the call is waiting, offered or taken. Then "
+        "`completed`: an agent took the call and finished it (completed its task, or resolved "
+        "the conversation after taking it); or `canceled`: the call ended with no one having "
+        "taken it (the conversation was resolved first) or the inbox no longer wanted it (the "
+        "customer hung up). A transfer or an escalation hands the call to a new task, which "
+        "`task_id` then names; the callback stays `queued`.",
     )
-    task_id: UUID | None
+    task_id: UUID | None = Field(
+        description="The task its call became (the last one, when the call was transferred or "
+        "escalated); null while it is scheduled."
+    )
     queue_id: UUID | None = Field(
         description="The queue its phone task went to; null while it is scheduled (the "
         "queues' rules choose one when it falls due) and when no queue took the call.",
         examples=["5a7c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b"],
     )
     created_at: datetime
+    ended_at: datetime | None = Field(
+        description="When its call's task ended, for a callback `completed` or `canceled`; null "
+        "before.",
+        examples=["2026-11-23T14:41:07Z"],
+    )
