@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.inbox.auth import service as auth
 from services.inbox.conversations import service as conversations
 from services.inbox.internal_events import AcknowledgementDue
 from services.inbox.models import Conversation, OutboxEvent
 from shared.consumer import Handler
 from shared.contracts.events import EventEnvelope
 from shared.contracts.routing_events import (
+    AgentDeleted,
     ConversationAssigned,
     ConversationDequeued,
     ConversationQueued,
@@ -75,6 +77,17 @@ async def on_dequeued(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversations.touch(conversation, now=utc_now())
 
 
+async def on_agent_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """Routing deleted the agent: its API tokens stop working (revoked, listed as such).
+
+    Applied once per event (a redelivery changes nothing) and only to tokens not revoked yet.
+    A verifier that cached the token as valid (``*_TOKEN_CACHE_SECONDS``) accepts it until
+    that answer expires.
+    """
+    event = AgentDeleted.model_validate(envelope.payload)
+    await auth.revoke_agent_tokens(session, agent_id=event.agent_id, now=utc_now())
+
+
 def handlers(*, acknowledge: bool) -> dict[str, Handler]:
     """Event type → handler; events without one are recorded and acknowledged.
 
@@ -85,4 +98,5 @@ def handlers(*, acknowledge: bool) -> dict[str, Handler]:
         ConversationQueued.event_type: queued_handler(acknowledge=acknowledge),
         ConversationAssigned.event_type: on_assigned,
         ConversationDequeued.event_type: on_dequeued,
+        AgentDeleted.event_type: on_agent_deleted,
     }

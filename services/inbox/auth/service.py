@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.inbox.errors import TokenNotFound
@@ -15,6 +16,9 @@ from shared.auth import Principal, Role, generate_token, hash_token
 from shared.clients.routing import RoutingClient
 from shared.db import utc_now
 from shared.errors import FieldError, InvalidInput
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 #: The reason an agent token for an agent routing does not know is refused (as for transfers).
 REASON_NO_AGENT = "No agent has this id."
@@ -58,6 +62,20 @@ async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
     if row.revoked_at is None:
         row.revoked_at = utc_now()
     return row
+
+
+async def revoke_agent_tokens(session: AsyncSession, *, agent_id: uuid.UUID, now: datetime) -> int:
+    """Mark revoked every token of the agent not revoked yet (routing deleted the agent);
+    returns how many. Tokens revoked before keep their time."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    revoked = int(result.rowcount)  # type: ignore[attr-defined]
+    log.info("tokens.revoked_for_deleted_agent", agent_id=str(agent_id), tokens=revoked)
+    return revoked
 
 
 async def find_principal(session: AsyncSession, token: str) -> Principal | None:

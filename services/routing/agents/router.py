@@ -118,10 +118,13 @@ async def update_agent(
     "/agents/{agent_id}",
     status_code=204,
     summary="Delete an agent that holds no task (admin, supervisor)",
+    description="An agent offered or assigned a task is 409 and stays. Once deleted, the "
+    "inbox revokes the API tokens bound to the agent (routing's `agent.deleted` event, "
+    "delivered within moments): they answer 401 and the token list shows them revoked.",
     responses=problem_responses(404, 409, 422),
 )
 async def delete_agent(agent_id: UUID, session: SessionDep, _: ManagerDep) -> Response:
-    await service.delete_agent(session, agent_id=agent_id)
+    await service.delete_agent(session, agent_id=agent_id, now=utc_now())
     return Response(status_code=204)
 
 

@@ -28,9 +28,11 @@ from services.routing.engine.model import (
 )
 from services.routing.engine.snapshots import capacity, stream_connected
 from services.routing.errors import AgentEmailTaken, AgentHoldsTasks, AgentNotFound
-from services.routing.models import Agent, AgentLanguage, AgentSkill, Task
+from services.routing.models import Agent, AgentLanguage, AgentSkill, OutboxEvent, Task
 from services.routing.workload import HELD_STATES, agent_loads
 from shared.contracts.routing import AgentQueues, ServedQueue
+from shared.contracts.routing_events import AgentDeleted
+from shared.outbox import emit
 
 
 def read_agent(
@@ -178,8 +180,9 @@ async def update_agent(
     return agent
 
 
-async def delete_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> None:
-    """Delete an agent holding no task; raises AgentNotFound or AgentHoldsTasks."""
+async def delete_agent(session: AsyncSession, *, agent_id: uuid.UUID, now: datetime) -> None:
+    """Delete an agent holding no task, telling the inbox (``agent.deleted``) to revoke its
+    tokens; raises AgentNotFound or AgentHoldsTasks."""
     agent = await get_agent(session, agent_id)
     held = await session.scalar(
         select(func.count())
@@ -189,6 +192,7 @@ async def delete_agent(session: AsyncSession, *, agent_id: uuid.UUID) -> None:
     if held:
         raise AgentHoldsTasks(count=held)
     await session.delete(agent)
+    emit(session, OutboxEvent, AgentDeleted(agent_id=agent_id, deleted_at=now))
     await session.flush()
 
 
