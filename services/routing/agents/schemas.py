@@ -6,12 +6,30 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from shared.schemas import Schema
 
 Level = Annotated[int, Field(ge=1, le=5)]
 LanguageCode = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
+
+
+def _speaks_one(languages: dict[str, int]) -> dict[str, int]:
+    if not languages:
+        raise PydanticCustomError(
+            "no_language",
+            "Must name at least one language: an agent who speaks none is never offered work.",
+        )
+    return languages
+
+
+#: The languages an agent speaks, each with its level (1 to 5); at least one.
+Languages = Annotated[
+    dict[LanguageCode, Level],
+    AfterValidator(_speaks_one),
+    Field(json_schema_extra={"minProperties": 1}),
+]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -45,8 +63,9 @@ class AgentCreate(Schema):
     name: str = Field(min_length=1, max_length=200, examples=["Marie Tremblay"])
     email: str = Field(max_length=320, pattern=EMAIL_PATTERN, examples=["marie@example.com"])
     tier: int = Field(default=1, ge=1, le=10)
-    languages: dict[LanguageCode, Level] = Field(
-        default_factory=dict, examples=[{"fr": 5, "en": 3}]
+    languages: Languages = Field(
+        examples=[{"fr": 5, "en": 3}],
+        description="At least one: an agent who speaks no language is never offered work.",
     )
     skills: dict[SkillName, Level] = Field(default_factory=dict, examples=[{"billing": 4}])
     capacity: Capacity = Field(default_factory=Capacity)
@@ -58,7 +77,7 @@ class AgentUpdate(Schema):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     email: str | None = Field(default=None, max_length=320, pattern=EMAIL_PATTERN)
     tier: int | None = Field(default=None, ge=1, le=10)
-    languages: dict[LanguageCode, Level] | None = None
+    languages: Languages | None = None
     skills: dict[SkillName, Level] | None = None
     capacity: Capacity | None = None
 
