@@ -70,7 +70,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
     async def canceled(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationCanceled, envelope)
         task = await offers.open_task_for(session, event.conversation_id)
-        if task is not None:
+        if task is not None and not (event.waiting_only and task.state == "assigned"):
             now = utc_now()
             await offers.cancel_task(session, task=task, reason=event.reason[:100], now=now)
             await callbacks.follow_task(session, task)

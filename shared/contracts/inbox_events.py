@@ -53,6 +53,9 @@ class ConversationCanceled(Event):
 
     conversation_id: UUID
     reason: str
+    #: Only a task still waiting or offered is canceled: one an agent took stays theirs (a
+    #: call that ended normally was answered by someone, maybe that agent).
+    waiting_only: bool = False
 
 
 class ConversationTransferred(Event):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
 
+from services.routing.stream.feed import mark_stream
 from shared.auth import Role
+from shared.db import utc_now
 from tests.inbox.test_calls import FRENCH_LINE, close_phone_queue, event, gateway, phone_app
+from tests.routing.scenario import admin, agent_headers, create_agent, offers_of, run_engine
+from tests.routing.test_requeue import agent_state
 from tests.support.apps import Running
 
 __all__ = ["gateway", "phone_app"]
@@ -90,3 +95,47 @@ async def test_a_call_told_closed_out_of_hours_is_open_and_routed_to_nobody(
 
     assert ringing["action"] == "closed"
     assert await seen(phone_app, ringing["conversation_id"]) == NOBODY_SOUGHT
+
+
+@pytest.mark.parametrize("ending", ["answered", "completed"])
+async def test_a_call_answered_while_its_task_waits_is_offered_to_nobody_after(
+    phone_app: Running, gateway: dict[str, str], ending: str
+) -> None:
+    """The call was answered outside routing (a desk phone, the telephony system's own
+    overflow) and is over: no agent is to be offered a call that ended."""
+    ringing = await event(phone_app, gateway, event="ringing", to=FRENCH_LINE)
+    await phone_app.deliver_all()
+    queued = await seen(phone_app, ringing["conversation_id"])
+    ended = await event(phone_app, gateway, event=ending, to=FRENCH_LINE, duration_seconds=40)
+    await phone_app.deliver_all()
+
+    assert (queued["routing_status"], queued["waiting"]) == ("queued", 1)
+    assert ended["action"] == "recorded"
+    assert await seen(phone_app, ringing["conversation_id"]) == NOBODY_SOUGHT
+
+
+async def test_a_call_completed_by_the_agent_routing_gave_it_to_stays_theirs(
+    phone_app: Running, gateway: dict[str, str]
+) -> None:
+    """Routing gave the call to Marie, and the call ends before the inbox has heard so: her
+    task is not taken from her (she wraps it up), and the conversation is hers."""
+    headers = await admin(phone_app)
+    marie = await create_agent(phone_app, headers, name="Marie", languages={"fr": 5})
+    ringing = await event(phone_app, gateway, event="ringing", to=FRENCH_LINE)
+    await phone_app.relay_now("inbox").run_once()
+    now = utc_now()
+    sessions = phone_app.context("routing").require_sessions()
+    await mark_stream(sessions, uuid.UUID(marie["id"]), seen=now)
+    await run_engine(phone_app, now)
+    [call] = await offers_of(phone_app, marie["id"], headers)
+    accepted = await phone_app.client.post(
+        f"/routing/v1/offers/{call['id']}/accept",
+        headers=await agent_headers(phone_app, marie["id"]),
+    )
+    await event(phone_app, gateway, event="completed", to=FRENCH_LINE, duration_seconds=40)
+    await phone_app.deliver_all()
+
+    assert accepted.status_code == 200, accepted.text
+    after = await seen(phone_app, ringing["conversation_id"])
+    assert (after["routing_status"], after["assignee_agent_id"]) == ("assigned", marie["id"])
+    assert (await agent_state(phone_app, marie["id"], headers))["load"]["phone"] == 1

@@ -89,7 +89,19 @@ async def test_a_whole_call_is_one_message_and_repeats_change_nothing(
     assert message.kind == "call"
     assert message.details["state"] == "completed"
     assert message.details["events"]["completed"]["duration_seconds"] == 312
-    assert len(await outbox(phone_app)) == 1
+    # Answered before routing said whose it is: no agent is to be offered it but the one
+    # (if any) who took it.
+    assert await outbox(phone_app) == [
+        ("conversation.needs_agent", (await outbox(phone_app))[0][1]),
+        (
+            "conversation.canceled",
+            {
+                "conversation_id": first["conversation_id"],
+                "reason": "answered",
+                "waiting_only": True,
+            },
+        ),
+    ]
 
 
 async def test_events_out_of_order_never_move_a_call_backwards(
@@ -229,7 +241,10 @@ async def test_each_event_answers_its_own_action_and_a_repeated_ringing_the_firs
     assert (answered["action"], completed["action"]) == ("recorded", "recorded")
     assert (ringing_again["action"], ringing_again["duplicate"]) == ("queued", True)
     assert (answered_again["action"], answered_again["duplicate"]) == ("recorded", True)
-    assert [kind for kind, _ in await outbox(phone_app)] == ["conversation.needs_agent"]
+    assert [kind for kind, _ in await outbox(phone_app)] == [
+        "conversation.needs_agent",
+        "conversation.canceled",
+    ]
 
 
 async def test_a_call_to_a_closed_queue_is_told_closed_and_its_later_events_recorded(

@@ -21,6 +21,7 @@ from shared.outbox import emit
 #: How far along a call is; an event never moves a call backwards.
 STAGE = {"ringing": 1, "answered": 2, "completed": 3, "missed": 3, "abandoned": 3, "voicemail": 3}
 ENDED_WITHOUT_AGENT = ("missed", "abandoned")
+ANSWERED = ("answered", "completed")
 # The evidence of a language the caller chose themselves.
 IVR_CHOICES = ("ivr", "ivr_digit")
 
@@ -123,12 +124,18 @@ async def apply_call_event(
         # First heard of once answered or over: nobody is to be sought, and the conversation
         # says so as a closed or abandoned call's does.
         conversation.routing_status = "not_routed"
-    if call.event in ENDED_WITHOUT_AGENT or call.event == "voicemail":
+    if call.event in ENDED_WITHOUT_AGENT or call.event in ("voicemail", *ANSWERED):
         if conversation.routing_status in ("needs_agent", "queued"):
+            # A call answered or over is to be offered to nobody; an answered one may be the
+            # agent's routing gave it to before the inbox heard so: theirs it stays.
             emit(
                 session,
                 OutboxEvent,
-                ConversationCanceled(conversation_id=conversation.id, reason=call.event),
+                ConversationCanceled(
+                    conversation_id=conversation.id,
+                    reason=call.event,
+                    waiting_only=call.event in ANSWERED,
+                ),
             )
             conversation.routing_status = "not_routed"
         if call.event == "voicemail":
