@@ -213,12 +213,9 @@ async def test_a_transferred_call_is_followed_to_its_new_task(app: Running) -> N
     supervisor = bearer(await app.token(Role.SUPERVISOR))
     due = utc_now() + timedelta(minutes=10)
     conversation_id = str(uuid.uuid4())
+    # For no agent in particular: Marie, the one listening when it falls due, gets the call.
     callback_id = await schedule(
-        app,
-        supervisor,
-        due_at=due.isoformat(),
-        agent_id=marie["id"],
-        conversation_id=conversation_id,
+        app, supervisor, due_at=due.isoformat(), conversation_id=conversation_id
     )
     await fall_due(app, marie, due)
     first = await pending_call(app, marie)
@@ -257,6 +254,11 @@ async def test_a_transferred_call_is_followed_to_its_new_task(app: Running) -> N
     after = (await read(app, callback_id, supervisor)).json()
     assert (after["state"], after["task_id"]) == ("completed", second["task_id"])
     assert ids(await listed(app, headers, state="completed")) == [callback_id]
+    # Both agents the call was offered to still read the callback, as it reads now.
+    for agent in (marie, luc):
+        own = await agent_headers(app, agent["id"])
+        assert (await read(app, callback_id, own)).json() == after
+        assert ids(await listed(app, own, state="completed")) == [callback_id]
 
 
 async def test_an_unknown_state_is_refused_in_both_languages_and_changes_nothing(

@@ -59,12 +59,19 @@ def callback_read(
 
 def visible_to_agent(agent_id: uuid.UUID) -> ColumnElement[bool]:
     """The callbacks an agent may read: those it is to make, those it asked for (for itself or
-    another agent) and those whose call was offered to it, whatever became of the offer."""
+    another agent) and those whose call was offered to it, whatever became of the offer, also
+    when the call went on to another task (transferred or escalated)."""
     offered = select(Reservation.task_id).where(Reservation.agent_id == agent_id)
+    calls = (
+        select(Task.callback_id)
+        .join(Reservation, Reservation.task_id == Task.id)
+        .where(Reservation.agent_id == agent_id, Task.callback_id.is_not(None))
+    )
     return or_(
         Callback.agent_id == agent_id,
         Callback.requested_by_agent_id == agent_id,
         Callback.task_id.in_(offered),
+        Callback.id.in_(calls),
     )
 
 
