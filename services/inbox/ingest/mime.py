@@ -34,6 +34,7 @@ from services.inbox.ingest.headers import (
     unfold,
 )
 from services.inbox.ingest.html import html_to_text, sanitize_html
+from services.inbox.ingest.reports import DeliveryReport, delivery_report
 
 __all__ = [
     "CONTENT_FIELD_BUDGET",
@@ -49,6 +50,7 @@ __all__ = [
     "SIGNAL_KINDS",
     "UNPARSEABLE_TEXTS",
     "Attachment",
+    "DeliveryReport",
     "ParsedEmail",
     "UnparseableEmail",
     "decode_bytes",
@@ -139,7 +141,8 @@ class ParsedEmail:
     addresses are lower-cased addr-specs, only those with an "@"; date is aware (a zone of
     -0000 reads as UTC); text is the plain body (derived from the HTML when there is no plain
     part), html the sanitized HTML or None; charsets are the declared ones, lower-cased, in
-    part order; defects name what was wrong and repaired (stdlib defect classes and ours)."""
+    part order; defects name what was wrong and repaired (stdlib defect classes and ours);
+    report is what an auto-reply that returns an email (a bounce) says of it."""
 
     message_id: str | None
     in_reply_to: str | None
@@ -159,6 +162,7 @@ class ParsedEmail:
     auto_reply_signals: tuple[str, ...]
     charsets: tuple[str, ...]
     defects: tuple[str, ...]
+    report: DeliveryReport | None = None
 
 
 @dataclass
@@ -487,6 +491,7 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         auto_reply_signals=tuple(signals),
         charsets=tuple(charsets),
         defects=tuple(dict.fromkeys(defects + state.refused + body.defects)),
+        report=delivery_report(message, fallbacks) if signals else None,
     )
 
 

@@ -34,6 +34,7 @@ from services.inbox.models import (
     OutboxEvent,
 )
 from services.inbox.no_reply import is_no_reply
+from services.inbox.outbound import service as outbound
 from shared.contracts.inbox_events import ConversationNeedsAgent
 from shared.contracts.translation import DetectHints, DetectResult
 from shared.db import read_only
@@ -175,6 +176,14 @@ _LATEST_BY_REFERENCE = (
 _REFERENCED = aliased(Conversation, name="referenced")
 _SENDER_AND_REFERENCED = _SENDER.add_columns(_REFERENCED).outerjoin(
     _REFERENCED, _REFERENCED.id == _LATEST_BY_REFERENCE
+)
+# The email of ours a bounce returns, by the Message-ID its report names, with its
+# conversation: only an email we sent (a bounce of a customer's own email is none of ours).
+_SENT = (
+    select(Message, Conversation)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(Message.message_id_header == bindparam("message_id"), Message.direction == "outbound")
+    .limit(1)
 )
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
@@ -381,10 +390,12 @@ async def ingest_email(
     ).first()
     contact, by_subject = (sender[0], sender[1]) if sender else (None, None)
     by_reference = sender[2] if sender and references else None
+    returned = await _returned_email(session, parsed)
     existing, previous = await _thread(
         session,
         parsed,
         contact_id=contact.id if contact else None,
+        by_report=returned[1] if returned else None,
         by_reference=by_reference,
         by_subject=by_subject,
         reopen_days=reopen_days,
@@ -491,6 +502,8 @@ async def ingest_email(
         )
     if event is not None:
         await session.execute(_OUTBOX, emitted_values(session, event))
+    if returned is not None:
+        await _mark_bounced(session, returned, parsed, bounce_id=message_id)
     # A known contact's new name or language, if any.
     await session.flush()
     return IngestResult(
@@ -600,11 +613,67 @@ def _message_values(
     return values
 
 
+async def _returned_email(
+    session: AsyncSession, parsed: ParsedEmail
+) -> tuple[Message, Conversation] | None:
+    """The email of ours that a bounce returns (its report names the Message-ID), and its
+    conversation; None for any other email."""
+    report = parsed.report
+    if report is None or not report.message_id or report.message_id == parsed.message_id:
+        return None
+    row = (await session.execute(_SENT, {"message_id": report.message_id[:500]})).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _mark_bounced(
+    session: AsyncSession,
+    returned: tuple[Message, Conversation],
+    parsed: ParsedEmail,
+    *,
+    bounce_id: uuid.UUID,
+) -> None:
+    """Show a sent email failed when its bounce reports it given up (a delayed notice changes
+    nothing), with the remote server's answer as a refused send has its own, and tell its
+    agent as for a refused send. Once: an email already failed is left as it is."""
+    sent, conversation = returned
+    report = parsed.report
+    if report is None or not report.failed:
+        return
+    code, reason = report.failure()
+    details: dict[str, Any] = {
+        **sent.details,
+        "failure_code": code,
+        "failure_reason": reason,
+        "bounce_message_id": str(bounce_id),
+        "bounce_status": report.status,
+    }
+    if report.expired:
+        details["expired"] = True
+    # Conditional: of two bounces of one email stored at once, one marks it and tells.
+    marked = await session.execute(
+        update(MESSAGE)
+        .where(MESSAGE.c.id == sent.id, MESSAGE.c.status == "sent")
+        .values(status="failed", details=details)
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        return
+    notice = outbound.failure_notice(
+        sent,
+        assignee_agent_id=conversation.assignee_agent_id,
+        code=code,
+        reason=reason,
+        expired=report.expired,
+    )
+    if notice is not None:
+        await session.execute(_OUTBOX, emitted_values(session, notice))
+
+
 async def _thread(
     session: AsyncSession,
     parsed: ParsedEmail,
     *,
     contact_id: uuid.UUID | None,
+    by_report: Conversation | None,
     by_reference: Conversation | None,
     by_subject: Conversation | None,
     reopen_days: int,
@@ -613,16 +682,20 @@ async def _thread(
     """The conversation this email continues, if any, and else the one a new conversation
     follows (a closed, or long resolved, one): (existing, previous). Reads only; contact_id is
     None when the sender is new; by_reference is the sender's email conversation named by a
-    reference in the subject, by_subject the sender's latest one with the email's subject.
+    reference in the subject, by_subject the sender's latest one with the email's subject,
+    by_report the conversation of the email of ours that a bounce returns.
 
-    In this order: a Message-ID we stored or sent (In-Reply-To, References), then the quoted
-    reference, then the subject. The reference and the subject continue a conversation that is
-    open or resolved less than reopen_days ago (the email reopens it); past that, or closed, a
-    new conversation follows it."""
+    In this order: the email a bounce returns, then a Message-ID we stored or sent
+    (In-Reply-To, References), then the quoted reference, then the subject. The reference and
+    the subject continue a conversation that is open or resolved less than reopen_days ago (the
+    email reopens it); past that, or closed, a new conversation follows it."""
     keys = [key[:500] for key in thread_keys(parsed)[:100]]
-    by_header = await conversations.find_by_message_ids(session, keys)
+    by_header = by_report or await conversations.find_by_message_ids(session, keys)
     forwarded_by_other = (
-        by_header is not None and by_header.contact_id != contact_id and is_forward(parsed.subject)
+        by_report is None
+        and by_header is not None
+        and by_header.contact_id != contact_id
+        and is_forward(parsed.subject)
     )
     previous: Conversation | None = None
     if by_header is not None and not forwarded_by_other:
