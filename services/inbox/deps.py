@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
@@ -13,6 +14,7 @@ from services.inbox.ingest.parsing import EmailParser, shared_parser
 from services.inbox.settings import InboxSettings
 from shared.auth import SIGNATURE_TOLERANCE_SECONDS, Principal, Role, check_signature
 from shared.authenticated_first import admit, authenticates
+from shared.clients.base import PeerRejected
 from shared.clients.routing import RoutingClient
 from shared.clients.translation import TranslationClient
 from shared.errors import (
@@ -22,9 +24,11 @@ from shared.errors import (
     InvalidSignature,
     StaleSignature,
     Unauthorized,
+    Unavailable,
     WrongSignature,
 )
 from shared.i18n import Seconds, Term
+from shared.logging import get_logger
 from shared.web import (
     ReadSessionDep,
     SessionDep,
@@ -33,6 +37,8 @@ from shared.web import (
     require_roles,
     service_context,
 )
+
+log = get_logger(__name__)
 
 __all__ = [
     "AdminDep",
@@ -64,7 +70,7 @@ async def get_settings(request: Request) -> InboxSettings:
 SettingsDep = Annotated[InboxSettings, Depends(get_settings)]
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 SupervisorDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
-WriterDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
+_Writer = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT))]
 ReaderDep = Annotated[
     Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE))
 ]
@@ -105,6 +111,23 @@ BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 ParserDep = Annotated[EmailParser, Depends(get_parser)]
 RoutingDep = Annotated[RoutingClient, Depends(get_routing)]
 VisibilityDep = Annotated[Visibility, Depends(get_visibility)]
+
+
+async def named_writer(principal: _Writer, visibility: VisibilityDep) -> Principal:
+    """Who writes, named as people know them: an agent by their name in routing, not by the
+    name of the token they use (it signs their emails and heads their notes and timeline
+    entries). Keeps the token's name while routing cannot say."""
+    if principal.agent_id is None:
+        return principal
+    try:
+        name = await visibility.agent_name(principal.agent_id)
+    except (Unavailable, PeerRejected) as error:
+        log.warning("writer.name_unknown", agent_id=str(principal.agent_id), error=error.code)
+        return principal
+    return replace(principal, name=name[:200]) if name else principal
+
+
+WriterDep = Annotated[Principal, Depends(named_writer)]
 ServiceDep = Annotated[Principal, Depends(require_roles(Role.SERVICE))]
 
 

@@ -60,6 +60,8 @@ class AgentQueues(BaseModel):
 
     agent_id: UUID
     queues: list[ServedQueue]
+    #: The agent's name, as people know them (signs their emails); absent from older routing.
+    agent_name: str | None = None
 
 
 class HandoverQuery(BaseModel):

@@ -6,6 +6,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +35,8 @@ MAX_AGENTS = 10_000
 
 
 class AgentQueuesCache:
-    """The queues each agent serves, as routing last said, kept ``ttl`` seconds per agent.
+    """The queues each agent serves, and their name, as routing last said, kept ``ttl`` seconds
+    per agent.
 
     A change to an agent's skills or to a queue shows in the inbox within ``ttl``.
     """
@@ -49,13 +51,17 @@ class AgentQueuesCache:
         self._ttl = ttl
         self._stale_ttl = stale_ttl
         self._clock = clock
-        self._answers: OrderedDict[uuid.UUID, tuple[float, tuple[ServedQueue, ...]]] = OrderedDict()
+        self._answers: OrderedDict[uuid.UUID, tuple[float, AgentFacts]] = OrderedDict()
 
     async def served(self, routing: RoutingClient, agent_id: uuid.UUID) -> tuple[ServedQueue, ...]:
         """The agent's queues (none when routing knows no such agent).
 
         Raises Unavailable or PeerRejected when routing fails and no recent answer is known.
         """
+        return (await self.facts(routing, agent_id)).queues
+
+    async def facts(self, routing: RoutingClient, agent_id: uuid.UUID) -> AgentFacts:
+        """The agent's queues and name; raises as ``served`` does."""
         now = self._clock()
         cached = self._answers.get(agent_id)
         if cached is not None and now - cached[0] < self._ttl:
@@ -67,12 +73,25 @@ class AgentQueuesCache:
                 log.warning("visibility.queues_stale", agent_id=str(agent_id), error=error.code)
                 return cached[1]
             raise
-        queues = tuple(answer.queues) if answer is not None else ()
-        self._answers[agent_id] = (now, queues)
+        facts = (
+            AgentFacts(queues=tuple(answer.queues), name=answer.agent_name)
+            if answer is not None
+            else AgentFacts(queues=(), name=None)
+        )
+        self._answers[agent_id] = (now, facts)
         self._answers.move_to_end(agent_id)
         while len(self._answers) > MAX_AGENTS:
             self._answers.popitem(last=False)
-        return queues
+        return facts
+
+
+@dataclass(frozen=True)
+class AgentFacts:
+    """What the inbox keeps of routing's answer about an agent."""
+
+    queues: tuple[ServedQueue, ...]
+    #: The agent's name in routing; None for an agent routing does not know.
+    name: str | None
 
 
 class Visibility:
@@ -85,12 +104,20 @@ class Visibility:
     def __init__(self, *, cache: AgentQueuesCache, routing: RoutingClient) -> None:
         self._cache = cache
         self._routing = routing
-        self._served: dict[uuid.UUID, tuple[ServedQueue, ...]] = {}
+        self._served: dict[uuid.UUID, AgentFacts] = {}
 
     async def served(self, agent_id: uuid.UUID) -> tuple[ServedQueue, ...]:
         """The queues the agent serves; raises Unavailable or PeerRejected."""
+        return (await self._facts(agent_id)).queues
+
+    async def agent_name(self, agent_id: uuid.UUID) -> str | None:
+        """The agent's name in routing (None when it knows no such agent); raises as
+        ``served`` does. Kept with the queues: one answer of routing gives both."""
+        return (await self._facts(agent_id)).name
+
+    async def _facts(self, agent_id: uuid.UUID) -> AgentFacts:
         if agent_id not in self._served:
-            self._served[agent_id] = await self._cache.served(self._routing, agent_id)
+            self._served[agent_id] = await self._cache.facts(self._routing, agent_id)
         return self._served[agent_id]
 
     def restricts(self, principal: Principal) -> bool:

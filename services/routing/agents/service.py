@@ -243,4 +243,8 @@ async def served_queues(
     catalog = await load_catalog(session)
     queues = sorted(catalog.queues.values(), key=lambda queue: (queue.name, queue.id))
     served = (served_in(snapshot, queue, now=now) for queue in queues)
-    return AgentQueues(agent_id=agent.id, queues=[queue for queue in served if queue is not None])
+    return AgentQueues(
+        agent_id=agent.id,
+        agent_name=agent.name,
+        queues=[queue for queue in served if queue is not None],
+    )
