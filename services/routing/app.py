@@ -15,6 +15,7 @@ from services.routing import metrics as routing_metrics
 from services.routing import signals
 from services.routing.agents import router as agents_router
 from services.routing.engine.loop import RoutingEngine
+from services.routing.engine.translation_check import TranslationCheck
 from services.routing.events import build_handlers
 from services.routing.models import OutboxEvent, ProcessedEvent
 from services.routing.queues import router as queues_router
@@ -25,6 +26,7 @@ from services.routing.stream.broker import AgentBroker, PostgresFanout
 from services.routing.tasks import router as tasks_router
 from shared.clients.inbox import InboxClient, IntrospectingVerifier
 from shared.clients.peers import peer_client
+from shared.clients.translation import TranslationClient
 from shared.consumer import events_router
 from shared.contracts.events import EventEnvelope
 from shared.db import session_scope, utc_now
@@ -56,6 +58,19 @@ async def _seed(context: ServiceContext, settings: RoutingSettings) -> None:
         log.info("routing.default_queues_seeded", count=created)
 
 
+def _translation_check(
+    settings: RoutingSettings, transports: Mapping[str, httpx.AsyncBaseTransport]
+) -> TranslationCheck:
+    """Asks translation whether machine translation is on; without its URL (routing run apart
+    and ROUTING_TRANSLATION_URL unset) it counts as off, and other_language steps never apply."""
+    client = None
+    if "translation" in transports or settings.translation_url:
+        client = peer_client(TranslationClient, settings, transports)
+    else:
+        log.warning("routing.translation_not_configured", setting="ROUTING_TRANSLATION_URL")
+    return TranslationCheck(client, ttl=settings.translation_check_seconds)
+
+
 def create_app(
     settings: RoutingSettings,
     *,
@@ -77,7 +92,8 @@ def create_app(
         relay = relay_from_settings(
             sessions, OutboxEvent, deliver, source="routing", settings=settings
         )
-        engine = RoutingEngine(sessions, settings)
+        translation = _translation_check(settings, transports)
+        engine = RoutingEngine(sessions, settings, translation)
         broker = AgentBroker()
         signals.install(
             sessions,
@@ -87,7 +103,12 @@ def create_app(
             on_queues=engine.forget_queues,
         )
         context.extras.update(
-            relay=relay, deliver=deliver, inbox=inbox, engine=engine, broker=broker
+            relay=relay,
+            deliver=deliver,
+            inbox=inbox,
+            engine=engine,
+            broker=broker,
+            translation=translation,
         )
         routing_metrics.install(context)
         if settings.seed_default_queues:
@@ -104,6 +125,8 @@ def create_app(
         finally:
             await workers.stop()
             await inbox.aclose()
+            if translation.client is not None:
+                await translation.client.aclose()
 
     return create_service_app(
         name="routing",

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.routing.engine.translation_check import TranslationCheck
 from services.routing.errors import NotOwnAgent
 from services.routing.settings import RoutingSettings
 from services.routing.stream.broker import AgentBroker
@@ -30,6 +31,7 @@ __all__ = [
     "ServiceDep",
     "SessionDep",
     "SettingsDep",
+    "TranslationDep",
     "acting_agent",
     "ensure_own_agent",
 ]
@@ -47,7 +49,15 @@ async def get_broker(request: Request) -> AgentBroker:
     return broker
 
 
+async def get_translation(request: Request) -> TranslationCheck:
+    """Whether machine translation is on, asked of translation and kept a short while."""
+    check = service_context(request).extras["translation"]
+    assert isinstance(check, TranslationCheck)
+    return check
+
+
 SettingsDep = Annotated[RoutingSettings, Depends(get_settings)]
+TranslationDep = Annotated[TranslationCheck, Depends(get_translation)]
 BrokerDep = Annotated[AgentBroker, Depends(get_broker)]
 ManagerDep = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.SUPERVISOR))]
 _ACTORS = require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT)

@@ -57,6 +57,14 @@ class RoutingSettings(CommonSettings):
         "to that agent again only when no one else may take it, and not before this long "
         "after the agent's answer.",
     )
+    translation_check_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long the translation service's answer to whether machine translation "
+        "is on is kept; the queues' other_language steps apply only while it is (and not "
+        "while translation cannot be reached).",
+    )
     sticky_seconds: int = Field(
         default=7 * 24 * 3600,
         ge=0,

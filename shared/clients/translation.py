@@ -12,6 +12,7 @@ from shared.contracts.translation import (
     RenderedTemplate,
     TemplateRenderRequest,
     TemplateSummary,
+    TranslationCapabilities,
 )
 
 
@@ -23,6 +24,10 @@ class TranslationClient(ServiceClient):
         return await self.call(
             "POST", "/translation/v1/detect", DetectResult, json=request.model_dump(mode="json")
         )
+
+    async def capabilities(self) -> TranslationCapabilities:
+        """Whether machine translation is on, and through which provider."""
+        return await self.call("GET", "/translation/v1/capabilities", TranslationCapabilities)
 
     async def get_template(self, key: str) -> TemplateSummary:
         """A template's languages and declared variables; an unknown key is PeerRejected (404)."""

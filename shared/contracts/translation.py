@@ -1,4 +1,4 @@
-"""Wire models of the translation service: language detection."""
+"""Wire models of the translation service: language detection, templates and what it can do."""
 
 from __future__ import annotations
 
@@ -84,3 +84,17 @@ class TemplateSummary(BaseModel):
 
     key: str
     versions: list[TemplateVersionSummary]
+
+
+class TranslationCapabilities(BaseModel):
+    """What the translation service is configured to do."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"machine_translation": True, "provider": "deepl"}]}
+    )
+
+    machine_translation: bool = Field(
+        description="Whether `POST /translation/v1/translate` translates; false when machine "
+        "translation is off (`TRANSLATION_MT_PROVIDER=none`), and the endpoint answers 501."
+    )
+    provider: Literal["none", "libretranslate", "deepl"] = Field(examples=["deepl"])

@@ -16,7 +16,6 @@ from tests.routing.scenario import (
     admin,
     agent_headers,
     create_agent,
-    emitted,
     offers_of,
     open_task,
     post_event,
@@ -56,28 +55,6 @@ async def test_a_french_email_widens_to_a_bilingual_agent_after_a_minute(app: Ru
     [offer] = await offers_of(app, bilingual["id"], headers)
     assert offer["why"]["language_step"]["kind"] == "bilingual"
     assert offer["why"]["languages"] == {"en": 5, "fr": 3}
-
-
-async def test_after_ten_minutes_an_english_agent_gets_a_french_email_with_translation(
-    app: Running,
-) -> None:
-    headers = await admin(app)
-    english = await create_agent(app, headers, name="John", languages={"en": 5})
-    now = utc_now()
-    conversation = await open_task(app, language="fr")
-
-    await run_engine(app, now + timedelta(seconds=599))
-    assert await offers_of(app, english["id"], headers) == []
-    await run_engine(app, now + timedelta(seconds=601))
-    [offer] = await offers_of(app, english["id"], headers)
-    await app.client.post(
-        f"/routing/v1/offers/{offer['id']}/accept", headers=await agent_headers(app, english["id"])
-    )
-
-    [assigned] = await emitted(app, "conversation.assigned")
-    assert assigned["conversation_id"] == conversation
-    assert assigned["needs_translation"] is True
-    assert (await task_of(app, conversation, headers))["needs_translation"] is True
 
 
 async def test_a_french_call_never_goes_to_an_english_agent(app: Running) -> None:

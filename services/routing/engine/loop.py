@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.routing.engine import catalog as catalogs
 from services.routing.engine import intake, matcher, offers
 from services.routing.engine.snapshots import stream_connected
+from services.routing.engine.translation_check import TranslationCheck, catalog_as_applied
 from services.routing.models import Agent, AgentEvent, Callback, Reservation, Task
 from services.routing.settings import RoutingSettings
 from shared.db import session_scope, utc_now
@@ -110,10 +111,16 @@ class RoutingEngine:
     """Runs the routing passes for one process; several processes may run side by side."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], settings: RoutingSettings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: RoutingSettings,
+        translation: TranslationCheck | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
+        # Without a way to ask, machine translation counts as off.
+        self.translation = translation or TranslationCheck(None, ttl=0)
+        self._held_back: tuple[catalogs.Catalog, catalogs.Catalog] | None = None
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._pruned_at: datetime | None = None
@@ -134,11 +141,19 @@ class RoutingEngine:
         """Reread the queues at the next pass (they changed)."""
         self._forget_queues = True
 
-    async def _recent_catalog(self, session: AsyncSession) -> catalogs.Catalog:
+    async def _recent_catalog(
+        self, session: AsyncSession, *, machine_translation: bool
+    ) -> catalogs.Catalog:
         if self._forget_queues:
             self._forget_queues = False
             catalogs.forget(session.get_bind())
-        return await catalogs.recent_catalog(session)
+        catalog = await catalogs.recent_catalog(session)
+        if machine_translation:
+            return catalog
+        # The same copy of the catalog serves many passes: held back once for all of them.
+        if self._held_back is None or self._held_back[0] is not catalog:
+            self._held_back = (catalog, catalog_as_applied(catalog, machine_translation=False))
+        return self._held_back[1]
 
     def stop(self) -> None:
         """Let ``run()`` return after the pass under way."""
@@ -243,6 +258,9 @@ class RoutingEngine:
         settings = self._settings
         result = matcher.MatchResult()
         expiry: datetime | None = None
+        # Asked before the pass's transaction opens: other_language steps apply only while
+        # machine translation is on.
+        machine_translation = await self.translation.available()
         while True:
             async with session_scope(self._sessions) as session:
                 result = await matcher.match_once(
@@ -251,7 +269,9 @@ class RoutingEngine:
                     batch_size=settings.match_batch_size,
                     stale_after=settings.stream_stale_after,
                     reoffer_after=timedelta(seconds=settings.reoffer_declined_after_seconds),
-                    catalog=await self._recent_catalog(session),
+                    catalog=await self._recent_catalog(
+                        session, machine_translation=machine_translation
+                    ),
                 )
             if result.next_expiry is not None and (expiry is None or result.next_expiry < expiry):
                 expiry = result.next_expiry

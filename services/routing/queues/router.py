@@ -12,6 +12,7 @@ from services.routing.deps import (
     ReadSessionDep,
     SessionDep,
     SettingsDep,
+    TranslationDep,
 )
 from services.routing.queues import service
 from services.routing.queues.schemas import QueueCreate, QueueRead, QueueStats, QueueUpdate
@@ -84,12 +85,24 @@ async def delete_queue(queue_id: UUID, session: SessionDep, _: ManagerDep) -> Re
     "whose language could not be told, for agents fluent in both). `agents.offerable` (and "
     "per channel and language) count the available agents the routing engine would offer "
     "this queue's work right now: for a queue serving phone, `offerable_by_channel.phone` is "
-    "how many can take a call now.",
+    "how many can take a call now. `translation_held_back` is true while the queue's "
+    "`other_language` step is not applied because machine translation is off (or the "
+    "translation service cannot be reached).",
     responses=problem_responses(404, 422),
 )
 async def queue_stats(
-    queue_id: UUID, session: ReadSessionDep, settings: SettingsDep, _: ManagerDep
+    queue_id: UUID,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    translation: TranslationDep,
+    _: ManagerDep,
 ) -> QueueStats:
+    # Asked before the first read: no transaction stays open while translation answers.
+    machine_translation = await translation.available()
     return await service.queue_stats(
-        session, queue_id=queue_id, now=utc_now(), stale_after=settings.stream_stale_after
+        session,
+        queue_id=queue_id,
+        now=utc_now(),
+        stale_after=settings.stream_stale_after,
+        machine_translation=machine_translation,
     )

@@ -335,6 +335,13 @@ class QueueStats(Schema):
     offered: int = Field(examples=[1])
     assigned: int = Field(examples=[7])
     longest_wait_seconds: float = Field(examples=[42.0])
+    translation_held_back: bool = Field(
+        examples=[True],
+        description="True when the queue has an `other_language` widening step that routing "
+        "does not apply now, because machine translation is off on the translation service "
+        "(or it cannot be reached): its written contacts wait for an agent who reads their "
+        "language instead of going to one of the other language.",
+    )
     agents: AgentCounts
     offers_today: int
     accepted_today: int

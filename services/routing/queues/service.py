@@ -17,6 +17,7 @@ from services.routing import signals
 from services.routing.engine.eligibility import as_free, queue_languages, takes
 from services.routing.engine.model import Channel, QueueConfig
 from services.routing.engine.snapshots import agent_snapshot, queue_config
+from services.routing.engine.translation_check import as_applied, holds_translation
 from services.routing.errors import QueueInUse, QueueNameTaken, QueueNotFound
 from services.routing.models import OPEN_TASK_STATES, Agent, Queue, QueueRule, Reservation, Task
 from services.routing.queues.documents import business_hours
@@ -154,11 +155,16 @@ def _routable(queue: Queue) -> QueueConfig | None:
 
 
 async def _agent_counts(
-    session: AsyncSession, queue: Queue, *, now: datetime, stale_after: timedelta
+    session: AsyncSession,
+    queue: Queue,
+    *,
+    config: QueueConfig | None,
+    now: datetime,
+    stale_after: timedelta,
 ) -> AgentCounts:
     """The agents who serve the queue in at least one language it takes, by the engine's own
-    rule (as ``GET /agents/{id}/queues`` lists them), by presence, and per language."""
-    config = _routable(queue)
+    rule as ``config`` has it (as ``GET /agents/{id}/queues`` lists them), by presence, and per
+    language."""
     languages = queue_languages(config) if config is not None else ()
     counts = dict.fromkeys(("available", "busy", "wrap_up", "away"), 0)
     offerable, by_channel = 0, dict.fromkeys(queue.channels, 0)
@@ -221,12 +227,19 @@ async def _agent_counts(
 
 
 async def queue_stats(
-    session: AsyncSession, *, queue_id: uuid.UUID, now: datetime, stale_after: timedelta
+    session: AsyncSession,
+    *,
+    queue_id: uuid.UUID,
+    now: datetime,
+    stale_after: timedelta,
+    machine_translation: bool,
 ) -> QueueStats:
     """Live figures: tasks by state, longest wait, agents by presence and how many the engine
-    would offer the queue's work now (streams older than ``stale_after`` are gone), today's
-    offers and SL."""
+    would offer the queue's work now (streams older than ``stale_after`` are gone; without
+    ``machine_translation``, no other_language step), today's offers and SL."""
     queue = await get_queue(session, queue_id)
+    config = _routable(queue)
+    applied = as_applied(config, machine_translation=machine_translation) if config else None
     hours = business_hours(queue.hours)
     local_today = now.astimezone(hours.zone).date()
     day_start = datetime.combine(local_today, time(0), tzinfo=hours.zone)
@@ -272,7 +285,12 @@ async def queue_stats(
         offered=states.get("offered", 0),
         assigned=states.get("assigned", 0),
         longest_wait_seconds=max((now - oldest).total_seconds(), 0.0) if oldest else 0.0,
-        agents=await _agent_counts(session, queue, now=now, stale_after=stale_after),
+        translation_held_back=(
+            config is not None and holds_translation(config) and not machine_translation
+        ),
+        agents=await _agent_counts(
+            session, queue, config=applied, now=now, stale_after=stale_after
+        ),
         offers_today=sum(offers.values()),
         accepted_today=offers.get("accepted", 0),
         rejected_today=offers.get("rejected", 0),
