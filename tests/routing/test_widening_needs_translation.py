@@ -4,14 +4,17 @@ translation cannot be reached."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from services.routing.engine.translation_check import TranslationCheck
+from services.routing.models import Task
 from shared.clients.translation import TranslationClient
 from shared.db import utc_now
 from tests.fakes.mt_server import FakeMtServer, running_mt_server
@@ -26,6 +29,7 @@ from tests.routing.scenario import (
     task_of,
 )
 from tests.support.apps import Running, running_all_in_one
+from tests.support.database import empty_tables
 from tests.support.logs import captured_logs
 from tests.support.processes import free_port
 
@@ -198,3 +202,36 @@ async def test_translation_unreachable_holds_the_step_back_and_the_engine_serves
     assert {offer["conversation_id"] for offer in offers_once_back} == {french, other}
     [translated] = [o for o in offers_once_back if o["conversation_id"] == french]
     assert translated["why"]["needs_translation"] is True
+
+
+async def waited_since(app: Running, conversation: str, seconds: int) -> None:
+    """The conversation's task has waited ``seconds`` already (queued that long ago)."""
+    async with app.context("routing").require_sessions()() as session, session.begin():
+        await session.execute(
+            update(Task)
+            .where(Task.conversation_id == uuid.UUID(conversation))
+            .values(queued_at=utc_now() - timedelta(seconds=seconds))
+        )
+
+
+async def test_a_waiting_tasks_explanation_says_translation_holds_the_step_back(
+    db_url: str, tmp_path: Path, server: FakeMtServer
+) -> None:
+    """The supervisor reading why a French email waits past the bilingual step is told what
+    the engine does: with translation off, no step is left and the English agent never
+    qualifies; with it on, the other-language step comes in 500 s."""
+    waits = {}
+    for translation, settings in (("off", {}), ("on", machine_translation_on(server))):
+        async with running_all_in_one(db_url, tmp_path / translation, **settings) as app:
+            headers = await admin(app)
+            await create_agent(app, headers, name="John Smith", languages={"en": 5})
+            conversation = await open_task(app, language="fr")
+            await waited_since(app, conversation, 100)
+            waits[translation] = (await task_of(app, conversation, headers))["wait"]
+            await empty_tables(db_url)
+
+    off, on = waits["off"], waits["on"]
+    assert (off["translation_held_back"], off["next_widening_in_seconds"]) == (True, None)
+    assert on["translation_held_back"] is False
+    assert 495 <= on["next_widening_in_seconds"] <= 500
+    assert [refusal["code"] for refusal in off["refusals"]] == ["language"]

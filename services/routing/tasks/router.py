@@ -15,6 +15,7 @@ from services.routing.deps import (
     ServiceDep,
     SessionDep,
     SettingsDep,
+    TranslationDep,
     acting_agent,
 )
 from services.routing.engine import intake, offers, requeue
@@ -67,6 +68,7 @@ async def read_task(
     session: ReadSessionDep,
     settings: SettingsDep,
     principal: ActorDep,
+    translation: TranslationDep,
 ) -> TaskRead:
     return await service.task_view(
         session,
@@ -75,6 +77,7 @@ async def read_task(
         now=utc_now(),
         stale_after=settings.stream_stale_after,
         translate=_translator(request),
+        translation=translation,
     )
 
 
@@ -86,7 +89,12 @@ async def read_task(
     responses=problem_responses(404, 409, 422),
 )
 async def complete_task(
-    task_id: UUID, request: Request, session: SessionDep, settings: SettingsDep, principal: ActorDep
+    task_id: UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: ActorDep,
+    translation: TranslationDep,
 ) -> TaskRead:
     now = utc_now()
     task = await offers.complete_task(
@@ -100,6 +108,7 @@ async def complete_task(
         now=now,
         stale_after=settings.stream_stale_after,
         translate=_translator(request),
+        translation=translation,
     )
 
 

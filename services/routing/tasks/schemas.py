@@ -58,6 +58,11 @@ class WaitRead(Schema):
     waited_seconds: float
     next_widening_in_seconds: float | None
     refusals: list[Refusal]
+    translation_held_back: bool = Field(
+        description="True while the queue's step to agents of the other language is held "
+        "back because machine translation is off (or the translation service cannot be "
+        "reached): refusals and the next widening are judged without it, as the engine does."
+    )
 
 
 class TaskRead(Schema):

@@ -18,6 +18,11 @@ from services.routing.engine.catalog import load_catalog
 from services.routing.engine.eligibility import eligible
 from services.routing.engine.model import Channel
 from services.routing.engine.snapshots import agent_snapshot, task_snapshot
+from services.routing.engine.translation_check import (
+    TranslationCheck,
+    as_applied,
+    holds_translation,
+)
 from services.routing.engine.widening import next_step_due
 from services.routing.errors import (
     AgentNotFound,
@@ -126,10 +131,18 @@ async def explain_wait(
     now: datetime,
     stale_after: timedelta,
     translate: Translate,
+    machine_translation: bool,
 ) -> WaitRead:
-    """Why the task waits now: its queue's hours, every agent's refusals, the next widening."""
+    """Why the task waits now: its queue's hours, every agent's refusals, the next widening,
+    judged as the engine judges them (without the other-language step while machine
+    translation is off)."""
     catalog = await load_catalog(session)
-    queue = catalog.queues.get(task.queue_id) if task.queue_id else None
+    configured = catalog.queues.get(task.queue_id) if task.queue_id else None
+    queue = (
+        as_applied(configured, machine_translation=machine_translation)
+        if configured is not None
+        else None
+    )
     waited = now - task.queued_at
     # A task queued by a replica whose clock runs ahead has not waited yet.
     waited_seconds = max(waited.total_seconds(), 0.0)
@@ -143,6 +156,7 @@ async def explain_wait(
             waited_seconds=waited_seconds,
             next_widening_in_seconds=None,
             refusals=[],
+            translation_held_back=False,
         )
     open_now = is_open(queue.hours, now)
     if not open_now:
@@ -181,6 +195,9 @@ async def explain_wait(
         queue_open=open_now,
         waited_seconds=waited_seconds,
         next_widening_in_seconds=due.total_seconds() if due is not None else None,
+        translation_held_back=configured is not None
+        and holds_translation(configured)
+        and not machine_translation,
         refusals=[
             Refusal(
                 code=code,
@@ -201,6 +218,7 @@ async def task_view(
     now: datetime,
     stale_after: timedelta,
     translate: Translate,
+    translation: TranslationCheck,
 ) -> TaskRead:
     """The task with its offers and why; raises TaskNotFound, for an agent also when the task
     was never offered to it: the same answer as for an id that does not exist."""
@@ -217,7 +235,12 @@ async def task_view(
     wait = None
     if task.state == "waiting":
         wait = await explain_wait(
-            session, task, now=now, stale_after=stale_after, translate=translate
+            session,
+            task,
+            now=now,
+            stale_after=stale_after,
+            translate=translate,
+            machine_translation=await translation.available(),
         )
     fields = {name: getattr(task, name) for name in TaskRead.model_fields if hasattr(task, name)}
     fields.update(offers=[offer_read(r, task) for r in made], wait=wait)
