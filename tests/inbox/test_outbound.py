@@ -588,3 +588,35 @@ async def test_the_conversation_shows_whom_each_email_went_to(
     assert by_direction["outbound"] == smtp_server.messages[-1].recipients
     assert by_direction["outbound"] == ["marie.tremblay@exemple.ca"]
     assert by_direction["inbound"] == ["factures@centre.example"]
+
+
+async def test_an_answer_from_someone_else_is_filed_under_the_customer_and_so_is_its_repost(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    """A colleague answers our email: the receipt names the customer whose conversation it
+    joined, and a re-post of it answers exactly the same ids."""
+    receipt = await start_conversation(mail_app)
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+    await mail_app.client.post(url, json={"text": "Voici."}, headers=await supervisor(mail_app))
+    await drain_mail(mail_app)
+    ours = email.message_from_bytes(smtp_server.messages[0].data, policy=email.policy.default)
+    colleague = build_email(
+        sender="Lucie Côté <lucie.cote@exemple.ca>",
+        subject="RE : Facture erronée",
+        in_reply_to=ours["Message-ID"],
+        message_id="<lucie-1@exemple.ca>",
+        body="Je transmets à Marie.",
+    )
+    gateway = raw_headers(await mail_app.token(Role.GATEWAY))
+
+    first = await mail_app.client.post(
+        "/inbox/v1/inbound/email", content=colleague, headers=gateway
+    )
+    again = await mail_app.client.post(
+        "/inbox/v1/inbound/email", content=colleague, headers=gateway
+    )
+
+    assert first.status_code == 202, first.text
+    assert first.json()["contact_id"] == receipt["contact_id"]
+    assert first.json()["conversation_id"] == receipt["conversation_id"]
+    assert again.json() == {**first.json(), "duplicate": True}

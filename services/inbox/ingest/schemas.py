@@ -72,7 +72,11 @@ class IngestReceipt(BaseModel):
 
     message_id: UUID
     conversation_id: UUID | None = Field(description="Null for a quarantined message.")
-    contact_id: UUID | None = Field(description="Null for a quarantined message.")
+    contact_id: UUID | None = Field(
+        description="The customer of the conversation it was filed in (someone else's "
+        "answer to our email joins the customer's conversation). Null for a quarantined "
+        "message."
+    )
     duplicate: bool = Field(description="True when this message had been received before.")
     status: Literal["accepted", "quarantined", "auto_reply"]
     language: Language

@@ -408,7 +408,10 @@ async def ingest_email(
             return held
 
     confident = detection is not None and confidence >= 0.9
-    if contact is None:
+    if contact is None and existing is not None and parsed.auto_reply and is_no_reply(address):
+        # A mail daemon's bounce or notice joining a thread is no one to keep as a contact.
+        contact_id = existing.contact_id
+    elif contact is None:
         contact_id, _ = await contacts.insert_new(
             session,
             kind="email",
@@ -455,7 +458,7 @@ async def ingest_email(
         event = needs_agent(
             conversation,
             message_id=message_id,
-            contact_id=contact_id,
+            contact_id=conversation.contact_id,
             channel="email",
             now=now,
             attributes={"inbox_address": email.inbox_address or ""},
@@ -509,7 +512,9 @@ async def ingest_email(
     return IngestResult(
         message_id=message_id,
         conversation_id=conversation.id,
-        contact_id=contact_id,
+        # The customer whose conversation it joined, as a re-post of it is answered (someone
+        # else answering our email joins the customer's thread).
+        contact_id=conversation.contact_id,
         duplicate=False,
         status=values["status"],
         language=language,
