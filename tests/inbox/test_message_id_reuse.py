@@ -3,7 +3,6 @@ the first one's Message-ID is an email of its own, never a re-post of the first:
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +14,11 @@ from services import migrate
 from services.inbox.ingest import service
 from services.inbox.ingest.mime import parse_email
 from shared.auth import Role
-from shared.db import create_engine
 from tests.inbox.builders import email
 from tests.inbox.test_copies_to_two_addresses import messages_in, post_to
 from tests.shared.test_migrations import fresh_url  # noqa: F401 (a fixture)
 from tests.support.apps import Running
+from tests.support.database import run_in_transaction
 
 ALAIN = "Alain Roy <alain.roy@exemple.ca>"
 BRIGITTE = "Brigitte Paré <b.pare@exemple.ca>"
@@ -73,7 +72,9 @@ def test_emails_stored_before_keep_their_duplicate_answer(fresh_url: str) -> Non
     row = {"id": uuid.uuid4(), **service._message_values(inbound, None, datetime.now(UTC))}
 
     migrate.upgrade(fresh_url, BEFORE)
-    _run(fresh_url, lambda connection: connection.execute(service.MESSAGE.insert(), row))
+    run_in_transaction(
+        fresh_url, lambda connection: connection.execute(service.MESSAGE.insert(), row)
+    )
     migrate.upgrade(fresh_url)
     upgraded = _key(fresh_url)
     migrate.downgrade(fresh_url, BEFORE)
@@ -92,16 +93,6 @@ def test_emails_stored_before_keep_their_duplicate_answer(fresh_url: str) -> Non
 
 
 def _key(url: str) -> Any:
-    return _run(url, lambda connection: connection.scalar(select(service.MESSAGE.c.dedupe_key)))
-
-
-def _run(url: str, work: Any) -> Any:
-    async def go() -> Any:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_transaction(
+        url, lambda connection: connection.scalar(select(service.MESSAGE.c.dedupe_key))
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +10,8 @@ from sqlalchemy import insert, select
 
 from services import migrate
 from services.routing.models import Callback, Task
-from shared.db import create_engine
 from tests.shared.test_migrations import fresh_url  # noqa: F401 (a fixture)
+from tests.support.database import run_in_transaction
 
 BEFORE = "a1c0de00000d"  # the revision before callbacks followed their call
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
@@ -35,7 +34,7 @@ def test_callbacks_released_before_take_their_tasks_outcome(fresh_url: str) -> N
             connection.execute(insert(Callback), [_callback(name, ids[name])])
         connection.execute(insert(Callback), [_callback("later", None, "scheduled")])
 
-    _run(fresh_url, seed)
+    run_in_transaction(fresh_url, seed)
     migrate.upgrade(fresh_url)
     upgraded = _states(fresh_url)
     migrate.downgrade(fresh_url, BEFORE)
@@ -90,16 +89,4 @@ def _states(url: str) -> Any:
         rows = connection.execute(select(Callback.note, Callback.state))
         return {note: state for note, state in rows}
 
-    return _run(url, read)
-
-
-def _run(url: str, work: Any) -> Any:
-    async def go() -> Any:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with engine.begin() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
+    return run_in_transaction(url, read)

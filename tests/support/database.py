@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy import text
@@ -62,3 +65,18 @@ async def empty_tables(url: str) -> None:
                     await connection.execute(text(f"DELETE FROM {table}"))
     finally:
         await engine.dispose()
+
+
+def run_in_transaction(url: str, work: Callable[[Any], Any]) -> Any:
+    """Run ``work`` on a sync connection in one committed transaction (for migration tests,
+    which drive alembic synchronously); returns what it returns."""
+
+    async def go() -> Any:
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
