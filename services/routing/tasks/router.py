@@ -25,7 +25,10 @@ from services.routing.tasks.schemas import (
     CallbackRead,
     CallbackState,
     OfferRead,
+    TaskChannel,
     TaskRead,
+    TaskState,
+    TaskSummary,
 )
 from shared.auth import Principal, Role
 from shared.contracts.routing import (
@@ -52,6 +55,62 @@ def _translator(request: Request) -> service.Translate:
         return context.translator.format(text, locale, params)
 
     return translate
+
+
+@router.get(
+    "/tasks",
+    summary="List tasks, most recently queued first: a conversation's, or those in a state "
+    "(cursor-paginated; agents: those offered to them)",
+    description="Answers which task a conversation has and where it stands: "
+    "`?conversation_id=…&state=waiting` gives the id of the task still waiting, and "
+    "`GET /routing/v1/tasks/{task_id}` then says why no agent has it yet (`wait`). Filters "
+    "combine. Supervisors and admins see every task; an agent sees only the tasks offered to "
+    "it, whatever became of the offer (those it may read one by one).",
+    responses=problem_responses(422),
+)
+async def list_tasks(
+    session: ReadSessionDep,
+    principal: ActorDep,
+    conversation_id: Annotated[
+        UUID | None,
+        Query(
+            description="The inbox conversation the tasks were opened for (one at a time is "
+            "open; transfers, escalations and later contacts open new ones).",
+            examples=["1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"],
+        ),
+    ] = None,
+    state: Annotated[
+        TaskState | None,
+        Query(
+            description="`waiting` (in its queue, no agent yet), `offered` (an agent is asked), "
+            "`assigned` (an agent has it), `wrap_up` (done, its agent wrapping up), "
+            "`completed`, or `canceled` (ended with no agent finishing it: resolved first, "
+            "transferred, escalated, hung up).",
+            examples=["waiting"],
+        ),
+    ] = None,
+    queue_id: Annotated[UUID | None, Query(description="The queue the task is in.")] = None,
+    channel: Annotated[TaskChannel | None, Query(examples=["email"])] = None,
+    language: Annotated[
+        Language | None, Query(description="The contact's language.", examples=["fr"])
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[TaskSummary]:
+    items, next_cursor = await service.list_tasks(
+        session,
+        filters=service.TaskFilter(
+            conversation_id=conversation_id,
+            state=state,
+            queue_id=queue_id,
+            channel=channel,
+            language=language,
+        ),
+        acting_agent_id=acting_agent(principal),
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page[TaskSummary](items=items, next_cursor=next_cursor)
 
 
 @router.get(

@@ -14,6 +14,10 @@ Level = Annotated[int, Field(ge=1, le=5)]
 SkillName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
 #: A callback's state, in the order it goes through them; the last two are final.
 CallbackState = Literal["scheduled", "queued", "completed", "canceled"]
+#: A task's state: open while ``waiting``, ``offered`` or ``assigned``; then ``wrap_up`` (its
+#: agent finishes after the contact), ``completed`` or ``canceled``.
+TaskState = Literal["waiting", "offered", "assigned", "wrap_up", "completed", "canceled"]
+TaskChannel = Literal["phone", "email", "fax"]
 
 
 class OfferRead(Schema):
@@ -92,6 +96,56 @@ class TaskRead(Schema):
     route: dict[str, Any] = Field(description="The queue chosen and, once assigned, the match.")
     offers: list[OfferRead]
     wait: WaitRead | None = None
+
+
+class TaskSummary(Schema):
+    """A task as a list shows it: where it stands, without its offers and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f1c2b7a-9d4e-4c8b-a6f2-5e7d9c0b1a24",
+                    "conversation_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                    "state": "waiting",
+                    "channel": "email",
+                    "language": "fr",
+                    "queue_id": "5a7c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b",
+                    "queue_name": "Courriel — français",
+                    "agent_id": None,
+                    "priority": 0,
+                    "arrived_at": "2026-11-23T14:02:11Z",
+                    "queued_at": "2026-11-23T14:02:12Z",
+                    "offered_at": None,
+                    "assigned_at": None,
+                    "ended_at": None,
+                    "end_reason": None,
+                }
+            ]
+        }
+    )
+
+    id: UUID = Field(
+        description="Open it with `GET /routing/v1/tasks/{task_id}`: its offers "
+        "and, while it waits, why."
+    )
+    conversation_id: UUID
+    state: TaskState = Field(examples=["waiting"])
+    channel: str = Field(examples=["email"])
+    language: str = Field(examples=["fr"])
+    queue_id: UUID | None = Field(description="Null when no queue takes the task.")
+    queue_name: str | None = Field(examples=["Courriel — français"])
+    agent_id: UUID | None = Field(
+        description="The agent it is offered or assigned to (once it ended, the last one); "
+        "null while it waits."
+    )
+    priority: int
+    arrived_at: datetime
+    queued_at: datetime = Field(description="When routing queued it; the list's order.")
+    offered_at: datetime | None
+    assigned_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None = Field(examples=["transferred"])
 
 
 class CallbackCreate(Schema):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -29,15 +30,18 @@ from services.routing.errors import (
     TaskNotFound,
     state_term,
 )
-from services.routing.models import Agent, Reservation, Task
+from services.routing.models import Agent, Queue, Reservation, Task
 from services.routing.queues.hours import is_open
 from services.routing.tasks.schemas import (
     OfferRead,
     Refusal,
     TaskRead,
+    TaskSummary,
     WaitRead,
 )
 from services.routing.workload import agent_loads
+from shared.cursors import decode_cursor, encode_cursor
+from shared.errors import InvalidCursor
 from shared.i18n import Term
 from shared.terms import language_name
 
@@ -245,6 +249,77 @@ async def task_view(
     fields = {name: getattr(task, name) for name in TaskRead.model_fields if hasattr(task, name)}
     fields.update(offers=[offer_read(r, task) for r in made], wait=wait)
     return TaskRead.model_validate(fields)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskFilter:
+    """What a list of tasks is narrowed to; None leaves a criterion out."""
+
+    conversation_id: uuid.UUID | None = None
+    state: str | None = None
+    queue_id: uuid.UUID | None = None
+    channel: str | None = None
+    language: str | None = None
+
+
+def _offered_to(agent_id: uuid.UUID) -> ColumnElement[bool]:
+    """The tasks offered to the agent, whatever became of the offer: those ``task_view`` shows
+    it."""
+    return Task.id.in_(select(Reservation.task_id).where(Reservation.agent_id == agent_id))
+
+
+def _before(cursor: str) -> ColumnElement[bool]:
+    """The tasks after the cursor's position, most recently queued first."""
+    at, last = decode_cursor(cursor)
+    try:
+        at = at.astimezone(UTC)
+    except OverflowError as exc:  # a year 1 or 9999 at an offset: no instant we store
+        raise InvalidCursor() from exc
+    return or_(Task.queued_at < at, and_(Task.queued_at == at, Task.id < last))
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    filters: TaskFilter,
+    acting_agent_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[TaskSummary], str | None]:
+    """One page of tasks, most recently queued first, and the next page's cursor; an agent's
+    page holds only the tasks offered to it. Raises InvalidCursor."""
+    conditions: list[Any] = []
+    if filters.conversation_id is not None:
+        conditions.append(Task.conversation_id == filters.conversation_id)
+    if filters.state is not None:
+        conditions.append(Task.state == filters.state)
+    if filters.queue_id is not None:
+        conditions.append(Task.queue_id == filters.queue_id)
+    if filters.channel is not None:
+        conditions.append(Task.channel == filters.channel)
+    if filters.language is not None:
+        conditions.append(Task.language == filters.language)
+    if acting_agent_id is not None:
+        conditions.append(_offered_to(acting_agent_id))
+    if cursor:
+        conditions.append(_before(cursor))
+    stmt = (
+        select(Task, Queue.name)
+        .outerjoin(Queue, Queue.id == Task.queue_id)
+        .where(*conditions)
+        .order_by(Task.queued_at.desc(), Task.id.desc())
+        .limit(limit + 1)
+        .execution_options(populate_existing=True)
+    )
+    rows = (await session.execute(stmt)).all()
+    page = [_summary(task, queue_name) for task, queue_name in rows[:limit]]
+    last = page[-1] if len(rows) > limit else None
+    return page, encode_cursor(last.queued_at, last.id) if last else None
+
+
+def _summary(task: Task, queue_name: str | None) -> TaskSummary:
+    fields = {n: getattr(task, n) for n in TaskSummary.model_fields if hasattr(task, n)}
+    return TaskSummary.model_validate({**fields, "queue_name": queue_name})
 
 
 async def list_offers(
