@@ -260,7 +260,10 @@ class ConversationSummary(Schema):
     subject: str | None
     language: Language
     language_confidence: float
-    routing_status: RoutingStatus
+    routing_status: RoutingStatus = Field(
+        description="Its routing tasks (ids, states; then why one waits, "
+        "`GET /routing/v1/tasks/{task_id}`): `GET /routing/v1/tasks?conversation_id={id}`."
+    )
     queue_id: UUID | None
     queue_name: str | None
     assignee_agent_id: UUID | None
