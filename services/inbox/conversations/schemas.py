@@ -261,8 +261,8 @@ class ConversationSummary(Schema):
     language: Language
     language_confidence: float
     routing_status: RoutingStatus = Field(
-        description="Its routing tasks (ids, states; then why one waits, "
-        "`GET /routing/v1/tasks/{task_id}`): `GET /routing/v1/tasks?conversation_id={id}`."
+        description="Its tasks in routing: `GET /routing/v1/tasks?conversation_id={id}` lists "
+        "them, and `GET /routing/v1/tasks/{task_id}` says why a waiting one waits."
     )
     queue_id: UUID | None
     queue_name: str | None
