@@ -556,3 +556,31 @@ async def test_a_bounce_of_no_email_of_ours_is_filed_as_before(
     assert after == before
     assert by_id(after, sent.reply_id)["status"] == "sent"
     assert await events(mail_app, "email.failed") == []
+
+
+def out_of_office(sent: Sent) -> bytes:
+    """The customer's out-of-office answer to our reply, with its own Message-ID."""
+    return build_email(
+        subject="Réponse automatique : " + str(sent.headers["Subject"]),
+        message_id="<absence-1@exemple.ca>",
+        in_reply_to=str(sent.headers["Message-ID"]),
+        body="Je suis absente jusqu’au 7 décembre.",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+
+
+@pytest.mark.parametrize("automatic", [postfix_bounce, out_of_office])
+async def test_the_next_reply_answers_the_customers_email_not_the_automatic_one(
+    mail_app: Running, smtp_server: SmtpServer, automatic: Callable[[Sent], bytes]
+) -> None:
+    """A bounce or an out-of-office joins the thread, but the next reply still answers the
+    customer's own email: its Message-ID the customer's mail program knows."""
+    headers = await supervisor(mail_app)
+    sent = await send_reply(mail_app, smtp_server, headers)
+    joined = await post_email(mail_app, automatic(sent))
+
+    second = await send_reply(mail_app, smtp_server, headers, conversation_id=sent.conversation_id)
+
+    assert joined["conversation_id"] == sent.conversation_id
+    assert second.headers["In-Reply-To"] == CUSTOMER_ID
+    assert second.headers["References"] == CUSTOMER_ID

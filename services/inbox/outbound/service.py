@@ -308,9 +308,8 @@ async def queue_email(
     file's, content-addressed) and queue it with its attachments recorded; None, with nothing
     written, when another transaction holds ``dedupe_key`` (on PostgreSQL the claim waits for
     that transaction, so the message it stored can then be read)."""
-    inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
-    last = inbound[-1] if inbound else None
     recipient = await customer_address(session, conversation)
+    last = thread_parent(conversation, recipient)
     message_id = new_message_id(sender.domain)
     references = (
         [*last.references, last.message_id_header] if last and last.message_id_header else []
@@ -401,6 +400,19 @@ def _reply_key(conversation_id: uuid.UUID, idempotency_key: str | None) -> str:
     if idempotency_key:
         return f"out:{conversation_id}:{idempotency_key}"[:700]
     return f"out:{uuid.uuid4()}"
+
+
+def thread_parent(conversation: Conversation, customer: str) -> Message | None:
+    """The email a reply answers: the customer's last own email, never an auto-reply or a
+    bounce (a mail daemon's Message-ID the customer never saw would break their thread), else
+    anyone's last such email, else the last email received."""
+    inbound = [m for m in conversation.messages if m.direction == "inbound" and m.from_address]
+    written = [m for m in inbound if not m.auto_reply]
+    own = [m for m in written if (m.from_address or "").lower() == customer.lower()]
+    for candidates in (own, written, inbound):
+        if candidates:
+            return candidates[-1]
+    return None
 
 
 async def customer_address(session: AsyncSession, conversation: Conversation) -> str:
