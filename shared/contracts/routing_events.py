@@ -74,6 +74,21 @@ class ConversationAssigned(Event):
     assigned_at: datetime
 
 
+class ConversationReleased(Event):
+    """The agent's task on the conversation ended (completed through routing's tasks API, or
+    after the inbox resolved it): routing holds no agent on it any more, so the inbox stops
+    showing it assigned, and asks routing again, preferring that agent, when the customer
+    writes next."""
+
+    event_type: ClassVar[str] = "conversation.released"
+
+    conversation_id: UUID
+    task_id: UUID
+    agent_id: UUID
+    reason: str = Field(max_length=100, examples=["completed"])
+    released_at: datetime
+
+
 class AgentDeleted(Event):
     """An agent was deleted from routing: the inbox revokes the API tokens bound to it, so
     that nobody goes on working as an agent routing no longer knows."""
