@@ -275,6 +275,53 @@ async def test_replying_in_the_other_language_needs_confirmation(
     assert parsed["Subject"] == "Re: Facture erronée"
 
 
+ENGLISH_TEXT = (
+    "Hello Marie, thank you for your message. We have corrected your November invoice and "
+    "the second charge will be refunded to your card within five business days."
+)
+
+
+async def test_english_typed_into_a_french_conversation_needs_the_same_confirmation(
+    mail_app: Running, smtp_server: SmtpServer
+) -> None:
+    """No language declared, but the text is plainly English: it is not sent labelled French.
+    Confirmed, it goes out as English; French text, or a word too short to tell, goes as the
+    conversation's language without asking."""
+    receipt = await start_conversation(mail_app)
+    headers = {**await supervisor(mail_app), "Accept-Language": "fr"}
+    url = f"/inbox/v1/conversations/{receipt['conversation_id']}/replies"
+
+    refused = await mail_app.client.post(url, json={"text": ENGLISH_TEXT}, headers=headers)
+    await drain_mail(mail_app)
+    nothing_sent = list(smtp_server.messages)
+    confirmed = await mail_app.client.post(
+        url, json={"text": ENGLISH_TEXT, "confirm_language": True}, headers=headers
+    )
+    french = await mail_app.client.post(
+        url,
+        json={"text": "Bonjour Marie, nous avons corrigé votre facture de novembre."},
+        headers=headers,
+    )
+    short = await mail_app.client.post(url, json={"text": "OK."}, headers=headers)
+    await drain_mail(mail_app)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "reply.language_confirmation_required"
+    assert "anglais" in refused.json()["detail"]
+    assert nothing_sent == []
+    assert [answer.status_code for answer in (confirmed, french, short)] == [201, 201, 201]
+    assert [answer.json()["language"] for answer in (confirmed, french, short)] == [
+        "en",
+        "fr",
+        "fr",
+    ]
+    sent = [
+        email.message_from_bytes(message.data, policy=email.policy.default)
+        for message in smtp_server.messages
+    ]
+    assert [message["Content-Language"] for message in sent] == ["en-CA", "fr-CA", "fr-CA"]
+
+
 async def test_closed_conversations_and_other_agents_cannot_reply(
     mail_app: Running, smtp_server: SmtpServer
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 from uuid import UUID
 
@@ -104,6 +105,10 @@ async def reply(
             file_bytes=settings.max_attachment_bytes, total_bytes=settings.max_message_bytes
         ),
     )
+    if draft.text is not None and draft.language is None:
+        # English typed into a French conversation is not sent labelled French: it needs the
+        # same confirmation as a reply declared in the other language.
+        draft = replace(draft, written_in=await service.written_in(translation, draft.text))
     # Reads before the translation service is asked use short sessions of their own: the
     # request's session opens its transaction only to write.
     sessions = service_context(request).require_sessions()

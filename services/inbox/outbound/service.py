@@ -48,10 +48,12 @@ from services.inbox.outbound.compose import (
 from services.inbox.outbound.smtp import MailTransport, PermanentFailure, TemporaryFailure
 from services.inbox.outbound.templates import render_reply_template, standard_variables
 from services.inbox.workspace import service as workspace
+from shared.clients.base import PeerRejected
 from shared.clients.translation import TranslationClient
 from shared.contracts.inbox_events import EmailFailed
+from shared.contracts.translation import DetectRequest
 from shared.db import session_scope, utc_now
-from shared.errors import FieldError, InvalidInput
+from shared.errors import FieldError, InvalidInput, PeerUnavailable
 from shared.i18n import Term
 from shared.logging import get_logger
 from shared.outbox import emit
@@ -83,6 +85,9 @@ class ReplyDraft:
     variables: Mapping[str, Any] = field(default_factory=dict)
     author_name: str | None = None
     attachments: Sequence[FileUpload] = ()
+    #: The language free text is written in, when detection is sure of it (``written_in``);
+    #: not part of the request's fingerprint.
+    written_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,24 @@ def draft_fingerprint(draft: ReplyDraft) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: How sure detection must be before an agent's free text counts as written in a language.
+WRITTEN_IN_CONFIDENCE = 0.9
+
+
+async def written_in(translation: TranslationClient, text: str) -> str | None:
+    """The language an agent's free text is written in, when detection is sure of it (a short
+    text seldom is); None otherwise, and while translation cannot answer: the reply then goes
+    in the conversation's language, as it did before anyone asked."""
+    try:
+        detected = await translation.detect(DetectRequest(text=text))
+    except (PeerUnavailable, PeerRejected) as error:
+        log.warning("reply.language_unknown", error=error.code)
+        return None
+    if detected.language in ("en", "fr") and detected.confidence >= WRITTEN_IN_CONFIDENCE:
+        return detected.language
+    return None
+
+
 def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
     """The reply's language once the conversation may take it; raises ConversationClosed,
     NotAnEmailConversation or LanguageConfirmationRequired."""
@@ -249,7 +272,7 @@ def _reply_language(conversation: Conversation, draft: ReplyDraft) -> str:
         raise ConversationClosed(conversation_id=str(conversation.id))
     if conversation.channel != "email":
         raise NotAnEmailConversation(channel=Term(conversation.channel))
-    language = draft.language or conversation.language
+    language = draft.language or draft.written_in or conversation.language
     if (
         conversation.language in ("en", "fr")
         and language != conversation.language
