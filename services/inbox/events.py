@@ -15,6 +15,7 @@ from shared.contracts.routing_events import (
     ConversationAssigned,
     ConversationDequeued,
     ConversationQueued,
+    ConversationReleased,
 )
 from shared.db import utc_now
 from shared.outbox import emit
@@ -32,6 +33,11 @@ def queued_handler(*, acknowledge: bool) -> Handler:
             return
         first_queue = conversation.queue_id is None
         conversation.routing_status = "queued"
+        held_by = conversation.assignee_agent_id
+        if held_by is not None and conversation.status in conversations.OPEN_STATUSES:
+            # Waiting in a queue, it is nobody's until an agent accepts it, so that the
+            # queue's agents see it; the agent who had it is preferred (``last_agent_id``).
+            conversation.last_agent_id, conversation.assignee_agent_id = held_by, None
         conversation.queue_id, conversation.queue_name = event.queue_id, event.queue_name
         conversations.touch(conversation, now=utc_now())
         # Faxes have no address to answer and calls hear the closed message from the gateway.
@@ -77,6 +83,29 @@ async def on_dequeued(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversations.touch(conversation, now=utc_now())
 
 
+async def on_released(session: AsyncSession, envelope: EventEnvelope) -> None:
+    """The agent's task ended in routing (completed, or the conversation resolved): the
+    conversation no longer reads assigned, so the customer's next message asks routing for an
+    agent again, preferring this one (``last_agent_id``).
+
+    The agent stays its assignee, as after a resolve: it still reads the conversation to write
+    its note, set the disposition, schedule a callback or resolve it. Its status is unchanged.
+    A conversation that is no longer this agent's (handed on, or given to another agent since)
+    is left as it is, and so is one already told.
+    """
+    event = ConversationReleased.model_validate(envelope.payload)
+    conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
+    if (
+        conversation is None
+        or conversation.routing_status != "assigned"
+        or conversation.assignee_agent_id != event.agent_id
+    ):
+        return
+    conversation.routing_status = "none"
+    conversation.last_agent_id = event.agent_id
+    conversations.touch(conversation, now=utc_now())
+
+
 async def on_agent_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
     """Routing deleted the agent: its API tokens stop working (revoked, listed as such).
 
@@ -98,5 +127,6 @@ def handlers(*, acknowledge: bool) -> dict[str, Handler]:
         ConversationQueued.event_type: queued_handler(acknowledge=acknowledge),
         ConversationAssigned.event_type: on_assigned,
         ConversationDequeued.event_type: on_dequeued,
+        ConversationReleased.event_type: on_released,
         AgentDeleted.event_type: on_agent_deleted,
     }

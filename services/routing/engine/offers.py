@@ -31,11 +31,14 @@ from services.routing.models import (
     Agent,
     AgentEvent,
     Assignment,
+    OutboxEvent,
     Queue,
     Reservation,
     Task,
 )
+from shared.contracts.routing_events import ConversationReleased
 from shared.errors import AppError
+from shared.outbox import emit
 
 _AGENT_EVENTS = cast(Table, AgentEvent.__table__)
 
@@ -331,6 +334,8 @@ async def complete_task(
     reason: str = "completed",
 ) -> Task:
     """End an assigned task: the agent wraps up for the queue's time, then is available again.
+    The inbox is told (``conversation.released``) in the same transaction, so that it stops
+    showing the conversation assigned and asks for an agent when the customer writes next.
 
     Raises TaskNotFound (for an agent, also a task never offered to it, as when reading it),
     TaskNotHeld (a task offered to the agent but held by another) or TaskNotAssigned.
@@ -366,6 +371,19 @@ async def complete_task(
     elif not wrap_up and agent.status == "available":
         agent.idle_since = now
     record_agent_events(session, now, events)
+    # Also after a resolve: an assignment the inbox heard of after it resolved would
+    # otherwise read assigned for good.
+    emit(
+        session,
+        OutboxEvent,
+        ConversationReleased(
+            conversation_id=task.conversation_id,
+            task_id=task.id,
+            agent_id=agent.id,
+            reason=reason,
+            released_at=now,
+        ),
+    )
     signals.request_match(session)
     await session.flush()
     return task
