@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
@@ -30,6 +30,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise InvalidCursor() from exc
     if at.tzinfo is None:  # ours always carry their offset: a time without one is no instant
         raise InvalidCursor()
+    try:
+        # An instant the database can hold: year 1 at +05:00 is before the first UTC instant.
+        at = at.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidCursor() from exc
     return at, last
 
 

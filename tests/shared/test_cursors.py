@@ -30,8 +30,9 @@ def forged(*position: str) -> str:
         forged("2026-11-20T14:05:00", str(uuid.uuid4())),  # a time without its offset
         forged("2026-11-20T14:05:00+00:00", "not-an-id"),
         "not-ours",
+        forged("0001-01-01T00:00:00+05:00", str(uuid.uuid4())),  # before the first UTC instant
     ],
-    ids=["time-without-offset", "not-an-id", "not-base64-json"],
+    ids=["time-without-offset", "not-an-id", "not-base64-json", "before-time-began"],
 )
 async def test_a_cursor_this_api_did_not_write_is_refused(
     app: Running, path: str, cursor: str
