@@ -139,7 +139,8 @@ class Attachment:
 class ParsedEmail:
     """One message as the inbox stores it. Message-IDs are normalized by normalize_message_id;
     addresses are lower-cased addr-specs, only those with an "@"; date is aware (a zone of
-    -0000 reads as UTC); text is the plain body (derived from the HTML when there is no plain
+    -0000 reads as UTC); reply_to_name is the display name Reply-To gives its first address,
+    read as from_name is; text is the plain body (derived from the HTML when there is no plain
     part), html the sanitized HTML or None; charsets are the declared ones, lower-cased, in
     part order; defects name what was wrong and repaired (stdlib defect classes and ours);
     report is what an auto-reply that returns an email (a bounce) says of it."""
@@ -153,6 +154,7 @@ class ParsedEmail:
     to: tuple[str, ...]
     cc: tuple[str, ...]
     reply_to: tuple[str, ...]
+    reply_to_name: str | None
     date: datetime | None
     text: str
     html: str | None
@@ -464,6 +466,9 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
     headers = HeaderFields(message, fallbacks, defects)
     senders = headers.addresses("from", defects)
     from_name, from_address = senders[0] if senders else ("", "")
+    reply_tos = [
+        (name, spec) for name, spec in headers.addresses("reply-to", defects) if "@" in spec
+    ]
     for part in message.walk():
         defects += [type(defect).__name__ for defect in part.defects]
     text = "\n\n".join(p if p and p.strip() else html_to_text(h or "") for p, h in body.segments)
@@ -481,7 +486,8 @@ def parse_email(raw: bytes, *, max_attachment_bytes: int | None = None) -> Parse
         from_name=from_name or None,
         to=_specs(headers.addresses("to", defects)),
         cc=_specs(headers.addresses("cc", defects)),
-        reply_to=_specs(headers.addresses("reply-to", defects)),
+        reply_to=_specs(reply_tos),
+        reply_to_name=(reply_tos[0][0] or None) if reply_tos else None,
         date=_date(headers.get("date"), defects),
         text=text.strip(),
         html="\n".join(htmls).strip() if htmls else None,

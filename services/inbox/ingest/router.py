@@ -99,7 +99,9 @@ EMAIL_BODY = {
     description="Stores the message exactly once and threads it; answers 202 only after the "
     "commit. A message that cannot be parsed is kept raw and answered `quarantined`. "
     "Deduplication: Message-ID per inbox address and sender, else the gateway's id, else "
-    "`Idempotency-Key`, else the hash of the raw message. A copy of an email its conversation "
+    "`Idempotency-Key`, else the hash of the raw message. A web form's email (from a no-reply "
+    "address, the customer in Reply-To) is told by its Date header too: forms give every "
+    "submission one Message-ID. A copy of an email its conversation "
     "already holds (the same Message-ID, sender, subject and text, posted for another of our "
     "addresses; without a Message-ID, the same Date header instead) answers the first copy's "
     "ids with `duplicate: true`.",

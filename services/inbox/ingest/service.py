@@ -6,7 +6,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Integer, Select, Table, bindparam, func, select, update
@@ -106,9 +106,15 @@ _EARLIER = _RECEIPT.where(MESSAGE.c.dedupe_key == bindparam("dedupe_key"))
 # addresses, each posted by the gateway, is kept once. Its Message-ID alone does not say so:
 # some mailers give one Message-ID to different emails; its sender, subject and text must agree.
 # An email without a Message-ID is told by its Date header instead (to the second, as its sender
-# wrote it), and only among emails without one; an email with neither makes no copy.
+# wrote it), and only among emails without one; an email with neither makes no copy. A web
+# form's submission, keyed by its Date too (form_key), is told by both: the same words
+# submitted again later are a submission of their own, a copy has the first one's Date.
 _SAME_EMAIL = ("conversation_id", "from_address", "subject", "text")
-_COPY_KEYS = {"mid": (*_SAME_EMAIL, "message_id_header"), "date": (*_SAME_EMAIL, "sent_at")}
+_COPY_KEYS = {
+    "mid": (*_SAME_EMAIL, "message_id_header"),
+    "date": (*_SAME_EMAIL, "sent_at"),
+    "form": (*_SAME_EMAIL, "message_id_header", "sent_at"),
+}
 
 
 def _held_copies(keys: tuple[str, ...]) -> Select[tuple[uuid.UUID]]:
@@ -212,8 +218,12 @@ def dedupe_key(
 ) -> str:
     """Message-ID per inbox address and sender, else the gateway's id, else Idempotency-Key,
     else the hash. The sender too: some mailers and web forms give every email one Message-ID,
-    and another customer's email is no re-post of the first."""
+    and another customer's email is no re-post of the first. A web form's email (see
+    web_form_customer) with a Date is keyed by it too (form_key)."""
     if parsed is not None and parsed.message_id:
+        form = web_form_customer(parsed)
+        if form is not None and parsed.date is not None:
+            return form_key(inbox_address, form[0], parsed.date, parsed.message_id)
         return mid_key(inbox_address, customer_of(parsed)[0], parsed.message_id)
     if gateway_message_id:
         return f"gw:{gateway}:{gateway_message_id}"[:700]
@@ -223,19 +233,33 @@ def dedupe_key(
 
 
 def customer_of(parsed: ParsedEmail) -> tuple[str | None, str | None]:
-    """Who wrote, as (address, name): the sender, or, when the sender is a no-reply address
-    (a web form, a booking system) and Reply-To names one address, that address, without a
-    name (the sender's display name is the form's, not the customer's)."""
+    """Who wrote, as (address, name): a web form's customer (web_form_customer), else the
+    sender."""
+    return web_form_customer(parsed) or (parsed.from_address, parsed.from_name)
+
+
+def web_form_customer(parsed: ParsedEmail) -> tuple[str, str | None] | None:
+    """The customer a web form (or a booking system) wrote for, as (address, name): when the
+    sender is a no-reply address and Reply-To names one address, that address with the name
+    Reply-To gives it, never the sender's (the form's own); None for any other email."""
     if is_no_reply(parsed.from_address) and len(parsed.reply_to) == 1:
         [reply_to] = parsed.reply_to
         if "@" in reply_to and not is_no_reply(reply_to):
-            return reply_to, None
-    return parsed.from_address, parsed.from_name
+            return reply_to, parsed.reply_to_name
+    return None
 
 
 def mid_key(inbox_address: str | None, sender: str | None, message_id: str) -> str:
     """The dedupe key of an email by its Message-ID (cut to the column's length)."""
     return f"mid:{(inbox_address or '').lower()}:{(sender or '').lower()}:{message_id}"[:700]
+
+
+def form_key(inbox_address: str | None, customer: str, sent_at: datetime, message_id: str) -> str:
+    """The dedupe key of a web form's email: its Date as well as its Message-ID, which some
+    forms give every submission (a gateway retrying one posts its Date again). The Date comes
+    before the Message-ID, so that cutting the key to the column's length never drops it."""
+    sent = sent_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"form:{(inbox_address or '').lower()}:{customer.lower()}:{sent}:{message_id}"[:700]
 
 
 async def find_duplicate(session: AsyncSession, key: str) -> IngestResult | None:
@@ -315,8 +339,12 @@ async def claim_new_copy(session: AsyncSession, values: dict[str, Any]) -> bool:
 
 def _copy_kind(values: dict[str, Any]) -> str | None:
     """How a copy of the email (the message row's ``values``) is told: by its Message-ID, else
-    by its Date; None when it lacks what that needs, which makes no copy."""
-    kind = "mid" if values["message_id_header"] is not None else "date"
+    by its Date, a web form's submission keyed by its Date by both; None when it lacks what
+    that needs, which makes no copy."""
+    if values["dedupe_key"].startswith("form:"):
+        kind = "form"
+    else:
+        kind = "mid" if values["message_id_header"] is not None else "date"
     return kind if all(values[name] is not None for name in _COPY_KEYS[kind]) else None
 
 

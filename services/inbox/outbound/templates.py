@@ -11,6 +11,7 @@ from services.inbox.errors import (
     ReplyTemplateVariables,
 )
 from services.inbox.models import Conversation
+from services.inbox.no_reply import is_no_reply
 from shared.clients.base import PeerRejected
 from shared.clients.translation import TranslationClient
 from shared.contracts.translation import RenderedTemplate, TemplateRenderRequest, TemplateSummary
@@ -43,9 +44,13 @@ def standard_variables(conversation: Conversation, *, author_name: str | None) -
     """The variables the inbox knows by itself (documented in schemas.STANDARD_VARIABLES).
 
     ``customer_name`` is always given, empty when the customer gave no name, as for the
-    automatic acknowledgement: "Hello {customer_name}," then reads "Hello,"."""
+    automatic acknowledgement: "Hello {customer_name}," then reads "Hello,". It is the
+    contact's name, else the name the customer last wrote with; never a no-reply sender's (a
+    web form's email is the Reply-To customer's, its sender's name the form's)."""
     inbound_names = [
-        greeting_name(m.from_name) for m in conversation.messages if m.direction == "inbound"
+        greeting_name(m.from_name)
+        for m in conversation.messages
+        if m.direction == "inbound" and not is_no_reply(m.from_address)
     ]
     known: dict[str, object | None] = {
         "reference": conversation.reference,
