@@ -189,7 +189,7 @@ class TransferAgentNotSuitable(InvalidInput):
     code = "transfer.agent_not_suitable"
     title = "Agent cannot take this conversation"
     detail_template = (
-        "Agent {agent_id} cannot take this conversation in queue {queue_name}; nothing was changed."
+        "{agent} cannot take this conversation in queue {queue_name}; nothing was changed."
     )
 
 

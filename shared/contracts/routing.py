@@ -114,6 +114,11 @@ class HandoverCheck(BaseModel):
         default=None, description="The queue the conversation would wait in."
     )
     queue_name: str | None = Field(default=None, examples=["Email — English"])
+    agent_name: str | None = Field(
+        default=None,
+        description="For `agent_not_suitable`: the agent's name, for people to read.",
+        examples=["Marie Tremblay"],
+    )
     agent_refusals: list[str] = Field(
         default_factory=list,
         description="For `agent_not_suitable`: why the agent may never take it there "

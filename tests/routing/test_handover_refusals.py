@@ -203,8 +203,9 @@ async def test_a_transfer_to_an_agent_who_may_never_take_the_conversation_is_ref
     assert (french.status_code, english.status_code) == (422, 422)
     assert french.json()["code"] == "transfer.agent_not_suitable"
     assert french.json()["title"] == "Agent inadapté"
+    # Named as people know her, not by her id.
     assert french.json()["detail"] == (
-        f"L’agent {marie['id']} ne peut pas prendre cette conversation dans la file "
+        "Marie ne peut pas prendre cette conversation dans la file "
         f"Email — English{NNBSP}; rien n’a été modifié."
     )
     assert french.json()["errors"] == [
@@ -215,8 +216,7 @@ async def test_a_transfer_to_an_agent_who_may_never_take_the_conversation_is_ref
         }
     ]
     assert english.json()["detail"] == (
-        f"Agent {marie['id']} cannot take this conversation in queue Email — English; "
-        "nothing was changed."
+        "Marie cannot take this conversation in queue Email — English; nothing was changed."
     )
     assert english.json()["errors"][0]["reason"] == (
         "The agent does not speak the conversation's language at the required level."

@@ -376,7 +376,7 @@ async def check_handover(
     if check.refusal == "agent_not_suitable":
         codes = check.agent_refusals or ["not_suitable"]
         raise TransferAgentNotSuitable(
-            agent_id=str(to_agent_id),
+            agent=check.agent_name or str(to_agent_id),
             queue_name=queue_name,
             errors=[
                 FieldError("to_agent_id", code, AGENT_REFUSALS.get(code, REASON_AGENT_NOT_SUITABLE))

@@ -203,8 +203,13 @@ async def check_handover(
         if reasons is None:
             return HandoverCheck(possible=False, refusal="agent_not_found", **where)
         if reasons:
+            agent = await session.get(Agent, query.to_agent_id)
             return HandoverCheck(
-                possible=False, refusal="agent_not_suitable", agent_refusals=reasons, **where
+                possible=False,
+                refusal="agent_not_suitable",
+                agent_name=agent.name if agent else None,
+                agent_refusals=reasons,
+                **where,
             )
     return HandoverCheck(possible=True, **where)
 
