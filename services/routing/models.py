@@ -169,6 +169,8 @@ class Task(Base):
         ),
         Index("ix_routing_task_agent_state", "agent_id", "state"),
         Index("ix_routing_task_state_wrap_up", "state", "wrap_up_until"),
+        # The task list, newest first, page after page (GET /routing/v1/tasks).
+        Index("ix_routing_task_queued", "queued_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
