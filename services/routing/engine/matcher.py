@@ -20,7 +20,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, bindparam, exists, func, insert, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import metrics
@@ -440,6 +452,77 @@ async def _write_offers(
     )
 
 
+_NOBODY = "no_agent_available"
+#: The waiting tasks of some channels in some open queues (``b_queues``, ``b_channels``) that
+#: do not say yet that nobody may take them now, skipping those another transaction holds;
+#: none while more agents are available than the pass claimed (``b_claimed``: another pass
+#: holds the others, and may yet offer these tasks).
+_UNEXPLAINED = (
+    select(_TASKS.c.id)
+    .where(
+        # Written out, so that the planners match the partial index of waiting tasks.
+        _TASKS.c.state == literal_column("'waiting'"),
+        _TASKS.c.queue_id.in_(bindparam("b_queues", expanding=True)),
+        _TASKS.c.channel.in_(bindparam("b_channels", expanding=True)),
+        or_(_TASKS.c.wait_reason.is_(None), _TASKS.c.wait_reason != _NOBODY),
+        select(func.count())
+        .select_from(_AGENTS)
+        .where(_AGENTS.c.status == "available")
+        .scalar_subquery()
+        == bindparam("b_claimed", type_=Integer),
+    )
+    .with_for_update(skip_locked=True)
+)
+_RECORD_NOBODY = (
+    update(_TASKS)
+    .where(_TASKS.c.id.in_(_UNEXPLAINED.scalar_subquery()))
+    .values(wait_reason=_NOBODY)
+)
+
+
+_NobodyKey = tuple[frozenset[uuid.UUID], frozenset[Channel]]
+#: Per database, for which queues and channels this process last recorded that nobody is
+#: available, and when: the same is recorded again only ``_NOBODY_EVERY`` later (the scan
+#: reads every waiting task of those channels, and passes come many times a second).
+_nobody_recorded: weakref.WeakKeyDictionary[Any, tuple[_NobodyKey, datetime]]
+_nobody_recorded = weakref.WeakKeyDictionary()
+_NOBODY_EVERY = timedelta(seconds=1)
+
+
+async def _record_nobody_available(
+    session: AsyncSession,
+    queues: Mapping[uuid.UUID, QueueConfig],
+    spare: Mapping[Channel, int],
+    *,
+    claimed: int,
+    now: datetime,
+) -> None:
+    """Record why the open queues' waiting tasks of the channels no available agent has a free
+    place on wait: the pass does not even read them. One statement, which writes only tasks
+    that said otherwise, so a pass that finds nothing changed writes nothing.
+
+    Run at once when those channels or queues change (an agent left, or filled its last
+    place); otherwise at most once every ``_NOBODY_EVERY``, for what changed meanwhile (a new
+    task, an offer that ended), which until then says it waits for the next routing pass.
+    """
+    bind = session.get_bind()
+    full = frozenset(channel for channel in Channel if not spare.get(channel))
+    serving = frozenset(qid for qid, queue in queues.items() if not full.isdisjoint(queue.channels))
+    if not serving:
+        _nobody_recorded.pop(bind, None)
+        return
+    last = _nobody_recorded.get(bind)
+    if last is not None and last[0] == (serving, full):
+        since = now - last[1]
+        if timedelta(0) <= since < _NOBODY_EVERY:
+            return
+    await (await session.connection()).execute(
+        _RECORD_NOBODY,
+        {"b_queues": sorted(serving), "b_channels": sorted(map(str, full)), "b_claimed": claimed},
+    )
+    _nobody_recorded[bind] = ((serving, full), now)
+
+
 async def match_once(
     session: AsyncSession,
     *,
@@ -462,14 +545,17 @@ async def match_once(
         return MatchResult()
     agent_rows = await _claim_agents(session)
     if not agent_rows:
-        if session.get_bind().dialect.name != "postgresql":
-            return MatchResult()
-        available = await session.scalar(
-            select(func.count()).select_from(Agent).where(Agent.status == "available")
-        )
-        return MatchResult(contended=bool(available))
+        if session.get_bind().dialect.name == "postgresql":
+            available = await session.scalar(
+                select(func.count()).select_from(Agent).where(Agent.status == "available")
+            )
+            if available:
+                return MatchResult(contended=True)
+        await _record_nobody_available(session, open_queues, {}, claimed=0, now=now)
+        return MatchResult()
     pool = {a.id: a for a in await _snapshots(session, agent_rows, now, stale_after)}
     spare = _spare_places(pool.values())
+    await _record_nobody_available(session, open_queues, spare, claimed=len(agent_rows), now=now)
     if not any(spare.values()):
         return MatchResult()
     claimed, more = await _claim_tasks(session, open_queues, spare, batch_size)
