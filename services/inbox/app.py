@@ -84,11 +84,18 @@ def create_app(
 ) -> FastAPI:
     """Build the inbox app; ``peers`` gives in-process transports to the other services."""
     transports = peers if peers is not None else {}
+    # The running app's token verifier, once its lifespan made it (the event handlers are
+    # built before): a deleted agent's tokens are forgotten by it at once.
+    verifiers: list[DatabaseVerifier | None] = [None]
+
+    def forget_tokens() -> None:
+        if verifiers[0] is not None:
+            verifiers[0].forget()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI, context: ServiceContext) -> AsyncIterator[None]:
         # Every authenticated request may ask it: it must not queue behind the writers.
-        context.verifier = DatabaseVerifier(
+        context.verifier = verifiers[0] = DatabaseVerifier(
             context.require_read_sessions(), ttl=settings.token_cache_seconds
         )
         routing = peer_client(RoutingClient, settings, transports)
@@ -172,7 +179,9 @@ def create_app(
             contacts_router.router,
             quarantine_router.router,
             events_router(
-                "/inbox/v1", ProcessedEvent, handlers(acknowledge=settings.auto_acknowledge)
+                "/inbox/v1",
+                ProcessedEvent,
+                handlers(acknowledge=settings.auto_acknowledge, forget_tokens=forget_tokens),
             ),
             dead_letters_router("/inbox/v1", OutboxEvent),
         ],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.auth import service as auth
@@ -106,27 +109,37 @@ async def on_released(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversations.touch(conversation, now=utc_now())
 
 
-async def on_agent_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Routing deleted the agent: its API tokens stop working (revoked, listed as such).
+def agent_deleted_handler(*, forget_tokens: Callable[[], None]) -> Handler:
+    """The ``agent.deleted`` handler: the agent's API tokens stop working (revoked, listed as
+    such), at once in this process: ``forget_tokens`` drops the inbox's cached token answers
+    once the revocation is committed. Other processes' caches, and routing's and translation's,
+    keep an answer up to ``*_TOKEN_CACHE_SECONDS``.
 
     Applied once per event (a redelivery changes nothing) and only to tokens not revoked yet.
-    A verifier that cached the token as valid (``*_TOKEN_CACHE_SECONDS``) accepts it until
-    that answer expires.
     """
-    event = AgentDeleted.model_validate(envelope.payload)
-    await auth.revoke_agent_tokens(session, agent_id=event.agent_id, now=utc_now())
+
+    async def on_agent_deleted(session: AsyncSession, envelope: EventEnvelope) -> None:
+        event = AgentDeleted.model_validate(envelope.payload)
+        if await auth.revoke_agent_tokens(session, agent_id=event.agent_id, now=utc_now()):
+            # After the commit: a check made before it would cache the token as valid again.
+            sqlalchemy.event.listen(
+                session.sync_session, "after_commit", lambda _: forget_tokens(), once=True
+            )
+
+    return on_agent_deleted
 
 
-def handlers(*, acknowledge: bool) -> dict[str, Handler]:
+def handlers(*, acknowledge: bool, forget_tokens: Callable[[], None]) -> dict[str, Handler]:
     """Event type → handler; events without one are recorded and acknowledged.
 
     ``acknowledge`` is ``INBOX_AUTO_ACKNOWLEDGE``: whether new email conversations get an
-    automatic reply once routing has placed them.
+    automatic reply once routing has placed them. ``forget_tokens`` drops the process's
+    cached token answers.
     """
     return {
         ConversationQueued.event_type: queued_handler(acknowledge=acknowledge),
         ConversationAssigned.event_type: on_assigned,
         ConversationDequeued.event_type: on_dequeued,
         ConversationReleased.event_type: on_released,
-        AgentDeleted.event_type: on_agent_deleted,
+        AgentDeleted.event_type: agent_deleted_handler(forget_tokens=forget_tokens),
     }

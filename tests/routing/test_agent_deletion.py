@@ -8,6 +8,7 @@ list shows them revoked. A refused deletion changes nothing, and a redelivered e
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from tests.routing.scenario import (
     open_task,
     run_engine,
 )
-from tests.support.apps import Running
+from tests.support.apps import Running, running_all_in_one
 
 
 async def issue(app: Running, headers: dict[str, str], agent_id: str, name: str) -> dict[str, Any]:
@@ -173,3 +174,24 @@ async def test_deleting_an_agent_without_tokens_revokes_nothing_else(app: Runnin
     assert [event["agent_id"] for event in await emitted(app, "agent.deleted")] == [marie["id"]]
     assert await tokens(app, headers) == listed
     assert listed[gateway.json()["id"]]["revoked_at"] is None
+
+
+async def test_the_inbox_forgets_a_deleted_agents_token_at_once_though_it_caches_tokens(
+    db_url: str, tmp_path: Path
+) -> None:
+    """With token answers cached for a minute, the deleted agent's token, just used, is
+    refused by the inbox as soon as it has the event, not a minute later."""
+    async with running_all_in_one(db_url, tmp_path, token_cache_seconds=60) as app:
+        headers = await admin(app)
+        marie = await create_agent(app, headers, name="Marie Tremblay", languages={"fr": 5})
+        desk = await issue(app, headers, marie["id"], "Poste 12")
+        luc = await create_agent(app, headers, name="Luc Gagnon", languages={"fr": 5})
+        luc_token = await issue(app, headers, luc["id"], "Luc")
+        working = await app.client.get("/inbox/v1/conversations", headers=bearer(desk["token"]))
+
+        await app.client.delete(f"/routing/v1/agents/{marie['id']}", headers=headers)
+        await app.deliver_all()
+        after = await app.client.get("/inbox/v1/conversations", headers=bearer(desk["token"]))
+        others = await app.client.get("/inbox/v1/conversations", headers=bearer(luc_token["token"]))
+
+    assert (working.status_code, after.status_code, others.status_code) == (200, 401, 200)
