@@ -70,17 +70,21 @@ async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
 
 
 async def on_dequeued(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Routing ended the task the inbox canceled: no agent is sought any more.
+    """Routing ended the task the inbox canceled, or resolved before anyone took it: no agent
+    is sought any more.
 
     The task's ``conversation.queued`` or ``conversation.assigned`` may have arrived after
-    the inbox canceled it (a call abandoned before routing read its ringing); this event
-    comes after them. A conversation waiting for a new request (``needs_agent``) keeps it.
+    the inbox canceled it (a call abandoned before routing read its ringing) or resolved the
+    conversation; this event comes after them. A conversation waiting for a new request
+    (``needs_agent``) keeps it.
     """
     event = ConversationDequeued.model_validate(envelope.payload)
     conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
     if conversation is None or conversation.routing_status not in ("queued", "assigned"):
         return
-    conversation.routing_status = "not_routed"
+    # A resolved conversation seeks no one, and was not refused anyone either.
+    ended = conversation.status in ("resolved", "closed")
+    conversation.routing_status = "none" if ended else "not_routed"
     conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
     conversation.assignee_agent_id = None
     conversations.touch(conversation, now=utc_now())

@@ -61,11 +61,25 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
 
     async def resolved(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationResolved, envelope)
+        now = utc_now()
         task = await offers.resolve_conversation(
-            session, conversation_id=event.conversation_id, now=utc_now()
+            session, conversation_id=event.conversation_id, now=now
         )
         if task is not None:
             await callbacks.follow_task(session, task)
+        if task is not None and task.state == "canceled":
+            # Its ``conversation.queued`` may reach the inbox after the resolve: this follows
+            # it, so that the resolved conversation does not read queued for good.
+            emit(
+                session,
+                OutboxEvent,
+                ConversationDequeued(
+                    conversation_id=task.conversation_id,
+                    task_id=task.id,
+                    reason="resolved",
+                    dequeued_at=now,
+                ),
+            )
 
     async def canceled(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationCanceled, envelope)

@@ -288,3 +288,36 @@ async def test_an_assignment_heard_after_the_resolve_is_undone_when_routing_comp
     ended = await task(app, offer["task_id"])
     assert (ended["state"], ended["end_reason"]) == ("completed", "resolved")
     assert (await agent_state(app, marie["id"], headers))["load"]["email"] == 0
+
+
+async def test_a_queue_heard_after_the_resolve_is_undone_when_routing_cancels_the_task(
+    app: Running,
+) -> None:
+    """The conversation is resolved (spam, say) before the inbox hears where it waits: told
+    of the queue after its resolve, the inbox is told of the cancel after that, and the
+    resolved conversation does not read queued for good."""
+    headers = await admin(app)
+    received = await app.client.post(
+        "/inbox/v1/inbound/email",
+        content=email(),
+        headers=raw_headers(await app.token(Role.GATEWAY)),
+    )
+    conversation_id = received.json()["conversation_id"]
+    await deliver(app, "inbox")
+    supervisor = {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+    resolved = await app.client.post(
+        f"/inbox/v1/conversations/{conversation_id}/resolve", json={}, headers=supervisor
+    )
+    assert resolved.status_code == 200, resolved.text
+
+    await app.deliver_all()
+
+    after = await conversation(app, conversation_id)
+    assert (after["status"], after["routing_status"]) == ("resolved", "none")
+    assert after["assignee_agent_id"] is None
+    [ended] = (
+        await app.client.get(
+            "/routing/v1/tasks", params={"conversation_id": conversation_id}, headers=headers
+        )
+    ).json()["items"]
+    assert (ended["state"], ended["end_reason"]) == ("canceled", "resolved")
