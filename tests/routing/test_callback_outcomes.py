@@ -105,9 +105,12 @@ async def test_a_callback_whose_call_was_taken_and_completed_is_completed(app: R
     assert (later["state"], later["task_id"], later["ended_at"]) == ("scheduled", None, None)
 
 
-async def test_a_callback_is_completed_when_its_conversation_is_resolved_after_the_call(
+async def callback_after_resolve(
     app: Running,
-) -> None:
+) -> tuple[dict[str, str], dict[str, Any], str, dict[str, str], datetime]:
+    """Marie's French email conversation, for which she schedules a callback in five minutes
+    and which she then resolves: (admin headers, Marie, the conversation's URL, her inbox
+    headers, when the callback is due)."""
     headers = await admin(app)
     marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
     conversation_id = await assigned_conversation(app, headers, marie)
@@ -123,6 +126,13 @@ async def test_a_callback_is_completed_when_its_conversation_is_resolved_after_t
     resolved = await app.client.post(f"{url}/resolve", json={}, headers=as_marie)
     assert resolved.status_code == 200, resolved.text
     await app.deliver_all()
+    return headers, marie, url, as_marie, due
+
+
+async def test_a_callback_is_completed_when_its_conversation_is_resolved_after_the_call(
+    app: Running,
+) -> None:
+    headers, marie, url, as_marie, due = await callback_after_resolve(app)
     [callback] = await listed(app, headers, state="scheduled")
     await fall_due(app, marie, due)
     await accept(app, marie, await pending_call(app, marie))
@@ -143,20 +153,7 @@ async def test_a_callback_is_completed_when_its_conversation_is_resolved_after_t
 async def test_a_callback_whose_conversation_is_resolved_before_anyone_took_the_call_is_canceled(
     app: Running,
 ) -> None:
-    headers = await admin(app)
-    marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
-    conversation_id = await assigned_conversation(app, headers, marie)
-    url = f"/inbox/v1/conversations/{conversation_id}"
-    as_marie = await inbox_agent(app, marie["id"])
-    due = utc_now() + timedelta(minutes=5)
-    scheduled = await app.client.post(
-        f"{url}/callbacks",
-        json={"due_at": due.isoformat(), "phone": "514-555-0123"},
-        headers=as_marie,
-    )
-    assert scheduled.status_code == 202, scheduled.text
-    await app.client.post(f"{url}/resolve", json={}, headers=as_marie)
-    await app.deliver_all()
+    headers, marie, url, as_marie, due = await callback_after_resolve(app)
     [callback] = await listed(app, headers, state="scheduled")
     # The call is offered to Marie, who does not answer before the conversation is resolved.
     await fall_due(app, marie, due)

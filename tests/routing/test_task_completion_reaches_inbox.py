@@ -5,7 +5,6 @@ Driven over HTTP through the all-in-one: routing's API, the inbox's, and the out
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from services.inbox.models import OutboxEvent as InboxOutboxEvent
 from services.routing.models import OutboxEvent as RoutingOutboxEvent
 from shared.auth import Role
-from shared.db import utc_now
 from tests.inbox.builders import email, raw_headers
 from tests.routing.scenario import (
     SERVICE,
@@ -25,7 +23,13 @@ from tests.routing.scenario import (
     run_engine,
     task_of,
 )
-from tests.routing.test_callback_outcomes import accept, fall_due, pending_call, task
+from tests.routing.test_callback_outcomes import (
+    accept,
+    callback_after_resolve,
+    fall_due,
+    pending_call,
+    task,
+)
 from tests.routing.test_requeue import (
     agent_state,
     assigned_conversation,
@@ -219,21 +223,8 @@ async def test_a_release_is_applied_once_and_not_over_a_later_assignment(app: Ru
 async def test_a_callbacks_call_completed_on_a_resolved_conversation_no_longer_reads_assigned(
     app: Running,
 ) -> None:
-    headers = await admin(app)
-    marie = await create_agent(app, headers, name="Marie", languages={"fr": 5})
-    conversation_id = await assigned_conversation(app, headers, marie)
-    url = f"/inbox/v1/conversations/{conversation_id}"
-    as_marie = await inbox_agent(app, marie["id"])
-    due = utc_now() + timedelta(minutes=5)
-    scheduled = await app.client.post(
-        f"{url}/callbacks",
-        json={"due_at": due.isoformat(), "phone": "514-555-0123"},
-        headers=as_marie,
-    )
-    assert scheduled.status_code == 202, scheduled.text
-    resolved = await app.client.post(f"{url}/resolve", json={}, headers=as_marie)
-    assert resolved.status_code == 200, resolved.text
-    await app.deliver_all()
+    _, marie, url, _, due = await callback_after_resolve(app)
+    conversation_id = url.rsplit("/", 1)[-1]
     await fall_due(app, marie, due)
     call = await pending_call(app, marie)
     await accept(app, marie, call)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
@@ -23,7 +23,7 @@ from services.routing.errors import CallbackNotFound
 from services.routing.models import OPEN_TASK_STATES, Agent, Callback, Reservation, Task
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead
 from shared.cursors import decode_cursor, encode_cursor
-from shared.errors import FieldError, InvalidCursor, InvalidInput
+from shared.errors import FieldError, InvalidInput
 
 #: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
 REASON_NO_AGENT = "No agent has this id."
@@ -164,13 +164,7 @@ async def get_callback(
 
 def _after(cursor: str) -> ColumnElement[bool]:
     """The callbacks after the cursor's position, soonest due first."""
-    at, last = decode_cursor(cursor)
-    if at.tzinfo is None:
-        raise InvalidCursor()
-    try:
-        at = at.astimezone(UTC)
-    except OverflowError as exc:  # a year 1 or 9999 at an offset: no instant we store
-        raise InvalidCursor() from exc
+    at, last = decode_cursor(cursor)  # an instant in UTC, or InvalidCursor
     return or_(Callback.due_at > at, and_(Callback.due_at == at, Callback.id > last))
 
 

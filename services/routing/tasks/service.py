@@ -6,10 +6,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -40,8 +40,7 @@ from services.routing.tasks.schemas import (
     WaitRead,
 )
 from services.routing.workload import agent_loads
-from shared.cursors import decode_cursor, encode_cursor
-from shared.errors import InvalidCursor
+from shared.cursors import after_cursor, encode_cursor
 from shared.i18n import Term
 from shared.terms import language_name
 
@@ -268,16 +267,6 @@ def _offered_to(agent_id: uuid.UUID) -> ColumnElement[bool]:
     return Task.id.in_(select(Reservation.task_id).where(Reservation.agent_id == agent_id))
 
 
-def _before(cursor: str) -> ColumnElement[bool]:
-    """The tasks after the cursor's position, most recently queued first."""
-    at, last = decode_cursor(cursor)
-    try:
-        at = at.astimezone(UTC)
-    except OverflowError as exc:  # a year 1 or 9999 at an offset: no instant we store
-        raise InvalidCursor() from exc
-    return or_(Task.queued_at < at, and_(Task.queued_at == at, Task.id < last))
-
-
 async def list_tasks(
     session: AsyncSession,
     *,
@@ -302,7 +291,7 @@ async def list_tasks(
     if acting_agent_id is not None:
         conditions.append(_offered_to(acting_agent_id))
     if cursor:
-        conditions.append(_before(cursor))
+        conditions.append(after_cursor(cursor, Task.queued_at, Task.id))
     stmt = (
         select(Task, Queue.name)
         .outerjoin(Queue, Queue.id == Task.queue_id)
