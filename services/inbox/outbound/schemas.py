@@ -11,11 +11,16 @@ from shared.schemas import Schema
 
 #: Variables the inbox fills in by itself when a template declares them.
 STANDARD_VARIABLES = {
-    "customer_name": "the contact's name (else the name the customer last wrote with); empty "
-    "when the customer gave none, so that 'Hello {customer_name},' reads 'Hello,'",
+    "customer_name": "the contact's name, else the name the customer last wrote with from one "
+    "of their own addresses (never the name of someone else whose email joined their thread, "
+    "such as a colleague answering our email); empty when the customer gave none, so that "
+    "'Hello {customer_name},' reads 'Hello,' and «\u202fBonjour {customer_name},\u202f» reads "
+    "«\u202fBonjour,\u202f»",
     "reference": "the conversation's reference, e.g. C-7K3M9QXA",
     "agent_name": "the name of the replying token's holder (the name notes are signed with)",
-    "queue_name": "the conversation's queue, once routed",
+    "queue_name": "the queue routing placed the conversation in (its name as routing gives it); "
+    "until routing has placed it, the department: 'Customer Service' in English, "
+    "«\u202fService à la clientèle\u202f» in French",
 }
 
 

@@ -140,7 +140,7 @@ async def prepare_reply(
         if await lookup.scalar(select(Message.id).where(Message.dedupe_key == key)):
             return None
         language = _reply_language(conversation, draft)
-        variables = standard_variables(conversation, author_name=draft.author_name)
+        variables = await standard_variables(lookup, conversation, author_name=draft.author_name)
     rendered = await render_reply_template(
         translation,
         key=draft.template_key,

@@ -4,13 +4,17 @@ and the translation service's refusals turned into the inbox's own localized err
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.errors import (
     ReplyTemplateLanguage,
     ReplyTemplateNotFound,
     ReplyTemplateVariables,
 )
-from services.inbox.models import Conversation
+from services.inbox.models import ContactIdentity, Conversation
 from services.inbox.no_reply import is_no_reply
 from shared.clients.base import PeerRejected
 from shared.clients.translation import TranslationClient
@@ -40,29 +44,60 @@ REASONS_OUT_OF_RANGE = {
 }
 
 
-def standard_variables(conversation: Conversation, *, author_name: str | None) -> dict[str, object]:
+#: ``queue_name`` before routing names the conversation's queue (``conversation.queued``): the
+#: department, as the seeded signatures name it, in each language.
+UNROUTED_QUEUE_NAME = {"en": "Customer Service", "fr": "Service à la clientèle"}
+
+
+@dataclass(frozen=True, slots=True)
+class Worded:
+    """A value written in each language: a text in French reads ``fr``, in English ``en``."""
+
+    en: str
+    fr: str
+
+
+async def standard_variables(
+    session: AsyncSession, conversation: Conversation, *, author_name: str | None
+) -> dict[str, object]:
     """The variables the inbox knows by itself (documented in schemas.STANDARD_VARIABLES).
 
     ``customer_name`` is always given, empty when the customer gave no name, as for the
     automatic acknowledgement: "Hello {customer_name}," then reads "Hello,". It is the
-    contact's name, else the name the customer last wrote with; never a no-reply sender's (a
-    web form's email is the Reply-To customer's, its sender's name the form's)."""
+    contact's name, else the name the customer last wrote with from one of their own addresses:
+    never that of someone else whose email joined the thread (a colleague answering our email
+    is a contact of their own), nor a no-reply sender's (a web form's email is the Reply-To
+    customer's, its sender's name the form's).
+
+    ``queue_name`` is the queue routing named for the conversation, else the department's
+    name in each language (``Worded``), so that a text showing it never reads a gap."""
+    theirs = await _customer_addresses(session, conversation)
     inbound_names = [
         greeting_name(m.from_name)
         for m in conversation.messages
-        if m.direction == "inbound" and not is_no_reply(m.from_address)
+        if m.direction == "inbound"
+        and (m.from_address or "").lower() in theirs
+        and not is_no_reply(m.from_address)
     ]
     known: dict[str, object | None] = {
         "reference": conversation.reference,
         "agent_name": author_name,
-        "queue_name": conversation.queue_name,
     }
     customer_name = greeting_name(conversation.contact.display_name) or next(
         (name for name in reversed(inbound_names) if name), ""
     )
-    return {"customer_name": customer_name} | {
+    queue_name = conversation.queue_name or Worded(**UNROUTED_QUEUE_NAME)
+    return {"customer_name": customer_name, "queue_name": queue_name} | {
         name: value for name, value in known.items() if value
     }
+
+
+async def _customer_addresses(session: AsyncSession, conversation: Conversation) -> set[str]:
+    """Every address and number of the conversation's customer, lower-cased."""
+    values = await session.scalars(
+        select(ContactIdentity.value).where(ContactIdentity.contact_id == conversation.contact_id)
+    )
+    return {value.lower() for value in values}
 
 
 def greeting_name(display_name: str | None) -> str:
@@ -80,9 +115,9 @@ async def render_reply_template(
     variables: Mapping[str, object],
     explicit: set[str],
 ) -> RenderedTemplate:
-    """The template rendered in ``language`` (both for ``und``) with the variables it declares;
-    raises ReplyTemplateNotFound, ReplyTemplateLanguage, ReplyTemplateVariables or
-    PeerUnavailable."""
+    """The template rendered in ``language`` (both for ``und``) with the variables it declares,
+    a ``Worded`` value in each text's own language; raises ReplyTemplateNotFound,
+    ReplyTemplateLanguage, ReplyTemplateVariables or PeerUnavailable."""
     try:
         template = await translation.get_template(key)
     except PeerRejected as rejected:
@@ -105,9 +140,17 @@ async def render_reply_template(
     ]
     if problems:
         raise ReplyTemplateVariables(key=key, errors=problems)
+    given = {name: value for name, value in variables.items() if name in declared}
+    worded = {name: value for name, value in given.items() if isinstance(value, Worded)}
     request = TemplateRenderRequest(
         locale=language if language in ("en", "fr") else "und",
-        variables={name: value for name, value in variables.items() if name in declared},
+        variables={name: value for name, value in given.items() if name not in worded},
+        language_variables={
+            "en": {name: value.en for name, value in worded.items()},
+            "fr": {name: value.fr for name, value in worded.items()},
+        }
+        if worded
+        else {},
     )
     try:
         return await translation.render_template(key, request)
