@@ -580,11 +580,14 @@ async def _finish(
 async def _finished(
     session: AsyncSession, message_id: uuid.UUID, *, status: str, details: dict[str, object]
 ) -> Message | None:
-    """The message with its final status and details set, None when it no longer exists."""
-    message = await session.get(Message, message_id)
+    """The message with its final status and details set, None when it no longer exists. Its
+    row is locked first: an email whose bounce came back (ingest) before it is recorded sent
+    stays failed."""
+    message = await session.get(Message, message_id, with_for_update=True)
     if message is None:
         return None
-    message.status = status
+    if not (status == "sent" and message.status == "failed"):
+        message.status = status
     message.details = {**message.details, **details}
     if status == "sent":
         message.sent_at = utc_now()
