@@ -144,9 +144,9 @@ async def test_a_customer_without_a_name_is_not_greeted_by_a_colleagues_name(
 async def test_the_name_the_customer_wrote_with_is_theirs_not_the_last_writers(
     mail_app: Running, smtp_server: SmtpServer
 ) -> None:
-    """The contact's name is only their address (their mailer repeated it); they then wrote
-    again with their name, and a colleague wrote last: the greeting takes the customer's own
-    name, from their own email."""
+    """The customer first wrote with their address as their name (their mailer repeated it);
+    they then wrote again with their name, which becomes the contact's, and a colleague wrote
+    last: the greeting takes the customer's own name."""
     receipt = await post_email(
         mail_app, build_email(sender=f'"{CUSTOMER}" <{CUSTOMER}>', message_id="<m1@exemple.ca>")
     )
@@ -165,7 +165,7 @@ async def test_the_name_the_customer_wrote_with_is_theirs_not_the_last_writers(
     _, text, recipients = await closing_reply(mail_app, smtp_server, receipt)
 
     assert again["conversation_id"] == receipt["conversation_id"]
-    assert (await conversation_of(mail_app, receipt))["contact"]["display_name"] == CUSTOMER
+    assert (await conversation_of(mail_app, receipt))["contact"]["display_name"] == "Marie Tremblay"
     assert recipients == [CUSTOMER]
     assert text.startswith("Bonjour Marie Tremblay,\n")
     assert "Lucie" not in text

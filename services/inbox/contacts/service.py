@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Literal, cast
 
@@ -15,6 +16,8 @@ from services.inbox.models import Contact, ContactIdentity
 from shared.db import utc_now
 
 IdentityKind = Literal["email", "phone", "fax"]
+#: A display name that is only an address: mailers often repeat the address as the name.
+_ADDRESS_ONLY = re.compile(r"\S+@\S+")
 # Every inbound message looks its sender up: the statement is built once, since building one
 # costs more CPU than running it.
 _BY_IDENTITY = (
@@ -94,7 +97,7 @@ async def insert_new(
         _INSERT_CONTACT,
         {
             "id": contact_id,
-            "display_name": display_name,
+            "display_name": person_name(display_name),
             "language": language,
             "created_at": now,
             "updated_at": now,
@@ -112,10 +115,18 @@ async def insert_new(
 
 
 def note_display_name(contact: Contact, display_name: str | None) -> None:
-    """Give a contact known by its identity only the name it was just seen with."""
-    if display_name and not contact.display_name:
-        contact.display_name = display_name
+    """Give a contact known by its identity only (or by an address as its name) the name it
+    was just seen with."""
+    name = person_name(display_name)
+    if name and person_name(contact.display_name) is None:
+        contact.display_name = name
         contact.updated_at = utc_now()
+
+
+def person_name(display_name: str | None) -> str | None:
+    """``display_name`` as a person's name, or None when it is empty or only an address."""
+    name = (display_name or "").strip()
+    return None if not name or _ADDRESS_ONLY.fullmatch(name) else name
 
 
 async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact:

@@ -27,6 +27,10 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PARAMETER = re.compile(r';\s*([!#-\'*+.0-9A-Z^-~-]+)\s*=\s*("(?:[^"\\]|\\.)*"?|[^;]*)')
 _ANGLE_ID = re.compile(r"<([^<>]*)>")
 _PHRASE_WORDS = re.compile(r'("(?:[^"\\]|\\.)*")|(?:=\?[^?\s]+\?[QqBb]\?[^?]*\?=\s*)+')
+# A display name in single quotes before an angle address, as Outlook writes it
+# ('Marie Tremblay' <marie@…>): RFC 5322 has no such quotes, so the parsers keep them in the
+# name, or take a quoted address for the address itself.
+_SINGLE_QUOTED_NAME = re.compile(r"(^|,)\s*'([^'\"<>,]*)'\s*<")
 
 
 def unfold(value: str) -> str:
@@ -99,6 +103,8 @@ class HeaderFields:
         if not value:
             return []
         value = _quote_encoded_words(value)[:MAX_ADDRESS_LIST_CHARS]
+        if "'" in value:
+            value = _SINGLE_QUOTED_NAME.sub(_double_quoted, value)
         pairs: list[tuple[str, str]] | None = None
         if len(value) <= MAX_ADDRESS_FIELD_CHARS:
             try:
@@ -112,6 +118,12 @@ class HeaderFields:
             except STDLIB_HEADER_ERRORS:
                 pairs = []
         return [(display.strip(), spec.strip().lower()) for display, spec in pairs]
+
+
+def _double_quoted(match: re.Match[str]) -> str:
+    """A single-quoted display name as the quoted-string RFC 5322 has."""
+    name = match.group(2).replace("\\", "\\\\")
+    return f'{match.group(1)} "{name}" <'
 
 
 def _quote_encoded_words(value: str) -> str:
