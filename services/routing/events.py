@@ -65,8 +65,6 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         task = await offers.resolve_conversation(
             session, conversation_id=event.conversation_id, now=now
         )
-        if task is not None:
-            await callbacks.follow_task(session, task)
         if task is not None and task.state == "canceled":
             # Its ``conversation.queued`` may reach the inbox after the resolve: this follows
             # it, so that the resolved conversation does not read queued for good.
@@ -80,6 +78,9 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
                     dequeued_at=now,
                 ),
             )
+        if task is not None:
+            # Last: the call of a callback that waited for this task is queued after the dequeue.
+            await callbacks.follow_task(session, task, sticky=sticky)
 
     async def canceled(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationCanceled, envelope)
@@ -87,7 +88,6 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         if task is not None and not (event.waiting_only and task.state == "assigned"):
             now = utc_now()
             await offers.cancel_task(session, task=task, reason=event.reason[:100], now=now)
-            await callbacks.follow_task(session, task)
             # The inbox may have learnt of this task (queued, assigned) only after it asked
             # for the cancel: this tells it the task is gone, in order after those events.
             emit(
@@ -100,13 +100,14 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
                     dequeued_at=now,
                 ),
             )
+            await callbacks.follow_task(session, task, sticky=sticky)
 
     async def _requeue(session: AsyncSession, request: requeue.Requeue) -> None:
         task = await requeue.requeue_conversation(
             session, request=request, now=utc_now(), stale_after=settings.stream_stale_after
         )
         if task is not None:  # a callback's call goes on as the new task
-            await callbacks.follow_task(session, task)
+            await callbacks.follow_task(session, task, sticky=sticky)
 
     async def transferred(session: AsyncSession, envelope: EventEnvelope) -> None:
         event = _parse(ConversationTransferred, envelope)

@@ -197,10 +197,45 @@ async def open_task(
     return task
 
 
+def _call_request(callback: Callback) -> TaskRequest:
+    """The phone call a due callback asks for, first to the agent it is for."""
+    return TaskRequest(
+        conversation_id=callback.conversation_id,
+        contact_id=callback.contact_id,
+        callback_id=callback.id,
+        channel="phone",
+        language=callback.language,
+        skills=callback.skills,
+        priority=callback.priority,
+        arrived_at=callback.due_at,
+        preferred_agent_id=callback.agent_id,
+        attributes={
+            "kind": "callback",
+            **({"phone": callback.phone} if callback.phone else {}),
+        },
+    )
+
+
+async def _call(
+    session: AsyncSession, callback: Callback, *, now: datetime, sticky: timedelta
+) -> None:
+    """Give a due callback its call: a phone task, or the conversation's call already open
+    (the customer on the line, a voicemail, another callback's call). While the conversation's
+    open task is an email or a fax, that is no call: the callback waits ``queued`` without a
+    task until that task ends (``release_waiting_callbacks``), rather than ride on it."""
+    current = await open_task_for(session, callback.conversation_id)
+    task = None
+    if current is None or current.channel == Channel.PHONE:
+        task = await open_task(session, request=_call_request(callback), now=now, sticky=sticky)
+    if task is not None and task.channel != Channel.PHONE:
+        task = None  # another replica opened the email's task meanwhile
+    callback.state, callback.task_id = "queued", None if task is None else task.id
+
+
 async def release_callbacks(
     session: AsyncSession, *, now: datetime, sticky: timedelta, limit: int = 200
 ) -> int:
-    """Turn due callbacks into phone tasks (first to the agent who scheduled them)."""
+    """Turn due callbacks into phone calls (first to the agent who scheduled them)."""
     stmt = (
         select(Callback)
         .where(Callback.state == "scheduled", Callback.due_at <= now)
@@ -210,26 +245,30 @@ async def release_callbacks(
     )
     due = (await session.scalars(stmt)).all()
     for callback in due:
-        task = await open_task(
-            session,
-            request=TaskRequest(
-                conversation_id=callback.conversation_id,
-                contact_id=callback.contact_id,
-                callback_id=callback.id,
-                channel="phone",
-                language=callback.language,
-                skills=callback.skills,
-                priority=callback.priority,
-                arrived_at=callback.due_at,
-                preferred_agent_id=callback.agent_id,
-                attributes={
-                    "kind": "callback",
-                    **({"phone": callback.phone} if callback.phone else {}),
-                },
-            ),
-            now=now,
-            sticky=sticky,
-        )
-        callback.state, callback.task_id = "queued", task.id
+        await _call(session, callback, now=now, sticky=sticky)
     await session.flush()
     return len(due)
+
+
+async def release_waiting_callbacks(
+    session: AsyncSession, *, conversation_id: uuid.UUID, now: datetime, sticky: timedelta
+) -> int:
+    """Give their calls to the conversation's due callbacks that waited for its email or fax
+    task to end, soonest due first (they then share the one call); call it once that task
+    ended."""
+    stmt = (
+        select(Callback)
+        .where(
+            Callback.conversation_id == conversation_id,
+            Callback.state == "queued",
+            Callback.task_id.is_(None),
+        )
+        .order_by(Callback.due_at, Callback.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    waiting = (await session.scalars(stmt)).all()
+    for callback in waiting:
+        await _call(session, callback, now=now, sticky=sticky)
+    await session.flush()
+    return len(waiting)

@@ -2,23 +2,27 @@
 and agents may, one or a page.
 
 A callback is ``scheduled`` until it falls due, then ``queued``: its call is a phone task (or
-the conversation's task already open). When that task is completed (the agent who took the call
-finished it, or the conversation was resolved after) the callback is ``completed``; when it ends
-with no one having taken it, or the inbox no longer wants it, ``canceled``. A transfer or an
-escalation hands the call on to a new task, which the callback then follows.
+the conversation's call already open). A callback is a promise to phone the customer, so it
+never rides on an email or a fax: one that falls due while its conversation's open task is
+written waits, ``queued`` without a task, until that task ends, then gets its own phone task.
+When its call's task is completed (the agent who took the call finished it, or the conversation
+was resolved after) the callback is ``completed``; when it ends with no one having taken it, or
+the inbox no longer wants it, ``canceled``. A transfer or an escalation hands the call on to a
+new task, which the callback then follows.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import signals
+from services.routing.engine import intake
 from services.routing.errors import CallbackNotFound
 from services.routing.models import OPEN_TASK_STATES, Agent, Callback, Reservation, Task
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead
@@ -91,13 +95,20 @@ def _outcome(task: Task) -> str | None:
     return None
 
 
-async def follow_task(session: AsyncSession, task: Task) -> None:
+async def follow_task(session: AsyncSession, task: Task, *, sticky: timedelta) -> None:
     """Keep the callbacks whose call ``task`` is in step with it: completed or canceled when it
     ended, moved onto it when it took over a transferred or escalated call. Callbacks already
-    completed or canceled stay so."""
+    completed or canceled stay so.
+
+    Once ``task`` ended, the conversation's due callbacks that waited for it (it was an email
+    or a fax) get their call; so do any that rode on a written task before callbacks waited,
+    for finishing an email is not making the call. ``sticky`` is the engine's stickiness."""
     outcome = _outcome(task)
     requeue = task.route.get("requeue") or {}
-    if outcome is not None:
+    if outcome is not None and task.channel != "phone":
+        mine = [Callback.task_id == task.id]
+        values: dict[str, Any] = {"task_id": None}
+    elif outcome is not None:
         # A callback follows its task id; a transferred call's new task also carries its id.
         mine = [Callback.task_id == task.id]
         if task.callback_id is not None:
@@ -107,13 +118,18 @@ async def follow_task(session: AsyncSession, task: Task) -> None:
         mine = [Callback.task_id == uuid.UUID(str(requeue["from_task_id"]))]
         values = {"task_id": task.id}
     else:
-        return
-    await session.execute(
-        update(Callback)
-        .where(Callback.state == "queued", or_(*mine))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+        mine = []
+    if mine:
+        await session.execute(
+            update(Callback)
+            .where(Callback.state == "queued", or_(*mine))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    if task.state not in OPEN_TASK_STATES and task.ended_at is not None:
+        await intake.release_waiting_callbacks(
+            session, conversation_id=task.conversation_id, now=task.ended_at, sticky=sticky
+        )
 
 
 async def create_callback(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -159,7 +160,7 @@ async def complete_task(
     task = await offers.complete_task(
         session, task_id=task_id, acting_agent_id=acting_agent(principal), now=now
     )
-    await callbacks.follow_task(session, task)
+    await callbacks.follow_task(session, task, sticky=timedelta(seconds=settings.sticky_seconds))
     return await service.task_view(
         session,
         task_id=task_id,

@@ -212,15 +212,19 @@ class CallbackRead(Schema):
         "the conversation after taking it); or `canceled`: the call ended with no one having "
         "taken it (the conversation was resolved first) or the inbox no longer wanted it (the "
         "customer hung up). A transfer or an escalation hands the call to a new task, which "
-        "`task_id` then names; the callback stays `queued`.",
+        "`task_id` then names; the callback stays `queued`. A callback never rides on an email "
+        "or a fax: one due while its conversation's email or fax task is open waits `queued` "
+        "with no `task_id` until that task ends, then becomes its own phone task.",
     )
     task_id: UUID | None = Field(
         description="The task its call became (the last one, when the call was transferred or "
-        "escalated); null while it is scheduled."
+        "escalated); null while it is scheduled, and while it waits for its conversation's "
+        "email or fax task to end."
     )
     queue_id: UUID | None = Field(
         description="The queue its phone task went to; null while it is scheduled (the "
-        "queues' rules choose one when it falls due) and when no queue took the call.",
+        "queues' rules choose one when it falls due) or waits for its conversation's email or "
+        "fax task to end, and when no queue took the call.",
         examples=["5a7c1e2f-3b4d-4e6f-8a9b-0c1d2e3f4a5b"],
     )
     created_at: datetime
