@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -24,7 +24,9 @@ from services.inbox.conversations.threading import (
     subject_references,
     thread_keys,
 )
+from services.inbox.ingest import bounce_text
 from services.inbox.ingest.mime import MAX_SUBJECT_CHARS, ParsedEmail
+from services.inbox.ingest.reports import DeliveryReport
 from services.inbox.models import (
     Attachment,
     Contact,
@@ -191,6 +193,18 @@ _SENT = (
     .where(Message.message_id_header == bindparam("message_id"), Message.direction == "outbound")
     .limit(1)
 )
+# The same among the Message-IDs a bounce written as text quotes.
+_SENT_AMONG = (
+    select(Message, Conversation)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Message.message_id_header.in_(bindparam("message_ids", expanding=True)),
+        Message.direction == "outbound",
+    )
+)
+#: The states of an email of ours that a bounce can show failed: sent, and queued (sent by the
+#: relay, whose bounce came back before it recorded the email sent; its "sent" keeps it failed).
+BOUNCEABLE = ("sent", "queued")
 _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DOMAIN = re.compile(
     r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.[a-z]{2,63}$"
@@ -436,8 +450,14 @@ async def ingest_email(
             return held
 
     confident = detection is not None and confidence >= 0.9
-    if contact is None and existing is not None and parsed.auto_reply and is_no_reply(address):
-        # A mail daemon's bounce or notice joining a thread is no one to keep as a contact.
+    if (
+        contact is None
+        and existing is not None
+        and parsed.auto_reply
+        and (is_no_reply(address) or returned is not None)
+    ):
+        # A mail daemon's bounce or notice joining a thread is no one to keep as a contact,
+        # nor is the mail system that returns our email (Exchange's MicrosoftExchange…@).
         contact_id = existing.contact_id
     elif contact is None:
         contact_id, _ = await contacts.insert_new(
@@ -534,7 +554,7 @@ async def ingest_email(
     if event is not None:
         await session.execute(_OUTBOX, emitted_values(session, event))
     if returned is not None:
-        await _mark_bounced(session, returned, parsed, bounce_id=message_id)
+        await _mark_bounced(session, returned, bounce_id=message_id)
     # A known contact's new name or language, if any.
     await session.flush()
     return IngestResult(
@@ -648,47 +668,77 @@ def _message_values(
 
 async def _returned_email(
     session: AsyncSession, parsed: ParsedEmail
-) -> tuple[Message, Conversation] | None:
-    """The email of ours that a bounce returns (its report names the Message-ID), and its
-    conversation; None for any other email."""
+) -> tuple[Message, Conversation, DeliveryReport] | None:
+    """The email of ours that a bounce returns, its conversation, and what the bounce says of
+    it; None for any other email. The Message-ID its report names (the returned email or its
+    headers); else, for a bounce without one (bounce_text.reads_as_bounce: an auto-reply from a
+    mail system or with a delivery failure's subject, never a customer's own email), the first
+    of the Message-IDs its text quotes that is one of ours, with what its text says."""
     report = parsed.report
-    if report is None or not report.message_id or report.message_id == parsed.message_id:
+    if report is not None and report.message_id:
+        if report.message_id == parsed.message_id:
+            return None
+        row = (await session.execute(_SENT, {"message_id": report.message_id[:500]})).first()
+        return None if row is None else (row[0], row[1], report)
+    if not bounce_text.reads_as_bounce(parsed.subject, parsed.auto_reply_signals):
         return None
-    row = (await session.execute(_SENT, {"message_id": report.message_id[:500]})).first()
-    return None if row is None else (row[0], row[1])
+    quoted = bounce_text.quoted_emails(parsed.text)
+    candidates = [item for item in quoted.message_ids if item != parsed.message_id]
+    if not candidates:
+        return None
+    rows = (await session.execute(_SENT_AMONG, {"message_ids": candidates})).all()
+    ours = {row[0].message_id_header: (row[0], row[1]) for row in rows}
+    found = next((item for item in candidates if item in ours), None)
+    if found is None:
+        return None
+    sent, conversation = ours[found]
+    if report is not None and (report.action or report.status):
+        # A report whose status part says what became of it, whose text names the email.
+        return sent, conversation, replace(report, message_id=found)
+    return sent, conversation, quoted.report(found, parsed.subject)
 
 
 async def _mark_bounced(
     session: AsyncSession,
-    returned: tuple[Message, Conversation],
-    parsed: ParsedEmail,
+    returned: tuple[Message, Conversation, DeliveryReport],
     *,
     bounce_id: uuid.UUID,
 ) -> None:
-    """Show a sent email failed when its bounce reports it given up (a delayed notice changes
-    nothing), with the remote server's answer as a refused send has its own, and tell its
-    agent as for a refused send. Once: an email already failed is left as it is."""
-    sent, conversation = returned
-    report = parsed.report
-    if report is None or not report.failed:
+    """Show an email of ours failed when its bounce reports it given up (a delayed notice
+    changes nothing), with the remote server's answer as a refused send has its own, and tell
+    its agent as for a refused send. Once: an email already failed is left as it is. An email
+    still queued (the relay sent it, and its bounce came back before the relay recorded it
+    sent) is marked failed too: the relay's "sent" then keeps it failed."""
+    sent, conversation, report = returned
+    if not report.failed:
         return
     code, reason = report.failure()
-    details: dict[str, Any] = {
-        **sent.details,
+    failure: dict[str, Any] = {
         "failure_code": code,
         "failure_reason": reason,
         "bounce_message_id": str(bounce_id),
         "bounce_status": report.status,
     }
     if report.expired:
-        details["expired"] = True
-    # Conditional: of two bounces of one email stored at once, one marks it and tells.
-    marked = await session.execute(
-        update(MESSAGE)
-        .where(MESSAGE.c.id == sent.id, MESSAGE.c.status == "sent")
-        .values(status="failed", details=details)
-    )
-    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        failure["expired"] = True
+    # Conditional on the state read: of two bounces of one email stored at once, one marks it
+    # and tells; a queued email that the relay recorded sent meanwhile (PostgreSQL) is read
+    # again, so that the details the relay wrote are kept.
+    for _ in range(2):
+        if sent.status not in BOUNCEABLE:
+            return
+        marked = await session.execute(
+            update(MESSAGE)
+            .where(MESSAGE.c.id == sent.id, MESSAGE.c.status == sent.status)
+            .values(status="failed", details={**sent.details, **failure})
+        )
+        if marked.rowcount == 1:  # type: ignore[attr-defined]
+            break
+        refreshed = await session.get(Message, sent.id, populate_existing=True)
+        if refreshed is None:
+            return
+        sent = refreshed
+    else:
         return
     notice = outbound.failure_notice(
         sent,
