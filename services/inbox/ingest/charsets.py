@@ -29,13 +29,20 @@ _MULTIBYTE = frozenset(
 )
 
 
-def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
-    """Decode text in its declared charset with fallbacks; return it and a defect, if any."""
+def decode_bytes(
+    data: bytes, label: str | None, fallbacks: Sequence[str] = ()
+) -> tuple[str, str | None]:
+    """Decode text in its declared charset with fallbacks; return it and a defect, if any.
+
+    Bytes said to be UTF-8 (or in no charset) that are not UTF-8 are read as raw 8-bit header
+    bytes are: mostly UTF-8 with a few broken sequences stays UTF-8 (each broken one a U+FFFD),
+    else the given fallbacks (the message's other charsets), else windows-1252, which covers
+    Latin-1: mail programs that label every message UTF-8 still send Latin-1 bodies."""
     declared = codec_for(label)
     unknown = f"unknown-charset:{label.strip().lower()[:40]}" if label and not declared else None
-    if declared is None:
-        order = ["utf-8", "cp1252"]
-    elif declared in _WESTERN or declared == "utf-8":
+    if declared in (None, "utf-8"):
+        return _decode_utf8_or_western(data, fallbacks, declared, unknown)
+    if declared in _WESTERN:
         order = ["utf-8", declared]
     elif data.isascii():
         order = [declared]  # 7-bit charsets (ISO-2022-*, UTF-7) would "succeed" as UTF-8
@@ -46,18 +53,39 @@ def decode_bytes(data: bytes, label: str | None) -> tuple[str, str | None]:
             return _clean_text(data.decode(codec)), unknown
         except (UnicodeError, LookupError):
             continue
-    text = _mostly_utf8(data) if declared in (None, "utf-8") else None
-    if text is None:
-        text = data.decode(declared or "cp1252", errors="replace")
-    return _clean_text(text), unknown or f"undecodable-bytes:{declared or 'cp1252'}"
+    text = data.decode(declared, errors="replace")
+    return _clean_text(text), unknown or f"undecodable-bytes:{declared}"
+
+
+def _decode_utf8_or_western(
+    data: bytes, fallbacks: Sequence[str], declared: str | None, unknown: str | None
+) -> tuple[str, str | None]:
+    try:
+        return _clean_text(data.decode("utf-8")), unknown
+    except UnicodeError:
+        pass
+    if (text := _mostly_utf8(data)) is not None:
+        return _clean_text(text), unknown or "undecodable-bytes:utf-8"
+    # Said UTF-8 but not UTF-8: a mislabelled charset, not damaged bytes.
+    mislabelled = unknown or ("misdeclared-charset:utf-8" if declared else None)
+    for codec in (*(codec for codec in fallbacks if codec != "utf-8"), "cp1252"):
+        try:
+            return _clean_text(data.decode(codec)), mislabelled
+        except (UnicodeError, LookupError):
+            continue
+    # windows-1252 leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D).
+    text = data.decode("cp1252", errors="replace")
+    return _clean_text(text), unknown or "undecodable-bytes:cp1252"
 
 
 def _mostly_utf8(data: bytes) -> str | None:
-    """UTF-8 with a few broken sequences (a name cut mid-character) still reads best as UTF-8."""
+    """UTF-8 with a few broken sequences (a name cut mid-character, a stray byte) still reads
+    best as UTF-8: when it has at least as many sound non-ASCII characters as broken
+    sequences. Latin-1 text has broken sequences and next to no sound ones."""
     text = data.decode("utf-8", errors="replace")
     broken = text.count("\ufffd")
     sound = sum(1 for char in text if char > "\x7f") - broken
-    return text if sound >= 4 * broken else None
+    return text if sound >= broken else None
 
 
 def codec_for(label: str | None) -> str | None:

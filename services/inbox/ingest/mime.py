@@ -285,7 +285,7 @@ def _collect(part: Message, body: _Body, depth: int) -> None:
         htmls = [h for segs in choices for _, h in segs if h is not None]
         body.segments.append((plains[0] if plains else None, htmls[-1] if htmls else None))
     elif ctype in ("text/plain", "text/html") and _shown_inline(part, body):
-        text, defect = decode_bytes(_payload_bytes(part), _charset(part))
+        text, defect = decode_bytes(_payload_bytes(part), _charset(part), body.fallbacks)
         if defect:
             body.defects.append(defect)
         text = text.replace("\r\n", "\n").replace("\r", "\n")
