@@ -495,7 +495,9 @@ async def ingest_email(
         )
         reopened, created = False, True
     conversations.mark_message(conversation, now=now)
-    if conversation.language == "und" and language != "und":
+    # A reopened conversation is a new request: it is in the language the customer now surely
+    # writes in (routing then asks for an agent in it), as one not yet known is.
+    if language != "und" and (conversation.language == "und" or (reopened and confident)):
         conversation.language, conversation.language_confidence = language, confidence
     event: ConversationNeedsAgent | None = None
     if parsed.auto_reply:
