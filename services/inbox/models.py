@@ -92,6 +92,11 @@ class Conversation(Base):
     queue_name: Mapped[str | None] = mapped_column(String(200))
     assignee_agent_id: Mapped[uuid.UUID | None] = mapped_column()
     last_agent_id: Mapped[uuid.UUID | None] = mapped_column()
+    #: The routing task the routing fields describe (its last ``queued`` or ``assigned``).
+    routing_task_id: Mapped[uuid.UUID | None] = mapped_column()
+    #: The routing task the inbox last asked routing to end (transfer, escalation, resolve):
+    #: its events delivered after that are stale.
+    replaced_task_id: Mapped[uuid.UUID | None] = mapped_column()
     previous_conversation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("inbox_conversation.id")
     )
