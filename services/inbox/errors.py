@@ -96,6 +96,25 @@ class FaxMediaType(UnsupportedMediaType):
     )
 
 
+class FaxDocumentType(InvalidInput):
+    status = 415
+    code = "fax.document_type"
+    title = "Not a PDF or TIFF document"
+    detail_template = (
+        "A fax's document must be a PDF or a TIFF file, as its first bytes show, whatever type "
+        "it is declared as; this one is neither. Nothing was stored."
+    )
+
+
+class EmptyEmail(InvalidInput):
+    code = "email.empty"
+    title = "Empty email"
+    detail_template = (
+        "There is no email to store: the message is empty (no bytes, or only spaces and line "
+        "breaks). Nothing was stored."
+    )
+
+
 class CallEventMediaType(UnsupportedMediaType):
     detail_template = "Send the call event as JSON, with the media type application/json."
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.inbox.contacts import service as contacts
 from services.inbox.conversations import service as conversations
+from services.inbox.errors import FaxDocumentType
 from services.inbox.ingest.service import (
     IngestResult,
     claim_message,
@@ -17,7 +18,15 @@ from services.inbox.ingest.service import (
     needs_agent,
 )
 from services.inbox.models import Attachment, Message, OutboxEvent
+from shared.errors import FieldError
 from shared.outbox import emit
+
+#: Why a fax's document is refused (its French is in the inbox catalog).
+REASON_NOT_PDF_OR_TIFF = "Must be a PDF or a TIFF file."
+#: TIFF's two byte orders (fax servers write multi-page TIFF, class F, in either).
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
+#: PDF readers look for the %PDF- header within the first 1024 bytes, not only at the start.
+_PDF_HEADER_WITHIN = 1024
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,23 @@ class FaxInput:
     language: str
     language_confidence: float
     language_evidence: list[str]
+
+
+def document_type(document: bytes) -> str:
+    """The media type of a fax's document as its bytes show it, whatever the gateway declared:
+    application/pdf or image/tiff; FaxDocumentType (415, naming the field) for any other file."""
+    if document.startswith(_TIFF_SIGNATURES):
+        return "image/tiff"
+    if b"%PDF-" in document[:_PDF_HEADER_WITHIN]:
+        return "application/pdf"
+    raise FaxDocumentType(
+        errors=[FieldError("document", "not_pdf_or_tiff", REASON_NOT_PDF_OR_TIFF)]
+    )
+
+
+def document_name(fax_id: str, content_type: str) -> str:
+    """The name a document the gateway sent without one is given: its fax id and type."""
+    return f"fax-{fax_id}.{'tif' if content_type == 'image/tiff' else 'pdf'}"
 
 
 def fax_key(gateway: str, fax_id: str) -> str:

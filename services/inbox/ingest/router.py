@@ -28,7 +28,7 @@ from services.inbox.deps import (
     SettingsDep,
     TranslationDep,
 )
-from services.inbox.errors import UnsupportedMediaType
+from services.inbox.errors import EmptyEmail, UnsupportedMediaType
 from services.inbox.ingest import receiving, service
 from services.inbox.ingest.mime import ParsedEmail, UnparseableEmail
 from services.inbox.ingest.schemas import (
@@ -38,6 +38,7 @@ from services.inbox.ingest.schemas import (
     is_mailbox_address,
 )
 from services.inbox.metrics import email_stages
+from shared.errors import FieldError
 from shared.null_characters import refuse_in_form
 from shared.problems import invalid_input
 from shared.schemas import problem_responses
@@ -45,6 +46,8 @@ from shared.web import service_context
 
 router = APIRouter(prefix="/inbox/v1/inbound", tags=["inbound"])
 _INBOX_ADDRESS: TypeAdapter[str] = TypeAdapter(InboxAddress)
+#: Why a message without a byte to read is refused (its French is in the inbox catalog).
+REASON_EMPTY_EMAIL = "Must hold the raw email: it is empty, or only spaces and line breaks."
 #: What a gateway posts: a French customer's email as it arrived.
 EXAMPLE_EMAIL = (
     "From: Julie Gagnon <julie.gagnon@example.ca>\r\nTo: service@example.com\r\n"
@@ -97,7 +100,8 @@ EMAIL_BODY = {
     status_code=202,
     summary="Receive an email from a gateway (raw RFC 5322, JSON or form)",
     description="Stores the message exactly once and threads it; answers 202 only after the "
-    "commit. A message that cannot be parsed is kept raw and answered `quarantined`. "
+    "commit. A message that cannot be parsed is kept raw and answered `quarantined`; an empty "
+    "one (no bytes, or only spaces and line breaks) is 422 `email.empty` and stores nothing. "
     "Deduplication: Message-ID per inbox address and sender, else the gateway's id, else "
     "`Idempotency-Key`, else the hash of the raw message. A web form's email (from a no-reply "
     "address, the customer in Reply-To) is told by its Date header too: forms give every "
@@ -200,7 +204,7 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
     """The raw message, the gateway's id and the recipient, from any accepted body format."""
     kind = media_type(request)
     if kind in RAW_MEDIA_TYPES:
-        return await request.body(), None, None
+        return _not_empty(await request.body(), "body"), None, None
     if kind == "application/json":
         try:
             body = InboundEmailJson.model_validate_json(await json_text(request))
@@ -210,7 +214,7 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
             raw = base64.b64decode(body.raw, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise invalid_input([{"loc": ("body", "raw"), "type": "base64_invalid"}]) from exc
-        return raw, body.gateway_message_id, body.recipient
+        return _not_empty(raw, "raw"), body.gateway_message_id, body.recipient
     if kind == "multipart/form-data":
         async with request.form(max_part_size=limit + 1) as form:
             field = form.get("email")
@@ -219,8 +223,16 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
             raw = await field.read() if isinstance(field, UploadFile) else field.encode()
             recipient = form.get("to")
             refuse_in_form({"to": recipient})
-        return raw, None, _form_address(recipient)
+        return _not_empty(raw, "email"), None, _form_address(recipient)
     raise UnsupportedMediaType()
+
+
+def _not_empty(raw: bytes, field: str) -> bytes:
+    """The raw message, unless there is nothing in it to read (EmptyEmail, naming the field):
+    such a body is a gateway's mistake, not an email to quarantine."""
+    if not raw or raw.isspace():  # the spaces strip() drops, without copying a large body
+        raise EmptyEmail(errors=[FieldError(field, "empty", REASON_EMPTY_EMAIL)])
+    return raw
 
 
 def _form_address(value: object) -> str | None:

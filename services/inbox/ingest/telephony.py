@@ -213,7 +213,10 @@ async def _closed(routing: RoutingClient, language: str, dialed: str | None) -> 
     status_code=202,
     summary="Receive a fax (multipart with the document, or JSON with it base64-encoded)",
     description="Idempotent by `fax_id`. The document is kept as an attachment; the language "
-    "comes from the OCR text, else as for calls (dialed line, contact, sender's region).",
+    "comes from the OCR text, else as for calls (dialed line, contact, sender's region). The "
+    "document is required and must be a PDF or a TIFF (multi-page TIFF included), told by its "
+    "first bytes: it is kept with the type they show, whatever type was declared; any other "
+    "file is 415 `fax.document_type` and stores nothing.",
     responses=problem_responses(401, 403, 413, 415, 422, 503),
     openapi_extra=FAX_BODY,
 )
@@ -263,7 +266,7 @@ async def receive_fax(
             document_sha256=digest,
             document_size=len(document),
             document_type=fax.content_type,
-            document_name=fax.filename or f"fax-{fax.fax_id}.pdf",
+            document_name=fax.filename or faxes.document_name(fax.fax_id, fax.content_type),
             language=language,
             language_confidence=confidence,
             language_evidence=evidence,
@@ -314,4 +317,4 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
     refuse_oversize(document, limit)
     if not document:
         raise invalid_input([{"loc": ("body", "document"), "type": "missing"}])
-    return fax, document
+    return fax.model_copy(update={"content_type": faxes.document_type(document)}), document
