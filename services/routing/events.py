@@ -63,7 +63,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         event = _parse(ConversationResolved, envelope)
         now = utc_now()
         task = await offers.resolve_conversation(
-            session, conversation_id=event.conversation_id, now=now
+            session, conversation_id=event.conversation_id, now=now, asked_at=envelope.occurred_at
         )
         if task is not None and task.state == "canceled":
             # Its ``conversation.queued`` may reach the inbox after the resolve: this follows
@@ -88,6 +88,7 @@ def build_handlers(settings: RoutingSettings) -> dict[str, Handler]:
         if task is not None and not (event.waiting_only and task.state == "assigned"):
             now = utc_now()
             await offers.cancel_task(session, task=task, reason=event.reason[:100], now=now)
+            offers.ended_by_inbox(task, reason=event.reason[:100], asked_at=envelope.occurred_at)
             # The inbox may have learnt of this task (queued, assigned) only after it asked
             # for the cancel: this tells it the task is gone, in order after those events.
             emit(

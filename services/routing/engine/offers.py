@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
@@ -432,18 +432,35 @@ async def cancel_task(session: AsyncSession, *, task: Task, reason: str, now: da
     return task
 
 
+def ended_by_inbox(task: Task, *, reason: str, asked_at: datetime) -> None:
+    """Record on a task the inbox ended (resolved, canceled) when the inbox asked, in the
+    inbox's time: a transfer or an escalation asked before that is stale for it, one asked
+    after is not (``requeue``), however late routing applied either."""
+    moment = asked_at if asked_at.tzinfo is not None else asked_at.replace(tzinfo=UTC)
+    task.route = {**task.route, "ended_by": {"kind": reason, "asked_at": moment.isoformat()}}
+
+
 async def resolve_conversation(
-    session: AsyncSession, *, conversation_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    now: datetime,
+    asked_at: datetime | None = None,
 ) -> Task | None:
-    """The conversation ended: complete its assigned task, or cancel one still waiting."""
+    """The conversation ended: complete its assigned task, or cancel one still waiting.
+    ``asked_at``: when the inbox resolved it, recorded on the task (``ended_by_inbox``)."""
     task = await open_task_for(session, conversation_id)
     if task is None:
         return None
     if task.state == "assigned":
-        return await complete_task(
+        task = await complete_task(
             session, task_id=task.id, acting_agent_id=None, now=now, reason="resolved"
         )
-    return await cancel_task(session, task=task, reason="resolved", now=now)
+    else:
+        task = await cancel_task(session, task=task, reason="resolved", now=now)
+    if asked_at is not None:
+        ended_by_inbox(task, reason="resolved", asked_at=asked_at)
+    return task
 
 
 async def end_wrap_ups(session: AsyncSession, *, now: datetime) -> Sequence[uuid.UUID]:

@@ -148,13 +148,22 @@ async def _latest_task(session: AsyncSession, conversation_id: uuid.UUID) -> Tas
 
 def _stale(previous: Task, request: Requeue) -> bool:
     """True when the task already changed after the event happened: a later requeue moved it,
-    or it ended (resolved, canceled) after the transfer was asked for."""
+    or the inbox ended it (resolved, canceled) after it asked for the transfer.
+
+    Both compare the inbox's own times (its events' ``occurred_at``), never routing's clock:
+    a resolve routing applied late, after the inbox had reopened the conversation by a
+    transfer, does not make that transfer stale (it was asked for after the resolve). A task
+    routing ended by itself (completed through the tasks API) does not either: the inbox,
+    which asked for the transfer, waits for an agent, so the transfer opens the new task.
+    """
     occurred = _aware(request.occurred_at)
     applied = previous.route.get("requeue", {}).get("occurred_at")
     if isinstance(applied, str) and datetime.fromisoformat(applied) > occurred:
         return True
-    ended = previous.ended_at if previous.state not in ("waiting", "offered", "assigned") else None
-    return ended is not None and ended > occurred
+    if previous.state in ("waiting", "offered", "assigned"):
+        return False
+    asked = previous.route.get("ended_by", {}).get("asked_at")
+    return isinstance(asked, str) and _aware(datetime.fromisoformat(asked)) > occurred
 
 
 async def check_handover(
