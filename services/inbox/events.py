@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import UUID
 
 import sqlalchemy.event
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,18 +25,43 @@ from shared.db import utc_now
 from shared.outbox import emit
 
 
+def _replaced(conversation: Conversation, task_id: UUID) -> bool:
+    """True for an event about the task the inbox asked routing to end (a transfer, an
+    escalation, a resolve): routing sent it before it applied that request (an offer accepted
+    just before a transfer), so it no longer says where the conversation stands."""
+    return conversation.replaced_task_id is not None and conversation.replaced_task_id == task_id
+
+
+def _other_task(conversation: Conversation, task_id: UUID) -> bool:
+    """True when the conversation follows another routing task than the event's (one known:
+    a conversation whose events predate ``routing_task_id`` takes them as before)."""
+    return conversation.routing_task_id is not None and conversation.routing_task_id != task_id
+
+
 def queued_handler(*, acknowledge: bool) -> Handler:
     """The ``conversation.queued`` handler; with ``acknowledge``, a new email conversation's
     first queue asks for its automatic reply, with the queue's hours (open or closed)."""
 
     async def on_queued(session: AsyncSession, envelope: EventEnvelope) -> None:
-        """Show which queue the conversation waits in."""
+        """Show which queue the conversation waits in.
+
+        Routing's events of a conversation arrive in order and it keeps one open task per
+        conversation, so a task queued after another one's assignment replaced it (a transfer,
+        an escalation): the conversation waits again, nobody's. Only the assigned task's own
+        ``queued``, or one about a task the inbox asked routing to end, is out of date.
+        """
         event = ConversationQueued.model_validate(envelope.payload)
         conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
-        if conversation is None or conversation.routing_status == "assigned":
+        if conversation is None or _replaced(conversation, event.task_id):
+            return
+        if (
+            conversation.routing_status == "assigned"
+            and conversation.routing_task_id == event.task_id
+        ):
             return
         first_queue = conversation.queue_id is None
         conversation.routing_status = "queued"
+        conversation.routing_task_id = event.task_id
         held_by = conversation.assignee_agent_id
         if held_by is not None and conversation.status in conversations.OPEN_STATUSES:
             # Waiting in a queue, it is nobody's until an agent accepts it, so that the
@@ -57,14 +83,25 @@ def queued_handler(*, acknowledge: bool) -> Handler:
 
 
 async def on_assigned(session: AsyncSession, envelope: EventEnvelope) -> None:
-    """Record the agent who accepted the conversation."""
+    """Record the agent who accepted the conversation, and the queue it took it from.
+
+    An accept of a task the inbox has since asked routing to end (a transfer or an escalation
+    made before the accept reached it, a resolve) is ignored: routing ends that task and the
+    agent no longer has the conversation. An event without the queue's name (from a routing
+    that did not send it) leaves the name as it was in the same queue, and unknown in another.
+    """
     event = ConversationAssigned.model_validate(envelope.payload)
     conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
-    if conversation is None:
+    if conversation is None or _replaced(conversation, event.task_id):
         return
     conversation.routing_status = "assigned"
+    conversation.routing_task_id = event.task_id
     conversation.assignee_agent_id = event.agent_id
     conversation.last_agent_id = event.agent_id
+    if event.queue_name is not None:
+        conversation.queue_name = event.queue_name
+    elif conversation.queue_id != event.queue_id:
+        conversation.queue_name = None
     conversation.queue_id = event.queue_id
     conversations.touch(conversation, now=utc_now())
 
@@ -82,6 +119,8 @@ async def on_dequeued(session: AsyncSession, envelope: EventEnvelope) -> None:
     conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
     if conversation is None or conversation.routing_status not in ("queued", "assigned"):
         return
+    if _other_task(conversation, event.task_id):
+        return  # an older task's: the conversation waits in, or is held through, another one
     # A resolved conversation seeks no one, and was not refused anyone either.
     ended = conversation.status in ("resolved", "closed")
     conversation.routing_status = "none" if ended else "not_routed"
@@ -97,8 +136,9 @@ async def on_released(session: AsyncSession, envelope: EventEnvelope) -> None:
 
     The agent stays its assignee, as after a resolve: it still reads the conversation to write
     its note, set the disposition, schedule a callback or resolve it. Its status is unchanged.
-    A conversation that is no longer this agent's (handed on, or given to another agent since)
-    is left as it is, and so is one already told.
+    A conversation that is no longer this agent's (handed on, or given to another agent since,
+    or held through another task of the same agent's) is left as it is, and so is one already
+    told.
     """
     event = ConversationReleased.model_validate(envelope.payload)
     conversation = await session.get(Conversation, event.conversation_id, with_for_update=True)
@@ -106,6 +146,7 @@ async def on_released(session: AsyncSession, envelope: EventEnvelope) -> None:
         conversation is None
         or conversation.routing_status != "assigned"
         or conversation.assignee_agent_id != event.agent_id
+        or _other_task(conversation, event.task_id)
     ):
         return
     conversation.routing_status = "none"

@@ -70,6 +70,8 @@ class ConversationAssigned(Event):
     task_id: UUID
     agent_id: UUID
     queue_id: UUID
+    #: The queue's name; None from a routing that does not say.
+    queue_name: str | None = None
     needs_translation: bool = False
     assigned_at: datetime
 

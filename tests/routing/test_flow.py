@@ -67,6 +67,7 @@ async def test_accepting_assigns_the_task_and_tells_the_inbox(app: Running) -> N
         task_id=task["id"],
         agent_id=marie["id"],
         queue_id=task["queue_id"],
+        queue_name="Courriel — français",
         needs_translation=False,
         assigned_at=assigned_at,
     ).model_dump(mode="json")

@@ -271,10 +271,12 @@ async def resolve(
     "/conversations/{conversation_id}/transfer",
     summary="Transfer to a queue or an agent, with a note",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens). Routing is asked first, and a transfer it "
-    "could not carry out as asked is 422 and changes nothing: an agent or a queue it does not "
-    "know (`transfer.agent_not_found` / `transfer.queue_not_found`), a queue that does not "
-    "take the conversation's channel or language (`transfer.queue_not_suitable`), an agent "
+    "snoozed one wakes, a resolved one reopens). One resolved while the transfer was under "
+    "way is 409 `conversation.changed` and changes nothing: ask again to reopen it. Routing is "
+    "asked first, and a transfer it could not carry out as asked is 422 and changes nothing: "
+    "an agent or a queue it does not know (`transfer.agent_not_found` / "
+    "`transfer.queue_not_found`), a queue that does not take the conversation's channel or "
+    "language (`transfer.queue_not_suitable`), an agent "
     "who may never take it in its queue, whatever it is doing now "
     "(`transfer.agent_not_suitable`, one error per reason: `language`, `skill_missing`, "
     "`skill_level`, `tier`, `no_capacity`). An agent who is away or busy may be chosen: the "
@@ -296,6 +298,7 @@ async def transfer(
     # Both are checked before the request's own transaction begins: on SQLite its first read
     # takes the write lock, which no call to routing may hold.
     found = await readable(lookup, conversation_id, principal, visibility)
+    seen_status, seen_version = found.status, found.version
     await service.check_handover(
         routing,
         found,
@@ -304,6 +307,7 @@ async def transfer(
         to_queue_id=body.to_queue_id,
     )
     conversation = await load(session, conversation_id, principal, if_match, visibility)
+    service.ensure_not_ended_meanwhile(conversation, status=seen_status, version=seen_version)
     await service.transfer(
         session,
         conversation,
@@ -320,7 +324,8 @@ async def transfer(
     "/conversations/{conversation_id}/escalate",
     summary="Escalate to a higher tier (tier 2 by default) with a reason",
     description="The conversation leaves its agent and waits for routing again, open (a "
-    "snoozed one wakes, a resolved one reopens); the reason is kept as a note. Routing is "
+    "snoozed one wakes, a resolved one reopens; one resolved while the escalation was under "
+    "way is 409 `conversation.changed`); the reason is kept as a note. Routing is "
     "asked first, and an escalation it could not carry out as asked changes nothing: a queue "
     "it does not know, or one that does not take the conversation's channel or language, is "
     "422 (`transfer.queue_not_found`, `transfer.queue_not_suitable`); without `to_queue_id`, "
@@ -341,10 +346,12 @@ async def escalate(
 ) -> ConversationSummary:
     # As for a transfer: checked with routing before the request's own transaction begins.
     found = await readable(lookup, conversation_id, principal, visibility)
+    seen_status, seen_version = found.status, found.version
     await service.check_handover(
         routing, found, kind="escalation", to_queue_id=body.to_queue_id, tier=body.tier
     )
     conversation = await load(session, conversation_id, principal, if_match, visibility)
+    service.ensure_not_ended_meanwhile(conversation, status=seen_status, version=seen_version)
     await service.escalate(
         session,
         conversation,

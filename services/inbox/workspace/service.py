@@ -50,6 +50,8 @@ from shared.outbox import emit
 STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
 #: Routing statuses in which routing holds a task of the conversation (waiting or held).
 ROUTED = ("needs_agent", "queued", "assigned")
+#: Statuses in which a conversation is done with.
+ENDED = ("resolved", "closed")
 REASON_FUTURE = "Must be in the future."
 REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
@@ -108,6 +110,18 @@ async def lock_conversation(session: AsyncSession, conversation_id: uuid.UUID) -
     if conversation is None:
         raise ConversationNotFound(conversation_id=str(conversation_id))
     return conversation
+
+
+def ensure_not_ended_meanwhile(conversation: Conversation, *, status: str, version: int) -> None:
+    """Refuse (ConversationChanged, 409) a transfer or an escalation of a conversation that
+    was resolved while the request was under way: read open as ``status`` at ``version``
+    when the request began, it is resolved once locked. Whoever asked did not know it was
+    resolved (they may ask again, knowing: a resolved conversation is then reopened)."""
+    if status in ENDED or conversation.status not in ENDED:
+        return
+    error = ConversationChanged(expected=version, current_version=conversation.version)
+    error.extensions["current"] = summary(conversation)
+    raise error
 
 
 def ensure_actionable(
@@ -273,8 +287,10 @@ def _end_routing(
     session: AsyncSession, conversation: Conversation, actor: Actor, *, now: datetime
 ) -> None:
     """Tell routing the conversation is done: it completes the task its agent holds (freeing
-    the agent) or cancels one still waiting."""
+    the agent) or cancels one still waiting. Routing's events about that task sent before it
+    hears of this (an accept) are stale from now on."""
     conversation.last_agent_id = conversation.assignee_agent_id or actor.agent_id
+    conversation.replaced_task_id = conversation.routing_task_id
     emit(
         session,
         OutboxEvent,
@@ -319,7 +335,12 @@ def _ensure_future(field: str, value: datetime, *, now: datetime) -> None:
 def _requeue(conversation: Conversation) -> dict[str, Any]:
     """The conversation leaves its agent and waits for routing again. Waiting for an agent
     means it is open: a snoozed conversation wakes and a resolved one reopens. Returns the
-    status change, if any, for the timeline."""
+    status change, if any, for the timeline.
+
+    Routing ends the task the conversation had and opens a new one: its events about the old
+    task sent before it hears of this (an accept made meanwhile) are stale from now on.
+    """
+    conversation.replaced_task_id = conversation.routing_task_id
     conversation.last_agent_id = conversation.assignee_agent_id or conversation.last_agent_id
     conversation.assignee_agent_id = None
     conversation.routing_status = "needs_agent"

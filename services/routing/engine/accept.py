@@ -43,7 +43,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.routing import metrics, signals
 from services.routing.engine.offers import closed_offer, offer_document
 from services.routing.errors import OfferClosed, OfferNotFound, state_term
-from services.routing.models import Agent, AgentEvent, Assignment, OutboxEvent, Reservation, Task
+from services.routing.models import (
+    Agent,
+    AgentEvent,
+    Assignment,
+    OutboxEvent,
+    Queue,
+    Reservation,
+    Task,
+)
 from shared.contracts.routing_events import ConversationAssigned
 from shared.outbox import emitted_values, note_emitted
 
@@ -68,6 +76,13 @@ _ASSIGNMENT_COLUMNS = (
     "needs_translation",
 )
 _JSON_TIME = TypeAdapter(datetime)
+
+
+def _queue_name() -> Any:
+    """The name of the task's queue, for ``ConversationAssigned.queue_name``."""
+    return select(Queue.name).where(Queue.id == Task.queue_id).scalar_subquery()
+
+
 #: The offer's columns an accept answers with (its task's follow).
 _OFFER_COLUMNS = (
     Reservation.id,
@@ -130,7 +145,13 @@ def _accept_statement(own: bool) -> Any:
     offer_id = _param("offer_id", Reservation.id)
     now = _param("now", Reservation.answered_at)
     locked_task = (
-        select(Task.id, Task.conversation_id, Task.language, Task.queue_id.label("task_queue_id"))
+        select(
+            Task.id,
+            Task.conversation_id,
+            Task.language,
+            Task.queue_id.label("task_queue_id"),
+            _queue_name().label("task_queue_name"),
+        )
         .join(Reservation, Reservation.task_id == Task.id)
         .where(Reservation.id == offer_id)
         .with_for_update(of=Task)
@@ -153,6 +174,7 @@ def _accept_statement(own: bool) -> Any:
             locked_task.c.conversation_id,
             locked_task.c.language,
             locked_task.c.task_queue_id,
+            locked_task.c.task_queue_name,
         )
         .cte("claimed")
     )
@@ -201,6 +223,7 @@ def _accept_statement(own: bool) -> Any:
         "task_id", _text(claimed.c.task_id),
         "agent_id", _text(claimed.c.agent_id),
         "queue_id", _text(claimed.c.task_queue_id),
+        "queue_name", claimed.c.task_queue_name,
         "needs_translation", needs_translation,
         "assigned_at", bindparam("p_assigned_at_json", type_=Text()),
     )  # fmt: skip
@@ -247,6 +270,7 @@ def _offered_statement() -> Any:
             Task.conversation_id,
             Task.language,
             Task.queue_id.label("task_queue_id"),
+            _queue_name().label("task_queue_name"),
             Reservation.state,
         )
         .join(Task, Task.id == Reservation.task_id)
@@ -411,6 +435,7 @@ async def _accept_one_by_one(
             task_id=offered.task_id,
             agent_id=offered.agent_id,
             queue_id=offered.task_queue_id,
+            queue_name=offered.task_queue_name,
             needs_translation=needs_translation,
             assigned_at=now,
         )
