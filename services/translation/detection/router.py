@@ -89,7 +89,10 @@ def _result(detection: Detection) -> DetectResult:
     summary="Detect whether the newly written part of a text is English or French",
     description="Quoted history, signatures, disclaimers, URLs, addresses and numbers are "
     "removed first. Short or ambiguous texts fall back on the hints; below the confidence "
-    "threshold the answer is `und`. The same text always gives the same answer.",
+    "threshold the answer is `und`. A text clearly in neither language (mostly another script, "
+    "or Spanish, German, Polish…) is `und` whatever the hints, with a low confidence and its "
+    "reason in `evidence`: `text:non_latin_script`, `text:other_language_words` or "
+    "`text:unknown_words`. The same text always gives the same answer.",
     responses=problem_responses(401, 403, 422, 503),
 )
 async def detect_language(body: DetectRequest, _: DetectorDep) -> DetectResult:
