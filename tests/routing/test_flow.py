@@ -54,11 +54,16 @@ async def test_accepting_assigns_the_task_and_tells_the_inbox(app: Running) -> N
 
     accepted = await app.client.post(f"/routing/v1/offers/{offer['id']}/accept", headers=as_marie)
     again = await app.client.post(f"/routing/v1/offers/{offer['id']}/accept", headers=as_marie)
+    rejected = await app.client.post(f"/routing/v1/offers/{offer['id']}/reject", headers=as_marie)
 
     assert accepted.status_code == 200
     assert accepted.json()["state"] == "accepted"
-    assert again.status_code == 409
-    assert again.json()["code"] == "offer.closed"
+    # Accepting again (a double-click) answers the offer as it stands and does nothing more (one
+    # conversation.assigned, below); rejecting it now is refused.
+    assert again.status_code == 200
+    assert again.json() == accepted.json()
+    assert rejected.status_code == 409
+    assert rejected.json()["code"] == "offer.closed"
     task = await task_of(app, conversation, headers)
     [assigned] = await emitted(app, "conversation.assigned")
     assigned_at = ConversationAssigned.model_validate(assigned).assigned_at

@@ -73,9 +73,9 @@ async def test_a_rejected_task_waits_for_another_agent_rather_than_coming_straig
 
     assert rejected.status_code == 200
     assert rejected.json()["state"] == "rejected"
-    # Rejecting twice is refused and changes nothing more.
-    assert again.status_code == 409
-    assert again.json()["code"] == "offer.closed"
+    # Rejecting twice answers the offer as it stands and changes nothing more.
+    assert again.status_code == 200
+    assert again.json() == rejected.json()
     assert back_to_anne == []
     assert waiting["state"] == "waiting"
     assert [o["state"] for o in waiting["offers"]] == ["rejected"]

@@ -31,9 +31,9 @@ async def test_a_closed_offer_says_what_became_of_it_in_words(app: Running) -> N
     await app.client.post(
         url.format(second["id"], "reject"), headers=await agent_headers(app, marie["id"])
     )
-    accepted = [
+    accepted = [  # rejected once accepted (accepting again answers it as it stands)
         await app.client.post(
-            url.format(first["id"], "accept"), headers=await agent_headers(app, marie["id"], lang)
+            url.format(first["id"], "reject"), headers=await agent_headers(app, marie["id"], lang)
         )
         for lang in ("en", "fr")
     ]

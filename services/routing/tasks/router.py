@@ -191,7 +191,9 @@ async def list_offers(
 @router.post(
     "/offers/{offer_id}/accept",
     summary="Accept an offer: the task is assigned and the inbox told (the offered agent)",
-    description="For an agent, another agent's offer is 404, as if it did not exist.",
+    description="For an agent, another agent's offer is 404, as if it did not exist. Accepting "
+    "an accepted offer again (a double-click, a retry) answers it as it stands and changes "
+    "nothing; an offer rejected, expired or canceled is 409 `offer.closed`.",
     responses=problem_responses(404, 409, 422),
 )
 async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:
@@ -211,7 +213,8 @@ async def accept_offer(offer_id: UUID, session: SessionDep, principal: ActorDep)
     "agent who rejected it only when no one else may take it, and not before "
     "`ROUTING_REOFFER_DECLINED_AFTER_SECONDS` (30 s by default) after the rejection; the same "
     "holds for an offer left to expire. For an agent, another agent's offer is 404, as if it "
-    "did not exist.",
+    "did not exist. Rejecting a rejected offer again answers it as it stands; an offer "
+    "accepted, expired or canceled is 409 `offer.closed`.",
     responses=problem_responses(404, 409, 422),
 )
 async def reject_offer(offer_id: UUID, session: SessionDep, principal: ActorDep) -> OfferRead:

@@ -27,6 +27,7 @@ from services.routing.engine.translation_check import (
 from services.routing.engine.widening import next_step_due
 from services.routing.errors import (
     AgentNotFound,
+    OfferClosed,
     TaskNotFound,
     state_term,
 )
@@ -337,13 +338,21 @@ async def answer_offer(
     acting_agent_id: uuid.UUID | None,
     now: datetime,
 ) -> OfferRead:
-    """Accept or reject an offer; see ``engine.accept`` and ``engine.offers`` for the errors."""
-    if accept:
-        accepted = await accept_offer(
+    """Accept or reject an offer; see ``engine.accept`` and ``engine.offers`` for the errors.
+
+    The same answer again (a double-click, a retry after a lost response) answers the offer as
+    it stands; only the other answer to an answered offer is OfferClosed."""
+    try:
+        if accept:
+            accepted = await accept_offer(
+                session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
+            )
+            return OfferRead(**asdict(accepted))
+        reservation = await offers.reject_offer(
             session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
         )
-        return OfferRead(**asdict(accepted))
-    reservation = await offers.reject_offer(
-        session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
-    )
+    except OfferClosed:
+        reservation = await session.get(Reservation, offer_id, populate_existing=True)
+        if reservation is None or reservation.state != ("accepted" if accept else "rejected"):
+            raise
     return offer_read(reservation, await get_task(session, reservation.task_id))
