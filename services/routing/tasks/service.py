@@ -352,7 +352,8 @@ async def answer_offer(
             session, offer_id=offer_id, acting_agent_id=acting_agent_id, now=now
         )
     except OfferClosed:
-        reservation = await session.get(Reservation, offer_id, populate_existing=True)
-        if reservation is None or reservation.state != ("accepted" if accept else "rejected"):
+        answered = await session.get(Reservation, offer_id, populate_existing=True)
+        if answered is None or answered.state != ("accepted" if accept else "rejected"):
             raise
+        reservation = answered
     return offer_read(reservation, await get_task(session, reservation.task_id))
