@@ -258,7 +258,9 @@ async def resolve(
     conversation = await load(session, conversation_id, principal, if_match, visibility)
     now, who = utc_now(), actor(principal)
     if body.disposition:
-        await service.set_disposition(session, conversation, who, code=body.disposition, now=now)
+        await service.set_disposition(
+            session, conversation, who, code=body.disposition, now=now, field="disposition"
+        )
     if body.note:
         await service.add_note(session, conversation, who, body=body.note, now=now)
     await service.change_status(

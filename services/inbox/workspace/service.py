@@ -55,6 +55,7 @@ ENDED = ("resolved", "closed")
 REASON_FUTURE = "Must be in the future."
 REASON_SNOOZE_UNTIL = "Required to snooze the conversation."
 REASON_NO_AGENT = "No agent has this id."
+REASON_NO_DISPOSITION = "Not an active wrap-up code."
 REASON_NO_QUEUE = "No queue has this id."
 REASON_QUEUE_NOT_SUITABLE = "This queue does not take the conversation's channel or language."
 REASON_AGENT_NOT_SUITABLE = "The agent may not take this conversation in this queue."
@@ -229,12 +230,21 @@ async def remove_tag(
 
 
 async def set_disposition(
-    session: AsyncSession, conversation: Conversation, actor: Actor, *, code: str, now: datetime
+    session: AsyncSession,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    code: str,
+    now: datetime,
+    field: str = "code",
 ) -> None:
-    """Set the wrap-up code; it must be an active configured one."""
+    """Set the wrap-up code; it must be an active configured one (else UnknownDisposition,
+    naming ``field``, the request's field that gave it)."""
     disposition = await session.get(Disposition, code)
     if disposition is None or not disposition.active:
-        raise UnknownDisposition(code=code)
+        raise UnknownDisposition(
+            code=code, errors=[FieldError(field, "unknown_disposition", REASON_NO_DISPOSITION)]
+        )
     conversation.disposition_code = code
     record(session, conversation, actor, "disposition_set", {"code": code}, now=now)
 
