@@ -57,6 +57,8 @@ INVALID_VARIABLE_MESSAGES: dict[str, str] = {
     "time": "Variable '{name}' must be a time (HH:MM).",
     "datetime": "Variable '{name}' must be a date and time with a time zone.",
     "duration": "Variable '{name}' must be a duration of zero or more seconds.",
+    "phone": "Variable '{name}' must be a valid phone number, in international form "
+    "(+1 514-555-0177) or of the locale's country.",
 }
 #: A number, an amount or a duration must stay within ``MAX_MAGNITUDE``: a million billion,
 #: where doubles still hold every unit and far below the ~10^26 Babel's formatting can round.

@@ -22,6 +22,14 @@ Types and the values they take (Python or JSON forms):
               ``le mardi 4 mars 2025 à 9 h 30 (heure de l’Est)``, ``Tuesday, March 4, 2025, at
               9:30 a.m. (Eastern Time)`` (long and full styles; short and medium keep CLDR's glue)
     duration  timedelta or seconds; exact days, hours and minutes, never rounded to one unit
+    phone     str, a valid number (``phonenumbers``): international ("+1 514-555-0177") or a
+              number of the rendering locale's territory; shown as people write it there, a
+              North American one ``514\u00a0555-0177`` in French (OQLF), ``514-555-0177`` in
+              English (Canadian style guides: hyphens, no parentheses, the area code always
+              dialled), another territory's in its national form, a number of another country
+              in international form (``+33 1 23 45 67 89``); an extension follows as
+              ``, poste 12`` / ``, ext. 12``. Its spaces do not break (U+00A0): a number is
+              never split across lines
 A number, an amount or a duration in seconds is at most 10^15 in absolute value (``MAX_MAGNITUDE``).
 Every declared variable is required; None counts as missing; an undeclared one is an error. A
 declared variable the text does not show is allowed (a required template's wording may leave one
@@ -57,6 +65,16 @@ from babel.dates import format_date, get_datetime_format, get_timezone_name
 from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, is_currency
 from babel.units import format_unit
+from phonenumbers import (
+    NumberParseException,
+    PhoneNumber,
+    PhoneNumberFormat,
+    format_number,
+    is_valid_number,
+    is_valid_number_for_region,
+    national_significant_number,
+    parse,
+)
 
 from services.translation.templates.errors import (
     MAX_MAGNITUDE,
@@ -72,7 +90,7 @@ from services.translation.templates.errors import (
 from services.translation.templates.typography import KEEP_MARK, VALUE_MARK, apply_french_typography
 from shared.times_of_day import time_of_day
 
-VariableType = Literal["text", "number", "money", "date", "time", "datetime", "duration"]
+VariableType = Literal["text", "number", "money", "date", "time", "datetime", "duration", "phone"]
 
 TEMPLATE_LOCALES = ("en", "fr", "en-CA", "fr-CA")
 DateStyle = Literal["short", "medium", "long", "full"]
@@ -311,6 +329,42 @@ def _duration_text(value: object, name: str, locale: Locale) -> str:
     return str(format_list(parts, locale=locale))
 
 
+_PHONE_LENGTH = 100  # a written number with an extension is far shorter; parsing stays cheap
+_EXTENSION = {"en": "ext.", "fr": "poste"}
+
+
+def _phone(value: object, name: str, locale: Locale) -> PhoneNumber:
+    if not isinstance(value, str) or len(value) > _PHONE_LENGTH:
+        raise InvalidVariable(name, "phone")
+    try:
+        number = parse(value, locale.territory)  # without "+": a number of the locale's territory
+    except NumberParseException as error:
+        raise InvalidVariable(name, "phone") from error
+    if not is_valid_number(number):
+        raise InvalidVariable(name, "phone")
+    return number
+
+
+def _phone_text(value: object, name: str, locale: Locale) -> str:
+    """The number as people write it where the locale is (see the module's docstring)."""
+    number = _phone(value, name, locale)
+    extension, number.extension = number.extension, None
+    # not "the number's region": a toll-free 800 number is the United States' and Canada's
+    abroad = not locale.territory or not is_valid_number_for_region(number, locale.territory)
+    if number.country_code == 1:  # North America: "(514) 555-0177" is US usage
+        digits = national_significant_number(number)
+        area = " " if locale.language == "fr" else "-"
+        text = f"{'+1 ' if abroad else ''}{digits[:3]}{area}{digits[3:6]}-{digits[6:]}"
+    elif abroad:
+        text = format_number(number, PhoneNumberFormat.INTERNATIONAL)
+    else:
+        text = format_number(number, PhoneNumberFormat.NATIONAL)
+    text = text.replace(" ", "\u00a0")
+    if extension:
+        text += f", {_EXTENSION[locale.language]}\u00a0{extension}"
+    return text
+
+
 def _format(
     value: object,
     variable: Variable,
@@ -337,6 +391,8 @@ def _format(
             return _datetime_text(value, name, style or "long", locale, zone)
         case "duration":
             return _duration_text(value, name, locale)
+        case "phone":
+            return _phone_text(value, name, locale)
     raise TemplateSyntaxError("variables", "unknown_type", type=str(variable.type))
 
 

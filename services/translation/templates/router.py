@@ -137,7 +137,9 @@ async def delete_template(key: KeyPath, session: SessionDep, _: EditorDep) -> Re
     "/{key}/render",
     summary="Render a template for a locale, or in both languages with `und`",
     description="Dates, times, numbers, money and durations are formatted by Babel for the "
-    "locale; French text gets French typography. A bare `en` or `fr` formats for the "
+    "locale; phone numbers as people write them in the locale's country (« 514 555-0177 », "
+    "514-555-0177, another country's in international form). French text gets French "
+    "typography. A bare `en` or `fr` formats for the "
     "configured territory. With `und` both languages come in one message, French first unless "
     "`first` or the configuration says otherwise. A number, amount or duration beyond "
     "±10^15 is 422 `template.variable_invalid` whose `limit` member gives that bound.",

@@ -86,7 +86,13 @@ class VariableSpec(Schema):
         # Documented only: the server answers a bad name as bad_name, with the field's path.
         json_schema_extra={"pattern": "^[a-z][a-z0-9_]{0,63}$"},
     )
-    type: VariableType = Field(default="text", examples=["money"])
+    type: VariableType = Field(
+        default="text",
+        examples=["money"],
+        description="How values are checked and shown: text, number, money, date, time, "
+        "datetime, duration, or phone (a valid phone number, written as people write it in "
+        "the rendering locale's country; international form for another country's).",
+    )
     currency: str = Field(
         default="CAD",
         min_length=3,
@@ -216,7 +222,9 @@ class RenderRequest(Schema):
     variables: dict[str, JsonValue] = Field(
         default_factory=dict,
         description='Money: a number or {"amount": "12.50", "currency": "CAD"}; dates '
-        "YYYY-MM-DD; datetimes ISO 8601 with an offset; durations in seconds.",
+        "YYYY-MM-DD; datetimes ISO 8601 with an offset; durations in seconds; phones "
+        "international (+15145550177) or of the locale's country, shown as people write them "
+        "there (514 555-0177 in French, 514-555-0177 in English, +33 1 23 45 67 89 abroad).",
     )
     language_variables: dict[Literal["en", "fr"], dict[str, JsonValue]] = Field(
         default_factory=dict,

@@ -98,7 +98,8 @@ _OUT_OF_HOURS = _twins(
 
 _CALLBACK = _twins(
     "callback.confirmation",
-    (_CUSTOMER, _REFERENCE, Variable("callback_at", "datetime"), Variable("phone_number")),
+    # a phone, not text: "+15145550177" reads « 514 555-0177 » / "514-555-0177" to the customer
+    (_CUSTOMER, _REFERENCE, Variable("callback_at", "datetime"), Variable("phone_number", "phone")),
     (
         "Your callback is confirmed (ref. {reference})",
         "Hello {customer_name},\n\n"

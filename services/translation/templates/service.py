@@ -48,7 +48,12 @@ from services.translation.templates.seed import (
     REQUIRED_VARIABLES,
     SEED_TEMPLATES,
 )
-from services.translation.templates.superseded import SUPERSEDED_SEEDS, SupersededSeed
+from services.translation.templates.superseded import (
+    SUPERSEDED_SEEDS,
+    SUPERSEDED_VARIABLES,
+    SupersededSeed,
+    SupersededVariables,
+)
 from services.translation.templates.twins import TwinProblem, check_twins
 from shared.logging import get_logger
 
@@ -365,6 +370,7 @@ async def upgrade_seeds(
     now: datetime,
     templates: Iterable[TemplateVersion] = SEED_TEMPLATES,
     superseded: Iterable[SupersededSeed] = SUPERSEDED_SEEDS,
+    superseded_variables: Iterable[SupersededVariables] = SUPERSEDED_VARIABLES,
 ) -> int:
     """Give each stored version still exactly as an earlier release seeded it, never written
     since, the current seed's text, dated ``now`` as an edit is; returns how many were replaced.
@@ -373,13 +379,27 @@ async def upgrade_seeds(
     purpose (restored it), and that edit stands. A version is replaced only if it is untouched
     (``_untouched``): its date is still the one its seed marker records.
 
+    A version declaring its key's earlier variables (``superseded_variables``), with today's
+    text or an earlier one, is replaced too, but only if every version of its key can be
+    (``_declarations_upgradable``): twins never end up declaring different variables.
+
     Its twins still holding their current seed text (unchanged between releases, or replaced
     here too) are dated ``now`` as well: the pair was revised together, so neither reads as
     stale. A twin someone edited keeps its date, and is then reported older, to review."""
     current = {(version.key, version.locale): version for version in templates}
+    declared: dict[str, list[tuple[Variable, ...]]] = {}
+    for declaration in superseded_variables:
+        declared.setdefault(declaration.key, []).append(declaration.variables)
+    # today's text declared as an earlier release did is an earlier seed as well
+    earlier_seeds = [
+        *superseded,
+        *(SupersededSeed(v.key, v.locale, v.subject, v.body)
+          for v in current.values() if v.key in declared),
+    ]  # fmt: skip
+    upgradable: dict[str, bool] = {}
     upgraded: set[str] = set()
     replaced = 0
-    for earlier in superseded:
+    for earlier in earlier_seeds:
         seed = current.get((earlier.key, earlier.locale))
         if seed is None:
             continue
@@ -395,10 +415,22 @@ async def upgrade_seeds(
             .execution_options(populate_existing=True)
         )
         row = await session.scalar(stmt)
-        if row is None or _variables(row.variables) != seed.variables:
+        if row is None:
             continue  # edited since, replaced by another replica, or deleted: it stands
+        variables = _variables(row.variables)
+        if variables != seed.variables and variables not in declared.get(earlier.key, ()):
+            continue  # declared otherwise since: an administrator's
+        if _same_text(_pure(row), seed):
+            continue  # already today's seed
         if not await _untouched(session, row):
             continue  # an administrator's text, though the earlier seed's word for word
+        if variables != seed.variables:
+            if earlier.key not in upgradable:
+                upgradable[earlier.key] = await _declarations_upgradable(
+                    session, earlier.key, current, earlier_seeds
+                )
+            if not upgradable[earlier.key]:
+                continue  # a twin someone wrote keeps the earlier declaration: so does this
         _write(row, seed, now)
         await _mark_seeded(session, row, now)
         upgraded.add(earlier.key)
@@ -414,6 +446,26 @@ async def upgrade_seeds(
                 row.updated_at = now
     await session.flush()
     return replaced
+
+
+async def _declarations_upgradable(
+    session: AsyncSession,
+    key: str,
+    current: Mapping[tuple[str, str], TemplateVersion],
+    earlier_seeds: Iterable[SupersededSeed],
+) -> bool:
+    """Whether every version of ``key`` can take today's seed: declared as today already, or an
+    untouched seed text, today's or an earlier one, that start-up replaces."""
+    seeded = {(s.locale, s.subject, s.body) for s in earlier_seeds if s.key == key}
+    for row in await _versions(session, key, lock=True):
+        seed = current.get((key, row.locale))
+        if seed is not None and _variables(row.variables) == seed.variables:
+            continue
+        if seed is None or (row.locale, row.subject, row.body) not in seeded:
+            return False
+        if not await _untouched(session, row):
+            return False
+    return True
 
 
 async def _untouched(session: AsyncSession, row: Template) -> bool:

@@ -9,19 +9,52 @@ still exactly one of these, never edited since, is given the current seed's text
 One entry per (key, locale) text a release replaced, written out as that release seeded it
 (``git log -p services/translation/templates/seed.py``): add the replaced text here whenever a
 seed's wording changes.
+
+A seed whose declared variables change (a type, such as the callback confirmation's number
+becoming a phone) lists its earlier declaration in ``SUPERSEDED_VARIABLES``: a stored version of
+today's text or of an earlier one, declared so and untouched, is given today's seed too, but
+only when every version of its key can be (untouched, or declared as today already), so the
+twins never end up declaring different variables. A key with a version an administrator wrote
+keeps its declaration in every language: changing it is theirs to do.
 """
 
 from dataclasses import dataclass
 
+from services.translation.templates.render import Variable
+
 
 @dataclass(frozen=True, slots=True)
 class SupersededSeed:
-    """A seeded version's text as an earlier release stored it (same variables as today's)."""
+    """A seeded version's text as an earlier release stored it, declaring today's variables or
+    an earlier declaration of its key (``SUPERSEDED_VARIABLES``)."""
 
     key: str
     locale: str
     subject: str
     body: str
+
+
+@dataclass(frozen=True, slots=True)
+class SupersededVariables:
+    """The variables every version of a seeded key declared in an earlier release."""
+
+    key: str
+    variables: tuple[Variable, ...]
+
+
+#: Seeded until the phone type existed: the callback number was text, shown as given
+#: ("+15145550177") instead of as people write it (« 514 555-0177 », "514-555-0177").
+SUPERSEDED_VARIABLES: tuple[SupersededVariables, ...] = (
+    SupersededVariables(
+        "callback.confirmation",
+        (
+            Variable("customer_name"),
+            Variable("reference"),
+            Variable("callback_at", "datetime"),
+            Variable("phone_number"),
+        ),
+    ),
+)
 
 
 #: Seeded by the first release (bbfc5f8), replaced in 152ccf6: French typeset and neutral,
