@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from services import migrate
 from services.inbox.conversations.search import search_condition
@@ -216,28 +216,38 @@ async def test_texts_stored_before_the_search_migration_are_found(empty_database
     await asyncio.to_thread(migrate.upgrade, empty_database, BEFORE_SEARCH)
     engine = create_engine(empty_database, pool_size=1)
     try:
-        async with create_sessionmaker(engine)() as session:
-            contact = Contact(id=uuid.uuid4())
-            conversation = Conversation(
-                id=uuid.uuid4(), reference="C-SEARCH01", contact_id=contact.id, channel="email"
+        # Written as the release before the search stored them: its columns only (Core
+        # inserts name no column added since, whatever the models hold now).
+        conversation_id = uuid.uuid4()
+        async with engine.begin() as connection:
+            contact_id = uuid.uuid4()
+            await connection.execute(insert(Contact).values(id=contact_id))
+            await connection.execute(
+                insert(Conversation).values(
+                    id=conversation_id,
+                    reference="C-SEARCH01",
+                    contact_id=contact_id,
+                    channel="email",
+                )
             )
-            message = Message(
-                conversation_id=conversation.id,
-                dedupe_key="before-search",
-                channel="email",
-                subject="Factures",
-                text="Deux factures erronées.",
-                language="fr",
+            await connection.execute(
+                insert(Message).values(
+                    id=uuid.uuid4(),
+                    conversation_id=conversation_id,
+                    dedupe_key="before-search",
+                    channel="email",
+                    subject="Factures",
+                    text="Deux factures erronées.",
+                    language="fr",
+                )
             )
-            session.add_all([contact, conversation, message])
-            await session.commit()
 
         await asyncio.to_thread(migrate.upgrade, empty_database)
 
         async with create_sessionmaker(engine)() as session:
             condition = await search_condition(session, "facture erroné")
             found = (await session.scalars(select(Conversation.id).where(condition))).all()
-        assert found == [conversation.id]
+        assert found == [conversation_id]
     finally:
         await engine.dispose()
 
