@@ -95,3 +95,21 @@ async def test_a_name_in_single_quotes_as_outlook_writes_it_is_the_name_without_
 
     assert contact["display_name"] == "Marie Tremblay"
     assert contact["identities"] == [{"kind": "email", "value": "marie.tremblay@exemple.ca"}]
+
+
+@pytest.mark.parametrize(
+    ("sender", "name"),
+    [
+        ("=?utf-8?q?'H=C3=A9l=C3=A8ne_C=C3=B4t=C3=A9'?= <helene.cote@exemple.ca>", "Hélène Côté"),
+        ("\"'Jean Roy' (jean.roy@exemple.ca)\" <jean.roy@exemple.ca>", "Jean Roy"),
+        ('"Jean Roy [jean.roy@exemple.ca]" <jean.roy@exemple.ca>', "Jean Roy"),
+        ('"Marie (Ventes)" <marie@exemple.ca>', "Marie (Ventes)"),
+        ('"Siobhan O\'Brien" <siobhan@exemple.ca>', "Siobhan O'Brien"),
+    ],
+)
+async def test_what_mailers_wrap_around_a_name_is_not_part_of_it(
+    app: Running, gateway: str, sender: str, name: str
+) -> None:
+    contact = await contact_after(app, gateway, sender)
+
+    assert contact["display_name"] == name

@@ -31,6 +31,7 @@ _PHRASE_WORDS = re.compile(r'("(?:[^"\\]|\\.)*")|(?:=\?[^?\s]+\?[QqBb]\?[^?]*\?=
 # ('Marie Tremblay' <marie@…>): RFC 5322 has no such quotes, so the parsers keep them in the
 # name, or take a quoted address for the address itself.
 _SINGLE_QUOTED_NAME = re.compile(r"(^|,)\s*'([^'\"<>,]*)'\s*<")
+_TRAILING_ADDRESS = re.compile(r"\s*[(<\[][^()<>\[\]\s]+@[^()<>\[\]\s]+[)>\]]$")
 
 
 def unfold(value: str) -> str:
@@ -117,7 +118,17 @@ class HeaderFields:
                 pairs = utils.getaddresses([value])  # the older parser: laxer, but linear
             except STDLIB_HEADER_ERRORS:
                 pairs = []
-        return [(display.strip(), spec.strip().lower()) for display, spec in pairs]
+        return [(_display_name(display), spec.strip().lower()) for display, spec in pairs]
+
+
+def _display_name(display: str) -> str:
+    """A display name without what mailers wrap around it: Outlook's single quotes (also
+    inside an encoded word, which the parsers see only once decoded) and an address repeated
+    after it in parentheses ('Jean Roy' (jean@client.ca))."""
+    name = _TRAILING_ADDRESS.sub("", display.strip())
+    if len(name) > 1 and name[0] == name[-1] == "'":
+        name = name[1:-1].strip()
+    return name
 
 
 def _double_quoted(match: re.Match[str]) -> str:
