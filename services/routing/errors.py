@@ -60,6 +60,17 @@ class QueueInUse(Conflict):
     )
 
 
+class QueueWorkNotServed(Conflict):
+    code = "queue.work_not_served"
+    title = "Change refused: the queue holds work"
+    detail_template = Plural(
+        "{count} task waiting or offered in the queue is on a channel or in a language it "
+        "would no longer take; move it to another queue or wait until the queue is empty.",
+        "{count} tasks waiting or offered in the queue are on a channel or in a language it "
+        "would no longer take; move them to another queue or wait until the queue is empty.",
+    )
+
+
 class InvalidQueue(InvalidInput):
     code = "queue.invalid"
     title = "Invalid queue configuration"

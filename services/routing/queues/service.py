@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -18,7 +18,12 @@ from services.routing.engine.eligibility import as_free, queue_languages, takes
 from services.routing.engine.model import Channel, QueueConfig
 from services.routing.engine.snapshots import agent_snapshot, queue_config
 from services.routing.engine.translation_check import as_applied, holds_translation
-from services.routing.errors import QueueInUse, QueueNameTaken, QueueNotFound
+from services.routing.errors import (
+    QueueInUse,
+    QueueNameTaken,
+    QueueNotFound,
+    QueueWorkNotServed,
+)
 from services.routing.models import OPEN_TASK_STATES, Agent, Queue, QueueRule, Reservation, Task
 from services.routing.queues.documents import business_hours
 from services.routing.queues.hours import is_open
@@ -115,6 +120,12 @@ async def update_queue(
     new_name = changes.get("name")
     if new_name is not None:
         await _ensure_name_free(session, new_name, queue.id)
+    await _ensure_work_still_served(
+        session,
+        queue,
+        language=changes.get("language") or queue.language,
+        channels=changes.get("channels") or queue.channels,
+    )
     async with _named(session, new_name, queue.id):
         for name, value in changes.items():
             if value is not None or name in _DOCUMENT_FIELDS:
@@ -124,6 +135,31 @@ async def update_queue(
         queue.updated_at = now
     signals.queues_changed(session)
     return queue
+
+
+#: The tasks a queue still has to route: an assigned task is with its agent already.
+_ROUTED_STATES = ("waiting", "offered")
+
+
+async def _ensure_work_still_served(
+    session: AsyncSession, queue: Queue, *, language: str, channels: Sequence[str]
+) -> None:
+    """Refuse a change that would leave waiting or offered tasks in a queue that no longer
+    takes their channel or language (the engine would never offer them again); raises
+    QueueWorkNotServed."""
+    if language == queue.language and set(channels) >= set(queue.channels):
+        return
+    stranded = or_(
+        Task.channel.not_in(list(channels)),
+        false() if language == "bilingual" else Task.language != language,
+    )
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(Task.queue_id == queue.id, Task.state.in_(_ROUTED_STATES), stranded)
+    )
+    if count:
+        raise QueueWorkNotServed(count=count)
 
 
 def _empty(name: str) -> Any:
