@@ -73,7 +73,7 @@ async def test_two_queues_renamed_at_once_to_one_name_keep_their_names_but_one(
     assert Counter(answer.status_code for answer in answers) == {200: 1, 409: RACERS - 1}
     refused = [answer.json() for answer in answers if answer.status_code == 409]
     assert {problem["code"] for problem in refused} == {"queue.name_taken"}
-    assert refused[0]["detail"] == "Une autre file s’appelle déjà File unique."
+    assert refused[0]["detail"] == "Une autre file s’appelle déjà «\u202fFile unique\u202f»."
     renamed = next(i for i, answer in zip(ids, answers, strict=True) if answer.status_code == 200)
     kept = {f"File {n}" for n, i in enumerate(ids) if i != renamed}
     assert names.count("File unique") == 1

@@ -19,7 +19,7 @@ EXTENSION_EN = (
     "Numbers are kept without an extension: give the number alone (and the extension in a note)."
 )
 EXTENSION_FR = (
-    "Les numéros sont gardés sans poste\u00a0: donnez le numéro seul (et le poste dans une note)."
+    "Les numéros sont gardés sans poste\u202f: donnez le numéro seul (et le poste dans une note)."
 )
 WITH_EXTENSION = [
     "819 555-0111 poste 22",

@@ -19,8 +19,15 @@ async def read(app: Running, conversation: str, headers: dict[str, str]) -> dict
 
 
 @pytest.mark.parametrize(
-    ("language", "reason"),
-    [("en", "Not an active wrap-up code."), ("fr", "N’est pas un code de clôture actif.")],
+    ("language", "reason", "detail"),
+    [
+        ("en", "Not an active wrap-up code.", "nonexistent_code is not an active wrap-up code."),
+        (
+            "fr",
+            "N’est pas un code de clôture actif.",
+            "«\u202fnonexistent_code\u202f» n’est pas un code de clôture actif.",
+        ),
+    ],
 )
 async def test_a_resolve_with_an_unknown_code_names_the_field_and_changes_nothing(
     app: Running,
@@ -28,6 +35,7 @@ async def test_a_resolve_with_an_unknown_code_names_the_field_and_changes_nothin
     agent: dict[str, str],  # noqa: F811
     language: str,
     reason: str,
+    detail: str,
 ) -> None:
     before = await read(app, conversation_id, agent)
 
@@ -40,6 +48,7 @@ async def test_a_resolve_with_an_unknown_code_names_the_field_and_changes_nothin
     assert refused.status_code == 422
     problem = refused.json()
     assert problem["code"] == "disposition.unknown"
+    assert problem["detail"] == detail
     assert problem["errors"] == [
         {"field": "disposition", "code": "unknown_disposition", "reason": reason}
     ]

@@ -157,8 +157,8 @@ async def test_a_transfer_to_a_queue_that_does_not_take_the_conversation_is_refu
     assert french.json()["code"] == "transfer.queue_not_suitable"
     assert french.json()["title"] == "File d’attente inadaptée"
     assert french.json()["detail"] == (
-        "La file d’attente Courriel — français ne prend pas le canal ou la langue de cette "
-        f"conversation{NNBSP}; rien n’a été modifié."
+        f"La file d’attente «{NNBSP}Courriel — français{NNBSP}» ne prend pas le canal ou la "
+        f"langue de cette conversation{NNBSP}; rien n’a été modifié."
     )
     assert french.json()["errors"] == [
         {
@@ -206,7 +206,7 @@ async def test_a_transfer_to_an_agent_who_may_never_take_the_conversation_is_ref
     # Named as people know her, not by her id.
     assert french.json()["detail"] == (
         "Marie ne peut pas prendre cette conversation dans la file "
-        f"Email — English{NNBSP}; rien n’a été modifié."
+        f"«{NNBSP}Email — English{NNBSP}»{NNBSP}; rien n’a été modifié."
     )
     assert french.json()["errors"] == [
         {
