@@ -35,6 +35,8 @@ REASONS_INVALID_VARIABLE = {
     "time": "Must be a time (HH:MM).",
     "datetime": "Must be a date and time with a time zone.",
     "duration": "Must be a duration of zero or more seconds.",
+    "phone": "Must be a phone number, in international form (+1 514-555-0177) or of the "
+    "customer's country.",
 }
 #: What a figure beyond the translation service's bound (its problem's ``limit``) must be.
 REASONS_OUT_OF_RANGE = {
