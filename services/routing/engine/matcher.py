@@ -278,12 +278,13 @@ async def _claim_tasks(
     return rows, any(claimed[qid] >= limit for qid, limit in depth.items())
 
 
-def _handed_over_by(task: Task) -> set[uuid.UUID]:
-    """The agent who transferred or escalated this task away counts as having declined it:
-    others first, and it comes back to that agent only when no one else may take it."""
+def _handed_over_by(task: Task) -> dict[uuid.UUID, datetime]:
+    """The agent who transferred or escalated this task away counts as having declined it
+    when routing opened it (the task's ``created_at``): others first, and it comes back to
+    that agent only when no one else may take it, and not before the re-offer delay."""
     requeue = task.route.get("requeue") if task.route else None
     agent = requeue.get("from_agent_id") if isinstance(requeue, dict) else None
-    return {uuid.UUID(agent)} if isinstance(agent, str) else set()
+    return {uuid.UUID(agent): _utc(task.created_at)} if isinstance(agent, str) else {}
 
 
 #: Offers the agent itself turned down (rejected, or let expire), as opposed to withdrawn.
@@ -560,12 +561,14 @@ async def match_once(
         return MatchResult()
     claimed, more = await _claim_tasks(session, open_queues, spare, batch_size)
     task_rows = {row.id: row for row, _ in claimed}
-    # Only tasks offered before can have agents who declined them.
+    # Only tasks offered before can have agents who turned them down; a task handed over has
+    # the agent it came from, as declined when it was opened.
     declined = await _declined(session, [row.id for row, ended in claimed if ended])
-    snapshots = [
-        task_snapshot(row, declined=declined[row.id].keys() | _handed_over_by(row))
-        for row in task_rows.values()
-    ]
+    for row in task_rows.values():
+        for agent_id, handed_at in _handed_over_by(row).items():
+            last = declined[row.id].get(agent_id)
+            declined[row.id][agent_id] = handed_at if last is None else max(last, handed_at)
+    snapshots = [task_snapshot(row, declined=declined[row.id].keys()) for row in task_rows.values()]
     offers: list[tuple[Task, Candidate, QueueConfig]] = []
     next_due: timedelta | None = None
     free = _FreeAgents(pool.values(), now)

@@ -12,6 +12,7 @@ a queue takes only agents of those tiers) and which serves the task's channel an
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -396,6 +397,10 @@ async def requeue_conversation(
                 event_id=str(request.event_id),
             )
             return None
+        if request.from_agent_id is None and current is not None and current.state == "assigned":
+            # The inbox had not heard of the assignment yet (a supervisor's transfer racing
+            # the agent's accept): the agent who held the task is the one it came from.
+            request = dataclasses.replace(request, from_agent_id=current.agent_id)
         held = {current.agent_id, request.to_agent_id} if current else {request.to_agent_id}
         # Task first, then agents in id order: the lock order of engine.offers.
         await offers.lock_agents(session, [agent for agent in held if agent is not None])
