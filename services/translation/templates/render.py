@@ -280,11 +280,17 @@ def _time_text(moment: time, locale: Locale) -> str:
     return time_of_day(moment, locale)
 
 
-def _zone_name(zone: ZoneInfo, locale: Locale) -> str:
-    """The zone's generic long name (« heure de l’Est », "Eastern Time"), as the hours use it."""
+def _zone_name(zone: ZoneInfo, locale: Locale, local: datetime | None = None) -> str:
+    """The zone's generic long name (« heure de l’Est », "Eastern Time"), as the hours use it;
+    for a ``local`` time the clocks show twice (the hour repeated when they go back), its
+    specific name (« heure avancée de l’Est », then « heure normale de l’Est »), which tells
+    the two apart."""
     if zone.key in _UTC_NAMES:
         return "UTC"  # CLDR has no generic name for UTC: Babel invents « région inconnue »
-    return str(get_timezone_name(zone, width="long", zone_variant="generic", locale=locale))
+    variant = "generic"
+    if local is not None and local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        variant = "daylight" if local.dst() else "standard"
+    return str(get_timezone_name(zone, width="long", zone_variant=variant, locale=locale))
 
 
 def _datetime_text(
@@ -297,7 +303,7 @@ def _datetime_text(
     named = local.tzinfo if isinstance(local.tzinfo, ZoneInfo) else ZoneInfo("UTC")
     # a bare offset ("-0500") names no place a customer knows: without a zone, show UTC
     local = local.astimezone(named)
-    clock = f"{_time_text(local.time(), locale)} ({_zone_name(named, locale)})"
+    clock = f"{_time_text(local.time(), locale)} ({_zone_name(named, locale, local)})"
     day = _date_text(local.date(), style, locale)
     if style in ("long", "full"):
         # CLDR keeps « à » / "at" in separate atTime formats Babel does not read; the comma after
