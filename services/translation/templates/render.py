@@ -287,7 +287,7 @@ def _zone_name(zone: ZoneInfo, locale: Locale, local: datetime | None = None) ->
     the two apart."""
     if zone.key in _UTC_NAMES:
         return "UTC"  # CLDR has no generic name for UTC: Babel invents « région inconnue »
-    variant = "generic"
+    variant: Literal["generic", "daylight", "standard"] = "generic"
     if local is not None and local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         variant = "daylight" if local.dst() else "standard"
     return str(get_timezone_name(zone, width="long", zone_variant=variant, locale=locale))
