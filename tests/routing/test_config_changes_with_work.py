@@ -4,8 +4,13 @@ longer take."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import pytest
+
+from services.routing.stream.broker import AgentBroker
+from services.routing.stream.feed import agent_feed
 from tests.routing.scenario import (
     admin,
     agent_headers,
@@ -15,6 +20,7 @@ from tests.routing.scenario import (
     run_engine,
     task_of,
 )
+from tests.routing.test_stream import next_message, parse
 from tests.support.apps import Running
 
 TO_ENGLISH_FAX = {
@@ -143,4 +149,129 @@ async def test_assigned_work_does_not_hold_a_queue_change_back(app: Running) -> 
     assert accepted.status_code == 200, accepted.text
     assert changed.status_code == 200, changed.text
     assert changed.json()["language"] == "en"
+    assert (await task_of(app, conversation, headers))["state"] == "assigned"
+
+
+async def _stream_since_start(app: Running, agent_id: str) -> list[dict[str, Any]]:
+    """Every event of the agent's stream so far (resumed from the first id)."""
+    context = app.context("routing")
+    broker = context.extras["broker"]
+    assert isinstance(broker, AgentBroker)
+    feed = agent_feed(
+        context.require_sessions(),
+        context.require_read_sessions(),
+        broker,
+        agent_id=uuid.UUID(agent_id),
+        last_event_id=0,
+        heartbeat_seconds=60,
+    )
+    events: list[dict[str, Any]] = []
+    try:
+        await next_message(feed)  # retry:
+        while not events or events[-1]["event"] != "offer.ended":
+            events.append(parse(await next_message(feed)))
+    finally:
+        await feed.aclose()
+    return events
+
+
+async def _offered_to_marie(
+    app: Running, headers: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """Marie (French and English) holds the offer of a French email; Paul (French) is away."""
+    marie = await create_agent(app, headers, name="Marie", languages={"fr": 5, "en": 5})
+    await create_agent(app, headers, name="Paul", languages={"fr": 5}, status="away")
+    conversation = await open_task(app, language="fr")
+    await run_engine(app)
+    [offer] = await offers_of(app, marie["id"], headers)
+    return marie, offer, conversation
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"capacity": {"phone": 1, "email": 0, "fax": 0}},
+        {"languages": {"en": 5}},
+        {"skills": {}, "tier": 2},
+    ],
+    ids=["capacity_zero", "language_dropped", "tier_not_served"],
+)
+async def test_an_agent_change_withdraws_the_offers_she_may_no_longer_take(
+    app: Running, change: dict[str, Any]
+) -> None:
+    headers = await admin(app)
+    if "tier" in change:
+        email_fr = await _queue(app, headers, "Courriel — français")
+        await app.client.patch(
+            f"/routing/v1/queues/{email_fr['id']}", json={"tiers": [1]}, headers=headers
+        )
+    marie, offer, conversation = await _offered_to_marie(app, headers)
+
+    changed = await app.client.patch(
+        f"/routing/v1/agents/{marie['id']}", json=change, headers=headers
+    )
+    left = await offers_of(app, marie["id"], headers)
+    accepted = await app.client.post(
+        f"/routing/v1/offers/{offer['id']}/accept", headers=await agent_headers(app, marie["id"])
+    )
+    task = await task_of(app, conversation, headers)
+    paul = next(
+        a
+        for a in (await app.client.get("/routing/v1/agents", headers=headers)).json()
+        if a["name"] == "Paul"
+    )
+    await app.client.put(
+        f"/routing/v1/agents/{paul['id']}/status", json={"status": "available"}, headers=headers
+    )
+    await run_engine(app)
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["load"]["email"] == 0
+    assert left == []
+    assert accepted.status_code == 409
+    assert accepted.json()["code"] == "offer.closed"
+    assert (task["state"], task["agent_id"]) == ("waiting", None)
+    ended = (await _stream_since_start(app, marie["id"]))[-1]
+    assert (ended["data"]["offer_id"], ended["data"]["reason"]) == (offer["id"], "rescinded")
+    assert len(await offers_of(app, paul["id"], headers)) == 1
+
+
+async def test_a_capacity_cut_withdraws_the_newest_offers_over_it_and_keeps_the_rest(
+    app: Running,
+) -> None:
+    headers = await admin(app)
+    marie, first, conversation = await _offered_to_marie(app, headers)
+    second_conversation = await open_task(app, language="fr")
+    await run_engine(app)
+    [second] = [o for o in await offers_of(app, marie["id"], headers) if o["id"] != first["id"]]
+
+    changed = await app.client.patch(
+        f"/routing/v1/agents/{marie['id']}",
+        json={"capacity": {"phone": 1, "email": 1, "fax": 2}, "name": "Marie T."},
+        headers=headers,
+    )
+    left = await offers_of(app, marie["id"], headers)
+
+    assert changed.status_code == 200, changed.text
+    assert [o["id"] for o in left] == [first["id"]]
+    assert (await task_of(app, conversation, headers))["state"] == "offered"
+    assert (await task_of(app, second_conversation, headers))["state"] == "waiting"
+    assert second["conversation_id"] == second_conversation
+
+
+async def test_an_agent_change_she_can_still_work_under_keeps_her_offer(app: Running) -> None:
+    headers = await admin(app)
+    marie, offer, conversation = await _offered_to_marie(app, headers)
+
+    changed = await app.client.patch(
+        f"/routing/v1/agents/{marie['id']}",
+        json={"languages": {"fr": 4}, "capacity": {"phone": 0, "email": 1, "fax": 0}},
+        headers=headers,
+    )
+    accepted = await app.client.post(
+        f"/routing/v1/offers/{offer['id']}/accept", headers=await agent_headers(app, marie["id"])
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert accepted.status_code == 200, accepted.text
     assert (await task_of(app, conversation, headers))["state"] == "assigned"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -20,15 +21,23 @@ from services.routing.agents.schemas import (
 )
 from services.routing.engine import offers
 from services.routing.engine.catalog import load_catalog
-from services.routing.engine.eligibility import takes
+from services.routing.engine.eligibility import Refusal, eligible, takes
 from services.routing.engine.model import (
     AgentSnapshot,
     AgentStatus,
+    Channel,
     QueueConfig,
 )
-from services.routing.engine.snapshots import capacity, stream_connected
+from services.routing.engine.snapshots import capacity, stream_connected, task_snapshot
 from services.routing.errors import AgentEmailTaken, AgentHoldsTasks, AgentNotFound
-from services.routing.models import Agent, AgentLanguage, AgentSkill, OutboxEvent, Task
+from services.routing.models import (
+    Agent,
+    AgentLanguage,
+    AgentSkill,
+    OutboxEvent,
+    Reservation,
+    Task,
+)
 from services.routing.workload import HELD_STATES, agent_loads
 from shared.contracts.routing import AgentQueues, ServedQueue
 from shared.contracts.routing_events import AgentDeleted
@@ -161,7 +170,11 @@ async def get_agent(session: AsyncSession, agent_id: uuid.UUID) -> Agent:
 async def update_agent(
     session: AsyncSession, *, agent_id: uuid.UUID, data: AgentUpdate, now: datetime
 ) -> Agent:
-    """Change the fields given; raises AgentNotFound or AgentEmailTaken."""
+    """Change the fields given, withdrawing the pending offers the agent may no longer take
+    after it (see ``_withdraw_untakeable_offers``); raises AgentNotFound or AgentEmailTaken."""
+    # Locked as a change of presence locks it: the offers it holds are weighed against the
+    # agent as this transaction leaves it, and no offer is made to it meanwhile.
+    await offers.lock_agents(session, [agent_id])
     agent = await get_agent(session, agent_id)
     if data.email is not None:
         await _ensure_email_free(session, data.email, agent.id)
@@ -177,7 +190,71 @@ async def update_agent(
     _levels(agent, data.languages, data.skills)
     agent.updated_at = now
     await _flush(session, agent.email)
+    if {"capacity", "languages", "skills", "tier"} & data.model_fields_set:
+        await _withdraw_untakeable_offers(session, agent, now=now)
     return agent
+
+
+#: Why a change to the agent itself may leave it unable to take an offer it holds; the
+#: other refusals (its presence, a call it is on, the queue's own rule) are not its change's.
+_OWN_REFUSALS = frozenset(
+    {
+        Refusal.TIER,
+        Refusal.NO_CAPACITY,
+        Refusal.LANGUAGE,
+        Refusal.SKILL_MISSING,
+        Refusal.SKILL_LEVEL,
+    }
+)
+
+
+async def _withdraw_untakeable_offers(session: AsyncSession, agent: Agent, *, now: datetime) -> int:
+    """Withdraw, as going offline does, the pending offers the (locked) agent may no longer
+    take after a change of its capacity, languages, skills or tier, by the engine's rule for
+    each offer's queue and the task's wait (so a widening step that reached the agent still
+    does): its tasks go back to waiting and its stream hears ``offer.ended``. Offers are kept
+    oldest first while its capacity on their channel, beside the tasks assigned to it, allows."""
+    pending = (
+        await session.execute(
+            select(Task, Reservation)
+            .join(Reservation, Reservation.task_id == Task.id)
+            .where(Reservation.agent_id == agent.id, Reservation.state == "pending")
+            .order_by(Reservation.offered_at, Reservation.id)
+        )
+    ).all()
+    if not pending:
+        return 0
+    assigned = await session.execute(
+        select(Task.channel, func.count())
+        .where(Task.agent_id == agent.id, Task.state == "assigned")
+        .group_by(Task.channel)
+    )
+    load: Counter[Channel] = Counter({Channel(channel): count for channel, count in assigned})
+    catalog = await load_catalog(session)
+    withdrawn: list[uuid.UUID] = []
+    for task, reservation in pending:
+        queue = catalog.queues.get(reservation.queue_id) if reservation.queue_id else None
+        if queue is None:
+            continue
+        snapshot = AgentSnapshot(
+            id=agent.id,
+            languages={row.language: row.level for row in agent.languages},
+            skills={row.skill: row.level for row in agent.skills},
+            status=AgentStatus.AVAILABLE,
+            idle_since=None,
+            stream_connected=True,
+            capacity=capacity(agent),
+            load=dict(load),
+            tier=agent.tier,
+        )
+        verdict = eligible(snapshot, task_snapshot(task), queue, waited=now - task.queued_at)
+        if any(reason.code in _OWN_REFUSALS for reason in verdict.reasons):
+            withdrawn.append(reservation.id)
+        else:
+            load[Channel(task.channel)] += 1
+    return await offers.rescind_offers(
+        session, agent_id=agent.id, now=now, reason="rescinded", offer_ids=withdrawn
+    )
 
 
 async def delete_agent(session: AsyncSession, *, agent_id: uuid.UUID, now: datetime) -> None:

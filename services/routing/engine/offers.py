@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -265,16 +265,26 @@ def _set_status(agent: Agent, status: str, reason: str | None, now: datetime) ->
 
 
 async def rescind_offers(
-    session: AsyncSession, *, agent_id: uuid.UUID, now: datetime, reason: str
+    session: AsyncSession,
+    *,
+    agent_id: uuid.UUID,
+    now: datetime,
+    reason: str,
+    offer_ids: Collection[uuid.UUID] | None = None,
 ) -> int:
-    """Withdraw the agent's pending offers it no longer may take (status change); the agent's
-    row must already be locked. Offers whose task is being answered right now are left."""
+    """Withdraw the agent's pending offers it no longer may take (status change; only
+    ``offer_ids`` when given); the agent's row must already be locked. Offers whose task is
+    being answered right now are left."""
     stmt = (
         select(Task, Reservation)
         .join(Reservation, Reservation.task_id == Task.id)
         .where(Reservation.agent_id == agent_id, Reservation.state == "pending")
         .with_for_update(skip_locked=True, of=Task)
     )
+    if offer_ids is not None:
+        if not offer_ids:
+            return 0
+        stmt = stmt.where(Reservation.id.in_(list(offer_ids)))
     pending = (await session.execute(stmt)).all()
     for task, reservation in pending:
         reservation.state, reservation.answered_at = "canceled", now
