@@ -16,6 +16,7 @@ from services.routing.models import Callback
 from shared.db import utc_now
 from tests.routing.scenario import admin, agent_headers, bearer, create_agent
 from tests.support.apps import Running, routing_unreachable
+from tests.support.inbox_rows import inbox_has
 
 NO_AGENT = {
     "field": "agent_id",
@@ -57,9 +58,13 @@ async def callbacks(app: Running) -> int:
         return int(await session.scalar(select(func.count()).select_from(Callback)) or 0)
 
 
+#: The conversation the callbacks are about; each test gives the inbox one with this id.
+CONVERSATION = str(uuid.uuid4())
+
+
 def callback(**fields: Any) -> dict[str, Any]:
     return {
-        "conversation_id": str(uuid.uuid4()),
+        "conversation_id": CONVERSATION,
         "due_at": (utc_now() + timedelta(hours=2)).isoformat(),
         "language": "fr",
         "phone": "+15145550123",
@@ -72,6 +77,7 @@ async def test_a_callback_for_an_agent_routing_does_not_know_is_refused(app: Run
     french = {**headers, "Accept-Language": "fr"}
     gone = await deleted_agent(app, headers)
     marie = await create_agent(app, headers, name="Marie Tremblay", languages={"fr": 5})
+    await inbox_has(app, CONVERSATION)
 
     unknown = await app.client.post(
         "/routing/v1/callbacks", json=callback(agent_id=str(uuid.uuid4())), headers=french

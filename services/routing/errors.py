@@ -107,6 +107,14 @@ class CallbackNotFound(NotFound):
     detail_template = "No callback has the id {callback_id}."
 
 
+class CallbackConversationNotFound(InvalidInput):
+    code = "callback.conversation_not_found"
+    title = "Conversation not found"
+    detail_template = (
+        "The inbox has no conversation {conversation_id} to call back for; nothing was scheduled."
+    )
+
+
 class AgentHoldsTasks(Conflict):
     code = "agent.holds_tasks"
     title = "Agent holds tasks"

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from typing import ClassVar
+from uuid import UUID
 
 from shared.auth import Principal, Role
-from shared.clients.base import ServiceClient
+from shared.clients.base import PeerRejected, ServiceClient
 from shared.contracts.events import EventAck, EventEnvelope
 from shared.contracts.inbox import MAX_TOKEN_CHARS, TokenIntrospection, TokenIntrospectRequest
 from shared.errors import Unavailable
@@ -30,6 +31,17 @@ class InboxClient(ServiceClient):
         return await self.call(
             "POST", "/inbox/v1/events", EventAck, json=envelope.model_dump(mode="json")
         )
+
+    async def conversation_exists(self, conversation_id: UUID) -> bool:
+        """Whether the inbox has this conversation (False when it answers 404). Raises
+        PeerUnavailable while the inbox cannot be reached, PeerRejected on any other refusal."""
+        try:
+            await self.send("GET", f"/inbox/v1/conversations/{conversation_id}")
+        except PeerRejected as exc:
+            if exc.params.get("peer_status") == 404:
+                return False
+            raise
+        return True
 
 
 class IntrospectingVerifier:

@@ -12,6 +12,7 @@ from shared.auth import Role
 from shared.db import utc_now
 from tests.routing.scenario import admin, agent_headers, bearer, create_agent, offers_of, run_engine
 from tests.support.apps import Running
+from tests.support.inbox_rows import inbox_has
 
 
 def callback_body(**extra: Any) -> dict[str, Any]:
@@ -26,9 +27,9 @@ def callback_body(**extra: Any) -> dict[str, Any]:
 
 
 async def schedule(app: Running, headers: dict[str, str], **extra: Any) -> str:
-    created = await app.client.post(
-        "/routing/v1/callbacks", json=callback_body(**extra), headers=headers
-    )
+    body = callback_body(**extra)
+    await inbox_has(app, body["conversation_id"])
+    created = await app.client.post("/routing/v1/callbacks", json=body, headers=headers)
     assert created.status_code == 201, created.text
     callback_id: str = created.json()["id"]
     return callback_id

@@ -17,6 +17,7 @@ from tests.routing.scenario import SERVICE, admin, agent_headers, bearer, create
 from tests.routing.test_callback_access import callback_body, read, schedule
 from tests.routing.test_requeue import assigned_conversation, deliver, inbox_agent
 from tests.support.apps import Running
+from tests.support.inbox_rows import inbox_has
 
 
 async def callbacks_stored(app: Running) -> int:
@@ -43,9 +44,9 @@ async def test_the_agent_who_asks_for_a_callback_for_another_agent_reads_it(
     paul_headers = await agent_headers(app, paul["id"])
     supervisor = bearer(await app.token(Role.SUPERVISOR))
 
-    created = await app.client.post(
-        "/routing/v1/callbacks", json=callback_body(agent_id=luc["id"]), headers=marie_headers
-    )
+    body = callback_body(agent_id=luc["id"])
+    await inbox_has(app, body["conversation_id"])
+    created = await app.client.post("/routing/v1/callbacks", json=body, headers=marie_headers)
     for_luc = created.json()["id"]
     own = await schedule(app, marie_headers)
     by_supervisor = await schedule(app, supervisor, agent_id=luc["id"])
@@ -88,11 +89,9 @@ async def test_who_asked_cannot_be_given_and_refused_requests_store_nothing(
         json=callback_body(agent_id=luc["id"], requested_by_agent_id=paul["id"]),
         headers=marie_headers,
     )
-    unknown = await app.client.post(
-        "/routing/v1/callbacks",
-        json=callback_body(agent_id=str(uuid.uuid4())),
-        headers=marie_headers,
-    )
+    body = callback_body(agent_id=str(uuid.uuid4()))
+    await inbox_has(app, body["conversation_id"])
+    unknown = await app.client.post("/routing/v1/callbacks", json=body, headers=marie_headers)
 
     assert (spoofed.status_code, unknown.status_code) == (422, 422)
     assert spoofed.headers["content-type"].startswith("application/problem+json")

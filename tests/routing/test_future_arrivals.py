@@ -23,6 +23,7 @@ from tests.routing.scenario import (
     task_of,
 )
 from tests.support.apps import Running, running_all_in_one
+from tests.support.inbox_rows import inbox_has
 
 
 async def test_a_task_arriving_ahead_of_routings_clock_never_waited_less_than_nothing(
@@ -66,10 +67,12 @@ async def test_a_callback_released_by_a_clock_ahead_has_waited_0_s_without_a_que
 ) -> None:
     async with running_all_in_one(db_url, tmp_path, seed_default_queues=False) as app:
         headers = await admin(app)
+        conversation = str(uuid.uuid4())
+        await inbox_has(app, conversation)
         scheduled = await app.client.post(
             "/routing/v1/callbacks",
             json={
-                "conversation_id": str(uuid.uuid4()),
+                "conversation_id": conversation,
                 "due_at": (utc_now() + timedelta(minutes=1)).isoformat(),
                 "language": "fr",
                 "phone": "+15145550123",

@@ -23,6 +23,7 @@ from tests.routing.scenario import (
     task_of,
 )
 from tests.support.apps import Running
+from tests.support.inbox_rows import inbox_has
 
 
 async def _queue(app: Running, headers: dict[str, str], name: str) -> dict[str, Any]:
@@ -200,6 +201,7 @@ async def test_a_callback_becomes_a_call_for_its_agent_when_due(app: Running) ->
     sessions = app.context("routing").require_sessions()
     await mark_stream(sessions, uuid.UUID(marie["id"]), seen=due)
     conversation = str(uuid.uuid4())
+    await inbox_has(app, conversation)
 
     body = {"conversation_id": conversation, "due_at": due.isoformat(), "language": "fr"}
     created = await app.client.post(

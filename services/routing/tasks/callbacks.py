@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.routing import signals
 from services.routing.engine import intake
-from services.routing.errors import CallbackNotFound
+from services.routing.errors import CallbackConversationNotFound, CallbackNotFound
 from services.routing.models import OPEN_TASK_STATES, Agent, Callback, Reservation, Task
 from services.routing.tasks.schemas import CallbackCreate, CallbackRead
 from shared.cursors import decode_cursor, encode_cursor
@@ -31,6 +31,8 @@ from shared.errors import FieldError, InvalidInput
 
 #: The reason a callback's unknown agent is refused (the inbox says the same of transfers).
 REASON_NO_AGENT = "No agent has this id."
+#: The reason a callback for a conversation the inbox does not have is refused.
+REASON_NO_CONVERSATION = "The inbox has no conversation with this id."
 #: A callback's final states.
 ENDED = frozenset({"completed", "canceled"})
 #: Task states of a call that was taken and finished (wrap-up follows a finished call).
@@ -133,14 +135,30 @@ async def follow_task(session: AsyncSession, task: Task, *, sticky: timedelta) -
 
 
 async def create_callback(
-    session: AsyncSession, *, data: CallbackCreate, acting_agent_id: uuid.UUID | None, now: datetime
+    session: AsyncSession,
+    *,
+    data: CallbackCreate,
+    acting_agent_id: uuid.UUID | None,
+    conversation_known: bool,
+    now: datetime,
 ) -> Callback:
     """Schedule a follow-up call; an agent's own callback goes first to that agent. Its agent
     (given, or the caller's own) must be one routing knows: InvalidInput on ``agent_id``.
+    ``conversation_known`` says whether the inbox has the conversation (the caller asked it):
+    CallbackConversationNotFound on ``conversation_id`` when not, with the agent's refusal too.
     The calling agent is kept as the one who asked, so it may read the callback later."""
     agent_id = data.agent_id or acting_agent_id
+    errors = []
+    if not conversation_known:
+        errors.append(
+            FieldError("conversation_id", "conversation_not_found", REASON_NO_CONVERSATION)
+        )
     if agent_id is not None and await session.get(Agent, agent_id) is None:
-        raise InvalidInput(errors=[FieldError("agent_id", "agent_not_found", REASON_NO_AGENT)])
+        errors.append(FieldError("agent_id", "agent_not_found", REASON_NO_AGENT))
+    if not conversation_known:
+        raise CallbackConversationNotFound(conversation_id=str(data.conversation_id), errors=errors)
+    if errors:
+        raise InvalidInput(errors=errors)
     callback = Callback(
         id=uuid.uuid4(),
         conversation_id=data.conversation_id,

@@ -32,6 +32,7 @@ from services.routing.tasks.schemas import (
     TaskSummary,
 )
 from shared.auth import Principal, Role
+from shared.clients.inbox import InboxClient
 from shared.contracts.routing import (
     Availability,
     AvailabilityQuery,
@@ -230,19 +231,39 @@ async def reject_offer(offer_id: UUID, session: SessionDep, principal: ActorDep)
 _SCHEDULERS = require_roles(Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.SERVICE)
 
 
+async def _inbox(request: Request) -> InboxClient:
+    inbox = service_context(request).extras["inbox"]
+    assert isinstance(inbox, InboxClient)
+    return inbox
+
+
 @router.post(
     "/callbacks",
     status_code=201,
     summary="Schedule a callback: a phone task when it falls due",
+    description="`conversation_id` must be a conversation the inbox has (`GET "
+    "/inbox/v1/conversations`): routing asks the inbox first, so the example's id, which no "
+    "install has, is refused with 422 `callback.conversation_not_found` naming "
+    "`conversation_id`, and nothing is scheduled. While the inbox cannot be asked the answer "
+    "is 503 with `Retry-After`, and nothing is scheduled either. Agents usually schedule a "
+    "callback through the inbox (`POST /inbox/v1/conversations/{conversation_id}/callbacks`), "
+    "which finds the number to call and notes it on the conversation's timeline.",
     responses=problem_responses(422),
 )
 async def create_callback(
     body: CallbackCreate,
     session: SessionDep,
     principal: Annotated[Principal, Depends(_SCHEDULERS)],
+    inbox: Annotated[InboxClient, Depends(_inbox)],
 ) -> CallbackRead:
+    # Asked before the database is touched, so no transaction waits on the inbox.
+    known = await inbox.conversation_exists(body.conversation_id)
     callback = await callbacks.create_callback(
-        session, data=body, acting_agent_id=acting_agent(principal), now=utc_now()
+        session,
+        data=body,
+        acting_agent_id=acting_agent(principal),
+        conversation_known=known,
+        now=utc_now(),
     )
     return callbacks.callback_read(callback, queue_id=None)
 

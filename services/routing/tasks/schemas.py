@@ -149,7 +149,8 @@ class TaskSummary(Schema):
 
 
 class CallbackCreate(Schema):
-    """A follow-up call to make at ``due_at``; it becomes a phone task then."""
+    """A follow-up call to make at ``due_at`` about a conversation the inbox has; it becomes a
+    phone task then."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -166,7 +167,11 @@ class CallbackCreate(Schema):
         }
     )
 
-    conversation_id: UUID
+    conversation_id: UUID = Field(
+        description="The inbox conversation the call is about. It must exist in the inbox "
+        "(routing asks it): an id no conversation has, like the example's in a new install, "
+        "is refused with 422 `callback.conversation_not_found`."
+    )
     contact_id: UUID | None = None
     due_at: Instant = Field(examples=["2026-11-23T14:30:00-05:00"])
     language: Language = Field(examples=["fr"])
