@@ -236,17 +236,7 @@ async def _withdraw_untakeable_offers(session: AsyncSession, agent: Agent, *, no
         queue = catalog.queues.get(reservation.queue_id) if reservation.queue_id else None
         if queue is None:
             continue
-        snapshot = AgentSnapshot(
-            id=agent.id,
-            languages={row.language: row.level for row in agent.languages},
-            skills={row.skill: row.level for row in agent.skills},
-            status=AgentStatus.AVAILABLE,
-            idle_since=None,
-            stream_connected=True,
-            capacity=capacity(agent),
-            load=dict(load),
-            tier=agent.tier,
-        )
+        snapshot = as_available(agent, load=load)
         verdict = eligible(snapshot, task_snapshot(task), queue, waited=now - task.queued_at)
         if any(reason.code in _OWN_REFUSALS for reason in verdict.reasons):
             withdrawn.append(reservation.id)
@@ -302,12 +292,10 @@ def served_in(agent: AgentSnapshot, queue: QueueConfig, *, now: datetime) -> Ser
     )
 
 
-async def served_queues(
-    session: AsyncSession, *, agent_id: uuid.UUID, now: datetime
-) -> AgentQueues:
-    """The queues the agent serves, by name; raises AgentNotFound."""
-    agent = await get_agent(session, agent_id)
-    snapshot = AgentSnapshot(
+def as_available(agent: Agent, *, load: Mapping[Channel, int] | None = None) -> AgentSnapshot:
+    """The agent as the engine sees them when available with their stream connected: what
+    their configuration alone lets them take (holding ``load``)."""
+    return AgentSnapshot(
         id=agent.id,
         languages={row.language: row.level for row in agent.languages},
         skills={row.skill: row.level for row in agent.skills},
@@ -315,8 +303,17 @@ async def served_queues(
         idle_since=None,
         stream_connected=True,
         capacity=capacity(agent),
+        load=dict(load or {}),
         tier=agent.tier,
     )
+
+
+async def served_queues(
+    session: AsyncSession, *, agent_id: uuid.UUID, now: datetime
+) -> AgentQueues:
+    """The queues the agent serves, by name; raises AgentNotFound."""
+    agent = await get_agent(session, agent_id)
+    snapshot = as_available(agent)
     catalog = await load_catalog(session)
     queues = sorted(catalog.queues.values(), key=lambda queue: (queue.name, queue.id))
     served = (served_in(snapshot, queue, now=now) for queue in queues)
