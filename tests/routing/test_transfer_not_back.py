@@ -81,6 +81,8 @@ async def test_a_transfer_to_an_agent_who_is_not_there_does_not_go_back_to_the_s
     assert waiting["state"] == "waiting"
     assert waiting["preferred_agent_id"] == luc["id"]
     assert waiting["route"]["requeue"]["from_agent_id"] == marie["id"]
+    # Why it waits says so too: the agent who handed it on counts as having declined it.
+    assert ("declined", 1) in {(r["code"], r["agents"]) for r in waiting["wait"]["refusals"]}
     # The agent asked for still gets it first once they may take it.
     [to_luc] = await pending(app, luc)
     assert to_luc["conversation_id"] == conversation_id

@@ -278,7 +278,7 @@ async def _claim_tasks(
     return rows, any(claimed[qid] >= limit for qid, limit in depth.items())
 
 
-def _handed_over_by(task: Task) -> dict[uuid.UUID, datetime]:
+def handed_over_by(task: Task) -> dict[uuid.UUID, datetime]:
     """The agent who transferred or escalated this task away counts as having declined it
     when routing opened it (the task's ``created_at``): others first, and it comes back to
     that agent only when no one else may take it, and not before the re-offer delay."""
@@ -565,7 +565,7 @@ async def match_once(
     # the agent it came from, as declined when it was opened.
     declined = await _declined(session, [row.id for row, ended in claimed if ended])
     for row in task_rows.values():
-        for agent_id, handed_at in _handed_over_by(row).items():
+        for agent_id, handed_at in handed_over_by(row).items():
             last = declined[row.id].get(agent_id)
             declined[row.id][agent_id] = handed_at if last is None else max(last, handed_at)
     snapshots = [task_snapshot(row, declined=declined[row.id].keys()) for row in task_rows.values()]

@@ -17,6 +17,7 @@ from services.routing.engine import offers
 from services.routing.engine.accept import accept_offer
 from services.routing.engine.catalog import load_catalog
 from services.routing.engine.eligibility import eligible
+from services.routing.engine.matcher import handed_over_by
 from services.routing.engine.model import Channel
 from services.routing.engine.snapshots import agent_snapshot, task_snapshot
 from services.routing.engine.translation_check import (
@@ -179,7 +180,8 @@ async def explain_wait(
             Reservation.state.in_(("rejected", "expired", "canceled")),
         )
     )
-    snapshot = task_snapshot(task, declined=set(declined))
+    # As the engine counts them: the agent who handed the task on, too.
+    snapshot = task_snapshot(task, declined={*declined, *handed_over_by(task)})
     counts: Counter[tuple[str, str | None]] = Counter()
     for row in rows:
         agent = agent_snapshot(
