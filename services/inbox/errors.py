@@ -276,3 +276,20 @@ class RangeNotSatisfiable(AppError):
     code = "range.not_satisfiable"
     title = "Range not satisfiable"
     detail_template = "The file has {size} bytes: the range asked for starts past its end."
+
+
+class IdentityTaken(Conflict):
+    code = "contact.identity_taken"
+    title = "Identity held by another contact"
+    detail_template = (
+        "{value} belongs to contact {other_contact_id}; nothing was changed. To join them, "
+        "merge that contact into this one."
+    )
+
+
+class ContactMerged(Conflict):
+    code = "contact.merged"
+    title = "Contact merged"
+    detail_template = (
+        "Contact {contact_id} has been merged into contact {merged_into_id}; nothing was changed."
+    )

@@ -45,6 +45,8 @@ class Contact(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     display_name: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str | None] = mapped_column(String(3))
+    #: The contact a supervisor merged this one into: it keeps no identity nor conversation.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inbox_contact.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 

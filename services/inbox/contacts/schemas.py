@@ -1,4 +1,4 @@
-"""Response models of the contact read API."""
+"""Request and response models of the contacts API."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.schemas import Schema
 
@@ -27,4 +27,42 @@ class ContactSummary(Schema):
 
 class ContactRead(ContactSummary):
     identities: list[IdentityRead]
+    merged_into_id: UUID | None = Field(
+        default=None,
+        description="Set when a supervisor merged this contact into that one: its identities "
+        "and conversations are there now.",
+    )
     created_at: datetime
+
+
+class IdentityAdd(BaseModel):
+    """An email address, phone or fax number of the contact's."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"kind": "email", "value": "Marie.Tremblay@Travail.example"},
+                {"kind": "phone", "value": "514 555-0123"},
+            ]
+        },
+    )
+
+    kind: Literal["email", "phone", "fax"]
+    value: str = Field(
+        min_length=1,
+        max_length=320,
+        description="An email address (stored lower-cased) or a number, international "
+        "(+33 1 23 45 67 89) or of the default region (514 555-0123), stored in E.164.",
+    )
+
+
+class ContactMerge(BaseModel):
+    """The contact to merge into this one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"contact_id": "0b9d6c1e-3f0a-4c55-9b1e-2f6a8d4c7e10"}]},
+    )
+
+    contact_id: UUID = Field(description="The contact merged away: it keeps nothing.")

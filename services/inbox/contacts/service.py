@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+from datetime import datetime
 from typing import Literal, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select
+from sqlalchemy import Integer, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from services.inbox.errors import ContactNotFound
-from services.inbox.models import Contact, ContactIdentity
+from services.inbox.errors import ContactMerged, ContactNotFound, IdentityTaken
+from services.inbox.ingest.phone import e164_field
+from services.inbox.ingest.schemas import is_mailbox_address
+from services.inbox.models import Contact, ContactIdentity, Conversation
+from services.inbox.workspace.service import Actor, record
 from shared.db import utc_now
+from shared.errors import FieldError, InvalidInput
 
 IdentityKind = Literal["email", "phone", "fax"]
 #: A display name that is only an address: mailers often repeat the address as the name.
@@ -137,3 +143,142 @@ async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact:
     if contact is None:
         raise ContactNotFound(contact_id=str(contact_id))
     return contact
+
+
+REASON_EMAIL = "Must be an email address."
+REASON_SAME_CONTACT = "Must be another contact than the one it is merged into."
+#: Ingest's turn for one sender's emails on PostgreSQL (``ingest.service._SENDERS_TURN``): the
+#: same class and key, so a merge and an email from a moved address take turns.
+_SENDERS_CLASS = 0x1B0C
+_SENDERS_TURN = select(func.pg_advisory_xact_lock(_SENDERS_CLASS, bindparam("key", type_=Integer)))
+
+
+def sender_key(address: str) -> int:
+    """The lock key of a sender's emails, as ingest computes it: their address, any case."""
+    digest = hashlib.sha256(address.lower().encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)
+
+
+def normalize_identity(kind: IdentityKind, value: str, default_region: str) -> str:
+    """``value`` as ingest stores it: an email address lower-cased, a number in E.164;
+    InvalidInput naming ``value`` when it is neither."""
+    if kind == "email":
+        address = value.strip().lower()
+        if len(address) > 320 or not is_mailbox_address(address):
+            raise InvalidInput(
+                errors=[FieldError(field="value", code="email_address", reason=REASON_EMAIL)]
+            )
+        return address
+    return e164_field(value, "value", default_region)
+
+
+async def _lock_contacts(
+    session: AsyncSession, contact_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Contact]:
+    """The contacts locked for this transaction, in the order of their ids (so two requests
+    locking the same two never wait for each other), read afresh; ContactNotFound for one
+    that does not exist."""
+    found = {
+        contact.id: contact
+        for contact in await session.scalars(
+            select(Contact)
+            .where(Contact.id.in_(contact_ids))
+            .order_by(Contact.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    for contact_id in contact_ids:
+        if contact_id not in found:
+            raise ContactNotFound(contact_id=str(contact_id))
+    return found
+
+
+def _refuse_merged(contact: Contact) -> None:
+    if contact.merged_into_id is not None:
+        raise ContactMerged(contact_id=str(contact.id), merged_into_id=str(contact.merged_into_id))
+
+
+async def add_identity(
+    session: AsyncSession, contact_id: uuid.UUID, *, kind: IdentityKind, value: str
+) -> tuple[Contact, bool]:
+    """Give the contact this (normalized) identity; returns (contact, added). IdentityTaken
+    when another contact holds it, ContactMerged for a merged contact."""
+    contact = (await _lock_contacts(session, [contact_id]))[contact_id]
+    _refuse_merged(contact)
+    claim = _CLAIM_IDENTITY[session.get_bind().dialect.name]
+    now = utc_now()
+    identity = {"id": uuid.uuid4(), "contact_id": contact_id, "kind": kind, "value": value}
+    added = (await session.execute(claim, {**identity, "created_at": now})).first() is not None
+    if not added:
+        owner = await session.scalar(_IDENTITY_OWNER, {"kind": kind, "value": value})
+        if owner != contact_id:
+            error = IdentityTaken(value=value, other_contact_id=str(owner))
+            error.extensions["contact_id"] = str(owner)
+            raise error
+    else:
+        contact.updated_at = now
+    await session.flush()
+    return await get_contact(session, contact_id), added
+
+
+async def merge(
+    session: AsyncSession,
+    contact_id: uuid.UUID,
+    other_id: uuid.UUID,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Contact:
+    """Move the other contact's identities and conversations to this one, record it on each
+    conversation moved, and mark the other merged into this one."""
+    if other_id == contact_id:
+        raise InvalidInput(
+            errors=[FieldError(field="contact_id", code="same_contact", reason=REASON_SAME_CONTACT)]
+        )
+    if session.get_bind().dialect.name == "postgresql":
+        # An email from one of the other's addresses reads who holds it, then writes under that
+        # contact: it takes its sender's turn first (ingest), so take each moved address's turn
+        # before the rows, in one order. It then either comes before the merge (its conversation
+        # is moved) or after (it finds this contact). SQLite's writers already take turns.
+        addresses = await session.scalars(
+            select(ContactIdentity.value).where(
+                ContactIdentity.contact_id == other_id, ContactIdentity.kind == "email"
+            )
+        )
+        for key in sorted({sender_key(address) for address in addresses}):
+            await session.execute(_SENDERS_TURN, {"key": key})
+    contacts = await _lock_contacts(session, [contact_id, other_id])
+    kept, other = contacts[contact_id], contacts[other_id]
+    _refuse_merged(kept)
+    _refuse_merged(other)
+    await session.execute(
+        update(ContactIdentity)
+        .where(ContactIdentity.contact_id == other_id)
+        .values(contact_id=contact_id)
+    )
+    moved = await session.scalars(
+        select(Conversation)
+        .where(Conversation.contact_id == other_id)
+        .order_by(Conversation.created_at, Conversation.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for conversation in moved:
+        conversation.contact_id = contact_id
+        record(
+            session,
+            conversation,
+            actor,
+            "contact_merged",
+            {"from_contact_id": str(other_id), "to_contact_id": str(contact_id)},
+            now=now,
+        )
+    if person_name(kept.display_name) is None and person_name(other.display_name):
+        kept.display_name = other.display_name
+    if kept.language is None and other.language:
+        kept.language = other.language
+    kept.updated_at = other.updated_at = now
+    other.merged_into_id = contact_id
+    await session.flush()
+    return await get_contact(session, contact_id)
