@@ -16,14 +16,16 @@ T = TypeVar("T")
 
 def in_utc_range(value: datetime) -> datetime:
     """Refuse an instant the database cannot store: one whose UTC time falls outside the years
-    1 to 9999 (``9999-12-31T23:59:59-23:59`` is valid RFC 3339, yet a year 10000 in UTC)."""
-    if value.tzinfo is not None:
-        try:
-            value.astimezone(UTC)
-        except OverflowError:
-            raise PydanticCustomError(
-                "datetime_range", "Must fall between the years 1 and 9999 in UTC."
-            ) from None
+    1 to 9999 (``9999-12-31T23:59:59-23:59`` is valid RFC 3339, yet a year 10000 in UTC).
+    One without an offset (only ``InstantOrUtc`` lets it through) is UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_range", "Must fall between the years 1 and 9999 in UTC."
+        ) from None
     return value
 
 

@@ -87,6 +87,39 @@ async def test_a_json_fax_without_text_takes_the_senders_region(
     assert contact.status_code == 403
 
 
+async def test_a_fax_received_at_a_time_without_an_offset_is_stored_as_utc(
+    app: Running, gateway: dict[str, str]
+) -> None:
+    supervisor = {"Authorization": f"Bearer {await app.token(Role.SUPERVISOR)}"}
+    as_json = await app.client.post(
+        "/inbox/v1/inbound/faxes",
+        json={
+            "fax_id": "FX-naive-1",
+            "from": "+14165550188",
+            "received_at": "2026-11-01T01:30:00",
+            "document": base64.b64encode(DOCUMENT).decode(),
+        },
+        headers=gateway,
+    )
+    as_form = await app.client.post(
+        "/inbox/v1/inbound/faxes",
+        data={"fax_id": "FX-naive-2", "from": "+14165550188", "received_at": "2026-11-01T01:30"},
+        files={"document": ("fax.pdf", DOCUMENT, "application/pdf")},
+        headers=gateway,
+    )
+
+    for answer in (as_json, as_form):
+        assert answer.status_code == 202, answer.text
+        conversation = await app.client.get(
+            f"/inbox/v1/conversations/{answer.json()['conversation_id']}", headers=supervisor
+        )
+        assert conversation.status_code == 200, conversation.text
+        [message] = [
+            m for m in conversation.json()["messages"] if m["id"] == answer.json()["message_id"]
+        ]
+        assert message["sent_at"] == "2026-11-01T01:30:00Z"
+
+
 async def test_bad_faxes_are_refused_and_store_nothing(
     app: Running, gateway: dict[str, str]
 ) -> None:
