@@ -503,8 +503,12 @@ async def ingest_email(
     if parsed.auto_reply:
         if created:
             conversation.routing_status = "not_routed"
-    elif created or reopened or conversation.routing_status in ("none", "not_routed"):
-        conversation.routing_status = "needs_agent"
+    elif created or reopened or conversation.routing_status in ("none", "not_routed", "assigned"):
+        # Assigned: routing gives the conversation back to a queue when its agent has logged
+        # out (``conversation.queued`` then says so here), and changes nothing otherwise; it
+        # stays assigned to her meanwhile.
+        if conversation.routing_status != "assigned" or reopened:
+            conversation.routing_status = "needs_agent"
         event = needs_agent(
             conversation,
             message_id=message_id,

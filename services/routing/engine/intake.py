@@ -17,14 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.routing import signals
 from services.routing.engine.catalog import Catalog, recent_catalog
 from services.routing.engine.model import Channel, QueueConfig, TaskSnapshot
-from services.routing.engine.offers import open_task_for
+from services.routing.engine.offers import cancel_task, lock_agents, open_task_for
 from services.routing.engine.ranking import select_queue
-from services.routing.models import OPEN_TASK_CONDITION, Callback, OutboxEvent, Task
+from services.routing.models import OPEN_TASK_CONDITION, Agent, Callback, OutboxEvent, Task
 from services.routing.queues.hours import is_open
 from services.routing.queues.opening import queue_hours
 from shared.contracts.routing import Availability, AvailabilityQuery
 from shared.contracts.routing_events import ConversationQueued
 from shared.outbox import emit
+
+#: Why a conversation's assigned task ended when its customer wrote to an agent who logged out.
+AGENT_OFFLINE = "agent_offline"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,14 +129,18 @@ async def open_task(
     """The conversation's open task, updated while it waits, or a new one in its queue.
 
     A new task emits ``conversation.queued`` (when a queue takes it) and asks for a matching
-    pass; an existing task already offered or assigned is returned unchanged. The insert is
+    pass; an existing task already offered or assigned is returned unchanged, but for an email
+    task assigned to an agent who is offline: the customer wrote again, so that task ends
+    (``agent_offline``, her capacity freed, ``task.canceled`` on her stream) and a new one waits
+    in its queue, her first, the inbox told (``conversation.queued``). The insert is
     tried first (the partial unique index keeps one open task per conversation), so a new
     task costs one statement and its outbox row; the queue comes from the recent catalog.
     """
     preferred = request.preferred_agent_id
     if preferred is None and sticky:
         preferred = await _recent_agent(session, request.conversation_id, now - sticky)
-    queue = choose_queue(await recent_catalog(session), request, now)
+    catalog = await recent_catalog(session)
+    queue = choose_queue(catalog, request, now)
     if queue is None:
         reason = "no_queue"
     else:
@@ -178,7 +185,15 @@ async def open_task(
             existing.skills = {**existing.skills, **request.skills}
             signals.request_match(session)
             await session.flush()
-        return existing
+        if not await _held_offline(session, existing, request):
+            return existing
+        queue, values = _handed_back(catalog, existing, request, values, now)
+        ended_by = {"kind": AGENT_OFFLINE, "task_id": str(values["id"]), "at": now.isoformat()}
+        existing.route = {**existing.route, "ended_by": ended_by}
+        await cancel_task(session, task=existing, reason=AGENT_OFFLINE, now=now)
+        task = await session.scalar(stmt, {f"p_{name}": value for name, value in values.items()})
+        if task is None:
+            raise RuntimeError("another task opened for the conversation while it was handed back")
     if queue is not None:
         emit(
             session,
@@ -195,6 +210,59 @@ async def open_task(
     signals.request_match(session)
     await session.flush()
     return task
+
+
+async def _held_offline(session: AsyncSession, task: Task, request: TaskRequest) -> bool:
+    """True when a new email on the conversation finds its email task assigned to an agent
+    who logged out: the customer wrote again and nobody is there to read it. Her status is
+    read without a lock (an agent at work costs one plain read); an offline agent is then
+    locked (task first, then agent: the engine's lock order), so her coming back waits."""
+    if task.state != "assigned" or task.agent_id is None:
+        return False
+    if request.channel != Channel.EMAIL or task.channel != Channel.EMAIL:
+        return False  # calls and faxes stay with their agent, as they always did
+    status = await session.scalar(select(Agent.status).where(Agent.id == task.agent_id))
+    if status != "offline":
+        return False
+    agent = (await lock_agents(session, [task.agent_id])).get(task.agent_id)
+    return agent is not None and agent.status == "offline"
+
+
+def _handed_back(
+    catalog: Catalog, previous: Task, request: TaskRequest, values: dict[str, Any], now: datetime
+) -> tuple[QueueConfig | None, dict[str, Any]]:
+    """The new waiting task of a conversation handed back from its offline agent: in the
+    queue it was in when that queue still serves it (a transfer or an escalation chose it),
+    else the rules' queue; with the requirements it had, for the customer's new message,
+    that agent first (stickiness), who wakes the engine when she comes back."""
+    queue = catalog.queues.get(previous.queue_id) if previous.queue_id else None
+    if queue is None or not (
+        Channel(previous.channel) in queue.channels and queue.accepts_language(request.language)
+    ):
+        queue = choose_queue(catalog, request, now)
+    if queue is None:
+        reason = "no_queue"
+    else:
+        reason = "waiting_for_agent" if is_open(queue.hours, now) else "queue_closed"
+    preferred = previous.agent_id
+    route = _route(queue, now, preferred)
+    route["handed_back"] = {
+        "reason": AGENT_OFFLINE,
+        "from_task_id": str(previous.id),
+        "from_agent_id": str(previous.agent_id),
+    }
+    return queue, {
+        **values,
+        "contact_id": request.contact_id or previous.contact_id,
+        "callback_id": previous.callback_id,
+        "skills": {**previous.skills, **request.skills},
+        "attributes": {**previous.attributes, **request.attributes},
+        "priority": max(previous.priority, request.priority),
+        "queue_id": queue.id if queue else None,
+        "preferred_agent_id": preferred,
+        "wait_reason": reason,
+        "route": route,
+    }
 
 
 def _call_request(callback: Callback) -> TaskRequest:
