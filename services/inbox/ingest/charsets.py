@@ -11,6 +11,7 @@ from collections.abc import Sequence
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?]*)\?=")
 #: Raw 8-bit header bytes, as the parser hands them over (surrogate-escaped).
 RAW_8BIT = re.compile(r"[\udc80-\udcff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: What a charset label may look like before it is looked up.
 CHARSET_LABEL = re.compile(r"[!#-~]{1,40}")
 _LABELS = {"iso-8859-8-i": "iso-8859-8", "x-mac-cyrillic": "mac-cyrillic", "iso-gb2312": "gbk"}
@@ -104,7 +105,11 @@ def codec_for(label: str | None) -> str | None:
 
 
 def _clean_text(text: str) -> str:
-    return text.removeprefix("\ufeff").replace("\x00", "")
+    text = text.removeprefix("\ufeff").replace("\x00", "")
+    if _SURROGATE.search(text):
+        # UTF-7 spells UTF-16 code units: a pair is its character, a lone one U+FFFD.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
 
 
 def repair_8bit(value: str, fallbacks: Sequence[str] = ()) -> str:
