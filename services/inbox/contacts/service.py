@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal, cast
 
@@ -147,14 +148,26 @@ async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact:
 
 REASON_EMAIL = "Must be an email address."
 REASON_SAME_CONTACT = "Must be another contact than the one it is merged into."
-#: Ingest's turn for one sender's emails on PostgreSQL (``ingest.service._SENDERS_TURN``): the
-#: same class and key, so a merge and an email from a moved address take turns.
+# PostgreSQL: one sender's emails take turns (SQLite's writers already do), so that an email
+# finds the conversation another opened a moment before: a customer's emails sent in a burst,
+# or the copies of one email, thread into one conversation; a merge takes the same turns for
+# the addresses it moves. A transaction lock, in a class of its own, on a 32-bit hash of the
+# sender's address: a rare collision only makes two senders' emails wait for each other.
 _SENDERS_CLASS = 0x1B0C
 _SENDERS_TURN = select(func.pg_advisory_xact_lock(_SENDERS_CLASS, bindparam("key", type_=Integer)))
 
 
-def sender_key(address: str) -> int:
-    """The lock key of a sender's emails, as ingest computes it: their address, any case."""
+async def take_senders_turns(session: AsyncSession, addresses: Iterable[str]) -> None:
+    """Wait, on PostgreSQL, until no other transaction handles an email from these addresses
+    (in a fixed order, so that two callers never wait for each other), until this one ends."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({_sender_key(address) for address in addresses}):
+        await session.execute(_SENDERS_TURN, {"key": key})
+
+
+def _sender_key(address: str) -> int:
+    """The lock key of a sender's emails: their address, any case."""
     digest = hashlib.sha256(address.lower().encode()).digest()
     return int.from_bytes(digest[:4], "big", signed=True)
 
@@ -246,8 +259,7 @@ async def merge(
                 ContactIdentity.contact_id == other_id, ContactIdentity.kind == "email"
             )
         )
-        for key in sorted({sender_key(address) for address in addresses}):
-            await session.execute(_SENDERS_TURN, {"key": key})
+        await take_senders_turns(session, addresses)
     contacts = await _lock_contacts(session, [contact_id, other_id])
     kept, other = contacts[contact_id], contacts[other_id]
     _refuse_merged(kept)

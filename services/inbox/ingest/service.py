@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Integer, Select, Table, bindparam, func, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -138,13 +137,6 @@ _EARLIER_COPY = {
     for kind, held in _HELD_COPY.items()
 }
 _GUARDED_CLAIMS: dict[tuple[str, str, tuple[str, ...]], Any] = {}
-# PostgreSQL: one sender's emails take turns (SQLite's writers already do), so that an email
-# finds the conversation another opened a moment before: a customer's emails sent in a burst,
-# or the copies of one email, thread into one conversation. A transaction lock, in a class of
-# its own, on a 32-bit hash of the sender's address: a rare collision only makes two senders'
-# emails wait for each other.
-_SENDERS_CLASS = 0x1B0C
-_SENDERS_TURN = select(func.pg_advisory_xact_lock(_SENDERS_CLASS, bindparam("key", type_=Integer)))
 # The sender's contact and, in the same statement, its latest email conversation with this
 # subject (none when the subject is None).
 _LATEST_BY_SUBJECT = (
@@ -422,8 +414,7 @@ async def ingest_email(
     subject = values["subject"] or None  # kept to MAX_SUBJECT_CHARS
     normalized = clip(normalize_subject(subject or ""), 500) or None
     references = subject_references(subject or "")
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(_SENDERS_TURN, {"key": _sender_key(address)})
+    await contacts.take_senders_turns(session, [address])
     params: dict[str, Any] = {"address": address, "normalized_subject": normalized}
     if references:
         params["references"] = references
@@ -573,12 +564,6 @@ async def ingest_email(
         status=values["status"],
         language=language,
     )
-
-
-def _sender_key(address: str) -> int:
-    """The lock key of a sender's emails: their address, whatever its case."""
-    digest = hashlib.sha256(address.lower().encode()).digest()
-    return int.from_bytes(digest[:4], "big", signed=True)
 
 
 def needs_agent(
