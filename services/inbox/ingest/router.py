@@ -211,7 +211,8 @@ async def _read_email(request: Request, limit: int) -> tuple[bytes, str | None, 
         except ValidationError as exc:
             raise invalid_input(exc.errors()) from exc
         try:
-            raw = base64.b64decode(body.raw, validate=True)
+            # MIME writes base64 in lines of 76: line breaks and spaces are no error.
+            raw = base64.b64decode("".join(body.raw.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise invalid_input([{"loc": ("body", "raw"), "type": "base64_invalid"}]) from exc
         return _not_empty(raw, "raw"), body.gateway_message_id, body.recipient

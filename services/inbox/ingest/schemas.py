@@ -54,7 +54,7 @@ class InboundEmailJson(BaseModel):
 
     raw: str = Field(
         min_length=1,
-        description="The raw message, base64.",
+        description="The raw message, base64 (in lines, as MIME writes it, or not).",
         examples=[
             "RnJvbTogTWFyaWUgVHJlbWJsYXkgPG1hcmllQGV4ZW1wbGUuY2E+DQpUbzogc2VydmljZUBjZW50cmUuZXhh"
             "bXBsZQ0KU3ViamVjdDogRmFjdHVyZQ0KTWVzc2FnZS1JRDogPGV4ZW1wbGUtMUBleGVtcGxlLmNhPg0KDQpC"

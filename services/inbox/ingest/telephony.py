@@ -292,7 +292,7 @@ async def _read_fax(request: Request, limit: int) -> tuple[FaxJson, bytes]:
         except ValidationError as exc:
             raise invalid_input(exc.errors()) from exc
         try:
-            document = base64.b64decode(fax.document, validate=True)
+            document = base64.b64decode("".join(fax.document.split()), validate=True)
         except (binascii.Error, ValueError) as exc:
             raise invalid_input([{"loc": ("body", "document"), "type": "base64_invalid"}]) from exc
     elif kind == "multipart/form-data":
