@@ -56,7 +56,7 @@ async def read_contact(
     "when it is no email address or phone number. A refusal changes nothing.",
     responses={
         200: {"description": "The contact already had it; nothing changed.", "model": ContactRead},
-        **problem_responses(401, 403, 404, 409, 422),
+        **problem_responses(401, 403, 404, 409, 422, 503),
     },
 )
 async def add_identity(
@@ -84,7 +84,7 @@ async def add_identity(
     "from any of the addresses or numbers joins this contact. 404 for an unknown contact, "
     "422 `contact_id` for the contact itself, 409 `contact.merged` when either was already "
     "merged. A refusal changes nothing.",
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
 )
 async def merge_contact(
     contact_id: UUID, body: ContactMerge, session: SessionDep, principal: SupervisorDep
