@@ -20,19 +20,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-FK = "fk_inbox_contact_merged_into_id_inbox_contact"
-
-
 def upgrade() -> None:
+    # No foreign key: on SQLite adding one rebuilds the contact table, which every conversation
+    # and identity references; the merge alone writes the column, with a contact it has locked.
     op.add_column("inbox_contact", sa.Column("merged_into_id", sa.Uuid(), nullable=True))
-    # SQLite adds a column in place only without a constraint; adding one there rebuilds the
-    # table, which every conversation and identity references: the column goes unconstrained.
-    if op.get_bind().dialect.name != "sqlite":
-        op.create_foreign_key(FK, "inbox_contact", "inbox_contact", ["merged_into_id"], ["id"])
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        op.drop_constraint(FK, "inbox_contact", type_="foreignkey")
     with op.batch_alter_table("inbox_contact", schema=None) as batch_op:
         batch_op.drop_column("merged_into_id")

@@ -46,7 +46,8 @@ class Contact(Base):
     display_name: Mapped[str | None] = mapped_column(String(300))
     language: Mapped[str | None] = mapped_column(String(3))
     #: The contact a supervisor merged this one into: it keeps no identity nor conversation.
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("inbox_contact.id"))
+    # The contact it was merged into (no foreign key: see migration a1c0de000011).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
